@@ -1,0 +1,166 @@
+//! [`Transport`] over the imported `wasi:http/outgoing-handler`.
+//!
+//! Follows the wasi:http rules that otherwise trap or deadlock a guest:
+//! headers are complete before the request is created; `handle` is called
+//! before the body is written; bodies go out in chunks of at most 4096 bytes;
+//! streams are dropped before their body is finished; every timeout is set.
+
+use std::time::Duration;
+
+use super::transport::{Method, Request, Response, Transport, TransportFailure};
+use crate::config::Scheme;
+use crate::wasi::clocks::monotonic_clock;
+use crate::wasi::http::outgoing_handler;
+use crate::wasi::http::types::{
+    self as http, ErrorCode, Fields, IncomingBody, OutgoingBody, OutgoingRequest, RequestOptions,
+};
+use crate::wasi::io::streams::StreamError;
+
+/// The most response body the component will read (a hostile server cannot
+/// make it allocate more).
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+const CHUNK: usize = 4096;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(60);
+const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The wasi:http transport. Stateless: the host owns connections.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WasiHttp;
+
+impl Transport for WasiHttp {
+    fn send(&self, request: &Request) -> Result<Response, TransportFailure> {
+        send(request)
+    }
+
+    fn now(&self) -> Duration {
+        Duration::from_nanos(monotonic_clock::now())
+    }
+
+    fn sleep(&self, duration: Duration) {
+        let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+        monotonic_clock::subscribe_duration(nanos).block();
+    }
+}
+
+fn failure(message: impl Into<String>, retryable: bool) -> TransportFailure {
+    TransportFailure { message: message.into(), retryable }
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn send(request: &Request) -> Result<Response, TransportFailure> {
+    let header_list: Vec<(String, Vec<u8>)> =
+        request.headers.iter().map(|(name, value)| (name.clone(), value.as_bytes().to_vec())).collect();
+    let headers =
+        Fields::from_list(&header_list).map_err(|e| failure(format!("invalid request header: {e:?}"), false))?;
+    let outgoing = OutgoingRequest::new(headers);
+    let method = match request.method {
+        Method::Get => http::Method::Get,
+        Method::Post => http::Method::Post,
+        Method::Put => http::Method::Put,
+        Method::Delete => http::Method::Delete,
+    };
+    let scheme = match request.scheme {
+        Scheme::Https => http::Scheme::Https,
+        Scheme::Http => http::Scheme::Http,
+    };
+    outgoing.set_method(&method).map_err(|()| failure("invalid method", false))?;
+    outgoing.set_scheme(Some(&scheme)).map_err(|()| failure("invalid scheme", false))?;
+    outgoing.set_authority(Some(&request.authority)).map_err(|()| failure("invalid host", false))?;
+    outgoing.set_path_with_query(Some(&request.path_and_query)).map_err(|()| failure("invalid path", false))?;
+
+    let options = RequestOptions::new();
+    // A host may not support every timeout; those it refuses keep its defaults.
+    let _ = options.set_connect_timeout(Some(nanos(CONNECT_TIMEOUT)));
+    let _ = options.set_first_byte_timeout(Some(nanos(FIRST_BYTE_TIMEOUT)));
+    let _ = options.set_between_bytes_timeout(Some(nanos(BETWEEN_BYTES_TIMEOUT)));
+
+    let body = outgoing.body().map_err(|()| failure("request body unavailable", false))?;
+    // `handle` before writing the body, or a host may deadlock waiting for it.
+    let future = outgoing_handler::handle(outgoing, Some(options)).map_err(|e| error_code_failure(&e))?;
+    write_body(body, request.body.as_deref())?;
+
+    let pollable = future.subscribe();
+    pollable.block();
+    let incoming = match future.get() {
+        Some(Ok(Ok(response))) => response,
+        Some(Ok(Err(code))) => return Err(error_code_failure(&code)),
+        Some(Err(())) => return Err(failure("response already taken", false)),
+        None => return Err(failure("response not ready after wait", true)),
+    };
+    drop(pollable);
+
+    let status = incoming.status();
+    let headers = incoming
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
+        .collect();
+    let incoming_body = incoming.consume().map_err(|()| failure("response body unavailable", false))?;
+    let body = read_body(incoming_body)?;
+    Ok(Response { status, headers, body })
+}
+
+fn write_body(body: OutgoingBody, bytes: Option<&[u8]>) -> Result<(), TransportFailure> {
+    if let Some(bytes) = bytes {
+        let stream = body.write().map_err(|()| failure("request body stream unavailable", false))?;
+        for chunk in bytes.chunks(CHUNK) {
+            stream.blocking_write_and_flush(chunk).map_err(|e| stream_failure("writing request body", e))?;
+        }
+        drop(stream);
+    }
+    OutgoingBody::finish(body, None).map_err(|e| error_code_failure(&e))
+}
+
+fn read_body(body: IncomingBody) -> Result<Vec<u8>, TransportFailure> {
+    let stream = body.stream().map_err(|()| failure("response stream unavailable", false))?;
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => {
+                if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Err(failure(format!("response larger than {MAX_RESPONSE_BYTES} bytes"), false));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Err(StreamError::Closed) => break,
+            Err(e) => return Err(stream_failure("reading response body", e)),
+        }
+    }
+    drop(stream);
+    // Trailers are not used; finishing releases the body.
+    let _ = IncomingBody::finish(body);
+    Ok(bytes)
+}
+
+fn stream_failure(context: &str, error: StreamError) -> TransportFailure {
+    match error {
+        StreamError::Closed => failure(format!("{context}: stream closed"), true),
+        StreamError::LastOperationFailed(e) => failure(format!("{context}: {}", e.to_debug_string()), true),
+    }
+}
+
+fn error_code_failure(code: &ErrorCode) -> TransportFailure {
+    let retryable = !matches!(
+        code,
+        ErrorCode::HttpRequestDenied
+            | ErrorCode::HttpRequestUriInvalid
+            | ErrorCode::HttpRequestMethodInvalid
+            | ErrorCode::HttpRequestHeaderSize(_)
+            | ErrorCode::HttpRequestBodySize(_)
+            | ErrorCode::DestinationNotFound
+            | ErrorCode::TlsCertificateError
+    );
+    let message = match code {
+        ErrorCode::HttpRequestDenied => "the host denied this request (not on its allow-list)".to_string(),
+        ErrorCode::ConnectionRefused => "connection refused".to_string(),
+        ErrorCode::ConnectionTimeout => "connection timed out".to_string(),
+        ErrorCode::ConnectionReadTimeout => "timed out waiting for the response".to_string(),
+        other => format!("{other:?}"),
+    };
+    failure(message, retryable)
+}

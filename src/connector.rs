@@ -1,0 +1,237 @@
+//! The connector instance: the state `configure` sets up and the entry points
+//! the WIT exports call. Generic over the [`Transport`] so the whole flow is
+//! unit-tested natively; the component uses the wasi:http transport.
+
+use crate::client::transport::Transport;
+use crate::client::Client;
+use crate::config;
+use crate::error::{Error, Result};
+use crate::identity::connector::types::{
+    AccessLevel, AccountInfo, Action, ActionOutcome, ConfigField, SyncPage, SyncRequest,
+};
+use crate::logging;
+use crate::provision;
+use crate::sync::{self, mapping::kinds, Account, SyncCache};
+
+/// A configured connector.
+pub struct Connector<T: Transport> {
+    client: Client<T>,
+    account: Account,
+    access: AccessLevel,
+    cache: SyncCache,
+}
+
+impl<T: Transport> Connector<T> {
+    /// Validate the config, authenticate and probe the scope.
+    pub fn configure(transport: T, fields: &[ConfigField]) -> Result<(Connector<T>, AccountInfo)> {
+        let config = config::parse(fields)?;
+        let api_base_url = config.base_url.display();
+        let host = config.base_url.host().to_string();
+        let mut client = Client::new(transport, config);
+        let token = client.authenticate()?;
+        // OneLogin always sends account_id; without it, the host stands in.
+        let id = token.account_id.unwrap_or_else(|| host.clone());
+        let access = probe_access(&mut client)?;
+        logging::info(&format!("configured for {api_base_url}, access {access:?}"));
+        let account = Account { key: kinds::key(kinds::ACCOUNT, &id), id, api_base_url, host };
+        let info = AccountInfo {
+            account_key: account.key.clone(),
+            account_id: account.id.clone(),
+            display_name: account.host.clone(),
+            api_base_url: account.api_base_url.clone(),
+            access_level: access,
+        };
+        Ok((Connector { client, account, access, cache: SyncCache::default() }, info))
+    }
+
+    pub fn sync(&mut self, request: &SyncRequest) -> Result<SyncPage> {
+        sync::sync_page(&mut self.client, &self.account, &mut self.cache, request)
+    }
+
+    pub fn provision(&mut self, action: &Action) -> Result<ActionOutcome> {
+        provision::run(&mut self.client, self.access, action)
+    }
+}
+
+/// What the credentials may do. `GET /api/2/connectors` needs Manage All (the
+/// probe baton-onelogin uses); `GET /api/2/users` needs a read scope.
+fn probe_access<T: Transport>(client: &mut Client<T>) -> Result<AccessLevel> {
+    match client.get_json("/api/2/connectors?limit=1") {
+        Ok(_) => return Ok(AccessLevel::Manage),
+        Err(Error::InsufficientScope(_) | Error::AuthenticationFailed(_) | Error::NotFound(_)) => {}
+        Err(other) => return Err(other),
+    }
+    match client.get_json("/api/2/users?limit=1&fields=id") {
+        Ok(_) => Ok(AccessLevel::Read),
+        Err(Error::InsufficientScope(_)) => Ok(AccessLevel::AuthenticateOnly),
+        Err(other) => Err(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::testing::{Scripted, TOKEN};
+    use crate::identity::connector::types::EntitlementChange;
+    use serde_json::Value;
+
+    fn fields() -> Vec<ConfigField> {
+        [("client_id", "id"), ("client_secret", "secret"), ("subdomain", "acme")]
+            .iter()
+            .map(|(n, v)| ConfigField { name: n.to_string(), value: v.to_string() })
+            .collect()
+    }
+
+    const FORBIDDEN: &str = r#"{"statusCode":403,"name":"ForbiddenError","message":"Insufficient Permission"}"#;
+
+    #[test]
+    fn configure_probes_manage_then_read() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(403, &[], FORBIDDEN);
+        script.push(200, &[], r#"[{"id":1}]"#);
+        let (_, info) = Connector::configure(&script, &fields()).unwrap();
+        assert_eq!(info.access_level, AccessLevel::Read);
+        assert_eq!(info.account_key, "onelogin_account:42");
+        assert_eq!(info.api_base_url, "https://acme.onelogin.com");
+        let requests = script.requests.borrow();
+        assert!(requests.iter().all(|r| r.authority == "acme.onelogin.com"));
+    }
+
+    #[test]
+    fn sync_walks_every_phase_and_resumes_from_any_cursor() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(200, &[], "[]");
+        let (mut connector, _) = Connector::configure(&script, &fields()).unwrap();
+        let v1 = |data: &str, next: &str| {
+            format!(r#"{{"status":{{"error":false,"code":200}},"pagination":{{"after_cursor":{next}}},"data":{data}}}"#)
+        };
+        // users (2 pages), groups, roles, members of role 7 (page 1), role 8 (none), apps
+        script.push(200, &[("after-cursor", "u2"), ("total-count", "2")], r#"[{"id":1,"group_id":5}]"#);
+        script.push(200, &[("total-count", "2")], r#"[{"id":2}]"#);
+        script.push(200, &[], &v1(r#"[{"id":5,"name":"g"}]"#, "null"));
+        script.push(200, &[], r#"[{"id":7,"name":"r7"},{"id":8,"name":"r8"}]"#);
+        script.push(200, &[], r#"[{"id":1},{"id":2}]"#);
+        script.push(200, &[], "[]");
+        script.push(200, &[], r#"[{"id":9,"name":"app"}]"#);
+
+        let mut pages = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = connector.sync(&SyncRequest { cursor: cursor.clone(), max_items: 1 }).unwrap();
+            cursor = page.next_cursor.clone();
+            pages.push(page);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        let keys: Vec<String> = pages.iter().flat_map(|p| p.entities.iter().map(|e| e.key.clone())).collect();
+        assert_eq!(
+            keys,
+            [
+                "onelogin_account:42",
+                "onelogin_user:1",
+                "onelogin_user:2",
+                "onelogin_group:5",
+                "onelogin_role:7",
+                "onelogin_role:8",
+                "onelogin_application:9"
+            ]
+        );
+        let assigned: Vec<(String, String)> = pages
+            .iter()
+            .flat_map(|p| p.relationships.iter())
+            .filter(|r| r.class == "ASSIGNED")
+            .map(|r| (r.from_key.clone(), r.to_key.clone()))
+            .collect();
+        assert_eq!(assigned.len(), 2);
+        let group_has: Vec<_> =
+            pages.iter().flat_map(|p| p.relationships.iter()).filter(|r| r.from_key == "onelogin_group:5").collect();
+        assert_eq!(group_has.len(), 1);
+        // Token and probe, then exactly one request per step: no refetches in one instance.
+        assert_eq!(script.paths().len(), 2 + 7);
+        let paths = script.paths();
+        assert_eq!(paths[3], "GET /api/2/users?cursor=u2");
+        assert!(paths[4].starts_with("GET /api/1/groups?limit=50"));
+
+        // A cursor resumed in a fresh instance re-reads the roles page, then continues.
+        let member_cursor =
+            pages.iter().find(|p| p.progress.phase == "role_members").and_then(|p| p.next_cursor.clone()).unwrap();
+        let fresh = Scripted::default();
+        fresh.push(200, &[], TOKEN);
+        fresh.push(200, &[], "[]");
+        let (mut resumed, _) = Connector::configure(&fresh, &fields()).unwrap();
+        fresh.push(200, &[], r#"[{"id":7,"name":"r7"},{"id":8,"name":"r8"}]"#);
+        fresh.push(200, &[], "[]");
+        fresh.push(200, &[], r#"[{"id":9,"name":"app"}]"#);
+        // Role 8 has no members, so the page goes on to the apps.
+        let page = resumed.sync(&SyncRequest { cursor: Some(member_cursor), max_items: 1 }).unwrap();
+        let keys: Vec<&str> = page.entities.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["onelogin_application:9"]);
+        assert_eq!(page.next_cursor, None);
+        assert_eq!(
+            fresh.paths()[2..],
+            ["GET /api/2/roles?limit=650", "GET /api/2/roles/8/users?limit=100", "GET /api/2/apps?limit=1000"]
+        );
+    }
+
+    #[test]
+    fn cursor_text_never_holds_the_token_or_secret() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(200, &[], "[]");
+        let (mut connector, _) = Connector::configure(&script, &fields()).unwrap();
+        script.push(200, &[("after-cursor", "next")], r#"[{"id":1}]"#);
+        let page = connector.sync(&SyncRequest { cursor: None, max_items: 1 }).unwrap();
+        let cursor = page.next_cursor.unwrap();
+        let decoded = String::from_utf8(
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &cursor).unwrap(),
+        )
+        .unwrap();
+        assert!(!decoded.contains("tok") && !decoded.contains("secret"), "{decoded}");
+        let _: Value = serde_json::from_str(&decoded).unwrap();
+    }
+
+    #[test]
+    fn grant_checks_state_and_is_idempotent() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(200, &[], "[]");
+        let (mut connector, _) = Connector::configure(&script, &fields()).unwrap();
+        let grant = Action::Grant(EntitlementChange {
+            principal: "onelogin_user:1".into(),
+            resource: "onelogin_role:7".into(),
+            permission: "member".into(),
+        });
+        script.push(200, &[], r#"{"id":7,"name":"r"}"#);
+        script.push(200, &[], r#"{"id":1,"role_ids":[]}"#);
+        script.push(200, &[], r#"[{"id":1}]"#);
+        assert!(connector.provision(&grant).unwrap().changed);
+        let last = script.requests.borrow().last().cloned().unwrap();
+        assert_eq!(last.path_and_query, "/api/2/roles/7/users");
+        assert_eq!(last.body.as_deref(), Some(b"[1]".as_slice()));
+
+        script.push(200, &[], r#"{"id":7,"name":"r"}"#);
+        script.push(200, &[], r#"{"id":1,"role_ids":[7]}"#);
+        let again = connector.provision(&grant).unwrap();
+        assert!(!again.changed, "{}", again.summary);
+    }
+
+    #[test]
+    fn read_only_credentials_cannot_provision_and_send_nothing() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(403, &[], FORBIDDEN);
+        script.push(200, &[], "[]");
+        let (mut connector, _) = Connector::configure(&script, &fields()).unwrap();
+        let before = script.paths().len();
+        let revoke = Action::Revoke(EntitlementChange {
+            principal: "onelogin_user:1".into(),
+            resource: "onelogin_role:7".into(),
+            permission: "member".into(),
+        });
+        assert!(matches!(connector.provision(&revoke), Err(Error::InsufficientScope(_))));
+        assert_eq!(script.paths().len(), before);
+    }
+}

@@ -1,0 +1,131 @@
+//! The component's error type and its conversion to the WIT `connector-error`.
+//!
+//! Every message here is written for people and must never contain a secret:
+//! errors are built from status codes, field names and (truncated) upstream
+//! messages, never from request headers or credentials.
+
+use crate::identity::connector::types::{ConnectorError, ErrorKind};
+
+/// Why a call failed, as the component sees it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// A config field is missing, malformed or unknown.
+    #[error("invalid config field `{field}`: {message}")]
+    InvalidConfig { field: String, message: String },
+    /// A call that needs `configure` came first.
+    #[error("the connector is not configured: call configure first")]
+    NotConfigured,
+    /// OneLogin rejected the client credentials or the token.
+    #[error("authentication failed: {0}")]
+    AuthenticationFailed(String),
+    /// The credentials lack the scope the call needs.
+    #[error("insufficient scope: {0}")]
+    InsufficientScope(String),
+    /// The object named does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// An argument is malformed or unsupported.
+    #[error("invalid input `{field}`: {message}")]
+    InvalidInput { field: String, message: String },
+    /// OneLogin throttled us; retry after `retry_after` seconds.
+    #[error("rate limited by OneLogin: retry after {retry_after} s")]
+    RateLimited { retry_after: u32 },
+    /// OneLogin answered with an error status.
+    #[error("OneLogin returned HTTP {status}: {message}")]
+    Upstream { status: u16, message: String },
+    /// The request did not complete or the response could not be read.
+    #[error("transport error: {message}")]
+    Transport { message: String, retryable: bool },
+    /// A sync cursor this connector cannot use.
+    #[error("invalid sync cursor: {0}")]
+    InvalidCursor(String),
+}
+
+/// Result with the component's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Shorthand for [`Error::InvalidConfig`].
+    pub fn config(field: &str, message: impl Into<String>) -> Self {
+        Error::InvalidConfig { field: field.to_string(), message: message.into() }
+    }
+
+    /// Shorthand for [`Error::InvalidInput`].
+    pub fn input(field: &str, message: impl Into<String>) -> Self {
+        Error::InvalidInput { field: field.to_string(), message: message.into() }
+    }
+
+    /// Whether the same call may succeed later, unchanged.
+    pub fn retryable(&self) -> bool {
+        match self {
+            Error::RateLimited { .. } => true,
+            Error::Upstream { status, .. } => *status >= 500 || *status == 408,
+            Error::Transport { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
+}
+
+impl From<Error> for ConnectorError {
+    fn from(error: Error) -> Self {
+        let kind = match &error {
+            Error::InvalidConfig { field, .. } => ErrorKind::InvalidConfig(field.clone()),
+            Error::NotConfigured => ErrorKind::NotConfigured,
+            Error::AuthenticationFailed(_) => ErrorKind::AuthenticationFailed,
+            Error::InsufficientScope(_) => ErrorKind::InsufficientScope,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::InvalidInput { field, .. } => ErrorKind::InvalidInput(field.clone()),
+            Error::RateLimited { retry_after } => ErrorKind::RateLimited(*retry_after),
+            Error::Upstream { status, .. } => ErrorKind::Upstream(*status),
+            Error::Transport { .. } => ErrorKind::Transport,
+            Error::InvalidCursor(_) => ErrorKind::InvalidCursor,
+        };
+        ConnectorError { kind, message: error.to_string(), retryable: error.retryable() }
+    }
+}
+
+/// A credential or token. Its `Debug` never shows the value, so it cannot leak
+/// through `{:?}` in a log line or an error.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret:?}"), "Secret(<redacted>)");
+    }
+
+    #[test]
+    fn rate_limit_maps_to_retryable_wit_error() {
+        let wit: ConnectorError = Error::RateLimited { retry_after: 30 }.into();
+        assert!(matches!(wit.kind, ErrorKind::RateLimited(30)));
+        assert!(wit.retryable);
+    }
+
+    #[test]
+    fn client_errors_are_not_retryable_but_server_errors_are() {
+        assert!(!Error::Upstream { status: 422, message: String::new() }.retryable());
+        assert!(Error::Upstream { status: 503, message: String::new() }.retryable());
+    }
+}
