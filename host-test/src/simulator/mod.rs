@@ -1,0 +1,317 @@
+//! An in-process OneLogin API simulator.
+//!
+//! [`Simulator::start`] serves a deterministic [`Tenant`] over HTTP on 127.0.0.1 with
+//! the OneLogin endpoints the connector uses (see `shared/ONELOGIN_API.md`): the OAuth2
+//! token endpoint, v2 users/roles/apps/connectors with header pagination, v1
+//! groups/users with body pagination, the account rate budget, read/manage scopes and
+//! injectable faults. Tests read the ground truth with [`Simulator::tenant`] and the
+//! traffic with [`Simulator::request_counts`].
+//!
+//! Every request goes through one middleware ([`gate`]) which, in order: counts it under
+//! `"{METHOD} {route template}"`, applies the configured latency, fires a queued fault,
+//! and for `/api/*` checks the bearer token, spends the rate budget, checks the scope,
+//! and finally adds `X-RateLimit-*` headers to the response.
+
+// Handlers and their helpers return `Result<_, Response>` so an error is a ready-made
+// OneLogin error response; these are cold paths, so the large `Err` is fine.
+#![allow(clippy::result_large_err)]
+
+pub mod auth;
+pub mod errors;
+pub mod faults;
+pub mod pagination;
+pub mod rate_limit;
+pub mod routes;
+pub mod tenant;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Router;
+use tokio::net::TcpSocket;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use auth::Scope;
+pub use faults::{Fault, FaultKind};
+pub use tenant::{App, Group, Role, Tenant, User};
+
+/// Maximum page size (`limit`) per endpoint. Larger requested limits are capped to
+/// these, and they are also the defaults.
+pub mod limits {
+    /// `GET /api/2/users`.
+    pub const USERS: usize = 50;
+    /// `GET /api/2/roles`.
+    pub const ROLES: usize = 650;
+    /// `GET /api/2/roles/{id}/users`.
+    pub const ROLE_USERS: usize = 100;
+    /// `GET /api/2/roles/{id}/admins`.
+    pub const ROLE_ADMINS: usize = 100;
+    /// `GET /api/2/roles/{id}/apps`.
+    pub const ROLE_APPS: usize = 100;
+    /// `GET /api/2/apps`.
+    pub const APPS: usize = 1000;
+    /// `GET /api/2/apps/{id}/users`.
+    pub const APP_USERS: usize = 1000;
+    /// `GET /api/2/connectors`.
+    pub const CONNECTORS: usize = 1000;
+    /// `GET /api/1/groups`.
+    pub const V1_GROUPS: usize = 50;
+    /// `GET /api/1/users`.
+    pub const V1_USERS: usize = 50;
+}
+
+/// How to build and run a simulator.
+#[derive(Clone, Debug)]
+pub struct SimulatorConfig {
+    /// Number of users in the generated tenant.
+    pub users: usize,
+    /// Seed of the tenant generator (and of the client credentials).
+    pub seed: u64,
+    /// Account-wide calls per hour; `None` turns rate limiting off.
+    pub rate_limit_per_hour: Option<u32>,
+    /// Access token lifetime (OneLogin: 36000 s).
+    pub token_ttl: Duration,
+    /// Added to every request.
+    pub latency: Duration,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            users: 50,
+            seed: 1,
+            rate_limit_per_hour: Some(5000),
+            token_ttl: Duration::from_secs(36_000),
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+/// An API client id and secret.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Credentials {
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_secret`.
+    pub client_secret: String,
+}
+
+/// Mutable simulator state, shared by all handlers behind one mutex.
+#[derive(Debug)]
+pub struct Inner {
+    /// The tenant data.
+    pub tenant: Tenant,
+    /// Clients and tokens.
+    pub tokens: auth::TokenStore,
+    /// The account rate budget.
+    pub rate: rate_limit::RateLimiter,
+    /// Pending faults.
+    pub faults: faults::FaultQueue,
+    /// Requests per `"{METHOD} {template}"`.
+    pub counts: BTreeMap<String, u64>,
+    /// All requests.
+    pub total: u64,
+    /// Added to every request.
+    pub latency: Duration,
+    /// `http://127.0.0.1:PORT`, for links.
+    pub base_url: String,
+}
+
+/// The shared state handle.
+pub type Shared = Arc<Mutex<Inner>>;
+
+/// Locks the state, ignoring poisoning (a panicking handler must not wedge the rest).
+pub fn lock(shared: &Shared) -> MutexGuard<'_, Inner> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A running simulator. Dropping it aborts the server; [`Simulator::shutdown`] stops
+/// it gracefully.
+pub struct Simulator {
+    addr: SocketAddr,
+    shared: Shared,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Simulator {
+    /// Starts a simulator on an ephemeral port of 127.0.0.1.
+    pub async fn start(config: SimulatorConfig) -> anyhow::Result<Simulator> {
+        Simulator::start_on(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Starts a simulator on `addr`.
+    pub async fn start_on(config: SimulatorConfig, addr: SocketAddr) -> anyhow::Result<Simulator> {
+        let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        let listener = socket.listen(1024)?;
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
+
+        let shared: Shared = Arc::new(Mutex::new(Inner {
+            tenant: Tenant::generate(config.users, config.seed),
+            tokens: auth::TokenStore::new(config.seed, config.token_ttl),
+            rate: rate_limit::RateLimiter::new(config.rate_limit_per_hour),
+            faults: faults::FaultQueue::default(),
+            counts: BTreeMap::new(),
+            total: 0,
+            latency: config.latency,
+            base_url,
+        }));
+        let app = router(shared.clone());
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stop_rx.await;
+            });
+            if let Err(err) = serve.await {
+                tracing::warn!(%err, "simulator server stopped with an error");
+            }
+        });
+        Ok(Simulator { addr, shared, stop: Some(stop_tx), task: Some(task) })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The "Manage All" client.
+    pub fn manage_credentials(&self) -> Credentials {
+        lock(&self.shared).tokens.credentials(Scope::ManageAll)
+    }
+
+    /// The "Read All" client.
+    pub fn read_credentials(&self) -> Credentials {
+        lock(&self.shared).tokens.credentials(Scope::ReadAll)
+    }
+
+    /// A clone of the current tenant: the ground truth for tests.
+    pub fn tenant(&self) -> Tenant {
+        lock(&self.shared).tenant.clone()
+    }
+
+    /// Requests per `"{METHOD} {route template}"`, e.g. `"GET /api/2/roles/{id}/users"`;
+    /// unmatched routes count as `"{METHOD} <unmatched>"`. Every request is counted:
+    /// token calls, errors and faults included.
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        lock(&self.shared).counts.clone()
+    }
+
+    /// All requests since start or the last [`Simulator::reset_counts`].
+    pub fn total_requests(&self) -> u64 {
+        lock(&self.shared).total
+    }
+
+    /// Zeroes the request counters.
+    pub fn reset_counts(&self) {
+        let mut st = lock(&self.shared);
+        st.counts.clear();
+        st.total = 0;
+    }
+
+    /// Queues a fault.
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.shared).faults.push(fault);
+    }
+
+    /// Invalidates every issued token: the next API call with one gets 401.
+    pub fn revoke_all_tokens(&self) {
+        lock(&self.shared).tokens.revoke_all();
+    }
+
+    /// Stops the server, waiting up to 5 s for in-flight requests.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut task).await.is_err() {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// The full router with the [`gate`] middleware.
+pub fn router(shared: Shared) -> Router {
+    routes::routes()
+        .fallback(routes::no_route)
+        .method_not_allowed_fallback(routes::no_route)
+        .layer(axum::middleware::from_fn_with_state(shared.clone(), gate))
+        .with_state(shared)
+}
+
+/// The per-request middleware: counting, latency, faults, auth, rate limit, scope.
+pub async fn gate(State(shared): State<Shared>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let template = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "<unmatched>".to_string());
+    let (latency, fault, limit) = {
+        let mut st = lock(&shared);
+        *st.counts.entry(format!("{method} {template}")).or_insert(0) += 1;
+        st.total += 1;
+        (st.latency, st.faults.take(&path), st.rate.limit())
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if let Some(kind) = fault {
+        if let FaultKind::Latency(d) = kind {
+            tokio::time::sleep(d).await;
+        } else if let Some(resp) = faults::respond(&kind, &path, limit) {
+            return resp;
+        }
+    }
+    if !path.starts_with("/api/") {
+        return next.run(req).await;
+    }
+
+    let now = Instant::now();
+    let (scope, rate) = {
+        let mut st = lock(&shared);
+        let scope = auth::bearer_token(req.headers()).and_then(|t| st.tokens.check(t, now));
+        let Some(scope) = scope else {
+            return errors::unauthorized(&path);
+        };
+        (scope, st.rate.consume(now))
+    };
+    let info = match rate {
+        Ok(info) => info,
+        Err(info) => {
+            let mut resp = errors::rate_limited(&path);
+            info.apply(resp.headers_mut());
+            return resp;
+        }
+    };
+    let mut resp =
+        if scope.allows(&method, &path) { next.run(req).await } else { errors::insufficient_permission(&path) };
+    if let Some(info) = info {
+        info.apply(resp.headers_mut());
+    }
+    resp
+}

@@ -1,0 +1,136 @@
+//! The account-wide rate budget.
+//!
+//! OneLogin documents "an account level rate limit of 5,000 calls per hour regardless of
+//! how many access tokens you have". The simulator models it as a fixed one-hour window
+//! that starts at the first `/api` call after the previous window ran out.
+//!
+//! ASSUMPTIONS (the docs are unclear, see ONELOGIN_API.md §3.5):
+//! * every `/api` request consumes one unit, **v2 included** (one copy of the docs says
+//!   the budget is for v1 calls only);
+//! * v2 responses carry the `X-RateLimit-*` headers too (real traffic only showed them on
+//!   v1); a tolerant connector reads them wherever they appear.
+//!
+//! Token calls (`/auth/...`) neither consume budget nor carry the headers.
+//! `X-RateLimit-Reset` is the number of seconds LEFT in the window, not an epoch.
+
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+
+/// Length of one rate window.
+pub const WINDOW: Duration = Duration::from_secs(3600);
+
+/// A snapshot of the budget, as reported in headers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateInfo {
+    /// `X-RateLimit-Limit`.
+    pub limit: u32,
+    /// `X-RateLimit-Remaining`.
+    pub remaining: u32,
+    /// `X-RateLimit-Reset`: seconds left in the window.
+    pub reset_secs: u64,
+}
+
+impl RateInfo {
+    /// Writes the three `X-RateLimit-*` headers.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        headers.insert(HeaderName::from_static("x-ratelimit-limit"), HeaderValue::from(self.limit));
+        headers.insert(HeaderName::from_static("x-ratelimit-remaining"), HeaderValue::from(self.remaining));
+        headers.insert(HeaderName::from_static("x-ratelimit-reset"), HeaderValue::from(self.reset_secs));
+    }
+}
+
+/// The account budget (`None` limit = unlimited, no headers).
+#[derive(Debug)]
+pub struct RateLimiter {
+    limit: Option<u32>,
+    window_start: Option<Instant>,
+    used: u32,
+}
+
+impl RateLimiter {
+    /// A limiter allowing `limit` calls per hour, or unlimited when `None`.
+    pub fn new(limit: Option<u32>) -> RateLimiter {
+        RateLimiter { limit, window_start: None, used: 0 }
+    }
+
+    /// The configured per-hour limit.
+    pub fn limit(&self) -> Option<u32> {
+        self.limit
+    }
+
+    fn roll(&mut self, now: Instant) {
+        match self.window_start {
+            Some(start) if now.duration_since(start) < WINDOW => {}
+            _ => {
+                self.window_start = None;
+                self.used = 0;
+            }
+        }
+    }
+
+    fn info(&self, limit: u32, now: Instant) -> RateInfo {
+        let reset_secs = match self.window_start {
+            Some(start) => {
+                let left = WINDOW.saturating_sub(now.duration_since(start));
+                left.as_secs() + u64::from(left.subsec_nanos() > 0)
+            }
+            None => WINDOW.as_secs(),
+        };
+        RateInfo { limit, remaining: limit.saturating_sub(self.used), reset_secs }
+    }
+
+    /// Consumes one call. `Ok(None)` when unlimited, `Ok(Some(info))` after a successful
+    /// spend, `Err(info)` (remaining 0) when the budget is exhausted.
+    pub fn consume(&mut self, now: Instant) -> Result<Option<RateInfo>, RateInfo> {
+        let Some(limit) = self.limit else {
+            return Ok(None);
+        };
+        self.roll(now);
+        if self.window_start.is_none() {
+            self.window_start = Some(now);
+        }
+        if self.used >= limit {
+            return Err(self.info(limit, now));
+        }
+        self.used += 1;
+        Ok(Some(self.info(limit, now)))
+    }
+
+    /// The current budget without spending (for `GET /auth/rate_limit`). When unlimited,
+    /// reports a full 5000 budget.
+    pub fn peek(&mut self, now: Instant) -> RateInfo {
+        match self.limit {
+            Some(limit) => {
+                self.roll(now);
+                self.info(limit, now)
+            }
+            None => RateInfo { limit: 5000, remaining: 5000, reset_secs: WINDOW.as_secs() },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_runs_out_then_resets_after_an_hour() {
+        let mut rl = RateLimiter::new(Some(2));
+        let t0 = Instant::now();
+        assert_eq!(rl.consume(t0).unwrap().unwrap().remaining, 1);
+        assert_eq!(rl.consume(t0).unwrap().unwrap().remaining, 0);
+        let err = rl.consume(t0 + Duration::from_secs(10)).unwrap_err();
+        assert_eq!(err.remaining, 0);
+        assert_eq!(err.reset_secs, 3590);
+        let again = rl.consume(t0 + WINDOW).unwrap().unwrap();
+        assert_eq!(again.remaining, 1);
+        assert_eq!(again.reset_secs, 3600);
+    }
+
+    #[test]
+    fn unlimited_never_reports() {
+        let mut rl = RateLimiter::new(None);
+        assert_eq!(rl.consume(Instant::now()), Ok(None));
+    }
+}

@@ -1,0 +1,98 @@
+//! Route table: one module per resource, plus the token endpoints from [`super::auth`].
+
+pub mod apps;
+pub mod connectors;
+pub mod groups;
+pub mod roles;
+pub mod users;
+
+use axum::http::Uri;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::Value;
+
+use super::{auth, errors, Shared};
+
+/// Every route the simulator serves (without fallback or middleware).
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/auth/oauth2/v2/token", post(auth::token))
+        .route("/auth/oauth2/revoke", post(auth::revoke))
+        .route("/auth/rate_limit", get(auth::rate_limit))
+        .merge(users::routes())
+        .merge(groups::routes())
+        .merge(roles::routes())
+        .merge(apps::routes())
+        .merge(connectors::routes())
+}
+
+/// Fallback for unknown routes and methods: v1 "No Route Exists" under `/api/1`, else
+/// the v2 `NotFoundError`.
+pub async fn no_route(uri: Uri) -> Response {
+    errors::no_route(uri.path())
+}
+
+/// Parses a numeric path id.
+pub fn parse_id(s: &str) -> Option<u64> {
+    s.trim().parse().ok()
+}
+
+/// Case-insensitive match with `*` wildcards (OneLogin's filter syntax).
+pub fn glob_match(pattern: &str, value: &str) -> bool {
+    let pattern = pattern.to_lowercase();
+    let value = value.to_lowercase();
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == value;
+    }
+    let mut rest = value.as_str();
+    let last = parts.len() - 1;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == last {
+            return rest.ends_with(part);
+        } else if let Some(pos) = rest.find(part) {
+            rest = &rest[pos + part.len()..];
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// Keeps only the comma-separated `fields` (plus `id`) of a JSON object.
+pub fn project(value: Value, fields: Option<&str>) -> Value {
+    let (Some(fields), Value::Object(obj)) = (fields, &value) else {
+        return value;
+    };
+    let wanted: Vec<&str> = fields.split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
+    if wanted.is_empty() {
+        return value;
+    }
+    let kept = obj
+        .iter()
+        .filter(|(k, _)| k.as_str() == "id" || wanted.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Value::Object(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_matches_like_onelogin_wildcards() {
+        assert!(glob_match("work*", "Workday"));
+        assert!(glob_match("*day", "Workday"));
+        assert!(glob_match("w*k*y", "Workday"));
+        assert!(glob_match("workday", "WORKDAY"));
+        assert!(!glob_match("work", "Workday"));
+        assert!(!glob_match("x*", "Workday"));
+    }
+}

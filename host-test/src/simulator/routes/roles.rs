@@ -1,0 +1,221 @@
+//! Roles (v2): list/get, members and admins (list, add, remove) and apps.
+//!
+//! Member/admin writes take a raw JSON array of user ids, ints or strings
+//! (`[123,"456"]`). `POST` answers 200 `[{"id":…}]`; `DELETE` (a DELETE with a body)
+//! answers 204. Unknown role → 404; any unknown user → 422 and nothing changes;
+//! re-adding a member or removing a non-member is a no-op success.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::{glob_match, parse_id, project};
+use crate::simulator::errors::{json_response, v2_bad_request, v2_error, v2_not_found};
+use crate::simulator::pagination::{v2_list, Params, V2Page};
+use crate::simulator::tenant::Role;
+use crate::simulator::{limits, lock, Shared};
+
+/// The roles routes.
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/api/2/roles", get(list))
+        .route("/api/2/roles/{id}", get(get_one))
+        .route("/api/2/roles/{id}/users", get(list_users).post(add_users).delete(remove_users))
+        .route("/api/2/roles/{id}/admins", get(list_admins).post(add_admins).delete(remove_admins))
+        .route("/api/2/roles/{id}/apps", get(list_apps))
+}
+
+/// A role as v2 JSON.
+pub fn role_json(r: &Role) -> Value {
+    json!({"id": r.id, "name": r.name, "apps": r.apps, "users": r.users, "admins": r.admins})
+}
+
+/// `GET /api/2/roles` (filters: `name` with `*` wildcards, `app_id`; `fields`).
+async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
+    let params = Params::parse(q.as_deref());
+    let page = match V2Page::from_params(&params, limits::ROLES) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let app_id = match params.get("app_id").map(str::parse::<u64>).transpose() {
+        Ok(a) => a,
+        Err(_) => return v2_bad_request("Invalid app_id"),
+    };
+    let st = lock(&sim);
+    let name = params.get("name");
+    let matched: Vec<&Role> = st
+        .tenant
+        .roles
+        .iter()
+        .filter(|r| name.is_none_or(|n| glob_match(n, &r.name)))
+        .filter(|r| app_id.is_none_or(|a| r.apps.contains(&a)))
+        .collect();
+    let fields = params.get("fields");
+    let items = matched[page.range(matched.len())].iter().map(|r| project(role_json(r), fields)).collect();
+    v2_list(items, matched.len(), page, &st.base_url, "/api/2/roles", &params)
+}
+
+/// `GET /api/2/roles/{id}`.
+async fn get_one(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
+    let st = lock(&sim);
+    match parse_id(&id).and_then(|n| st.tenant.role(n)) {
+        Some(r) => json_response(StatusCode::OK, &role_json(r)),
+        None => v2_not_found(),
+    }
+}
+
+async fn list_members(sim: Shared, id: String, q: Option<String>, admins: bool) -> Response {
+    let params = Params::parse(q.as_deref());
+    let max = if admins { limits::ROLE_ADMINS } else { limits::ROLE_USERS };
+    let page = match V2Page::from_params(&params, max) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let st = lock(&sim);
+    let Some(role) = parse_id(&id).and_then(|n| st.tenant.role(n)) else {
+        return v2_not_found();
+    };
+    let ids = if admins { &role.admins } else { &role.users };
+    let name = params.get("name");
+    let matched: Vec<Value> = ids
+        .iter()
+        .filter_map(|&uid| st.tenant.user(uid))
+        .filter(|u| {
+            name.is_none_or(|n| [&u.firstname, &u.lastname, &u.username, &u.email].iter().any(|v| glob_match(n, v)))
+        })
+        .map(|u| {
+            json!({
+                "id": u.id,
+                "name": format!("{} {}", u.firstname, u.lastname),
+                "username": u.username,
+                "email": u.email,
+                "added_by": null,
+                "added_at": u.created_at,
+                "assigned": true,
+            })
+        })
+        .collect();
+    let total = matched.len();
+    let items = matched[page.range(total)].to_vec();
+    let path = format!("/api/2/roles/{}/{}", role.id, if admins { "admins" } else { "users" });
+    v2_list(items, total, page, &st.base_url, &path, &params)
+}
+
+/// `GET /api/2/roles/{id}/users`.
+async fn list_users(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
+    list_members(sim, id, q, false).await
+}
+
+/// `GET /api/2/roles/{id}/admins`.
+async fn list_admins(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
+    list_members(sim, id, q, true).await
+}
+
+/// Parses a raw JSON array of user ids (ints or numeric strings), deduplicated.
+pub fn parse_id_array(body: &[u8]) -> Result<Vec<u64>, Response> {
+    let bad = || v2_bad_request("Request body must be a non-empty JSON array of user ids");
+    let value: Value = serde_json::from_slice(body).map_err(|_| bad())?;
+    let Value::Array(items) = value else {
+        return Err(bad());
+    };
+    if items.is_empty() {
+        return Err(bad());
+    }
+    let mut ids = Vec::with_capacity(items.len());
+    for item in items {
+        let id = match item {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        }
+        .ok_or_else(bad)?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Validates the role, body and users of a member/admin write, then applies it.
+fn write_members(sim: &Shared, id: &str, body: &[u8], admins: bool, add: bool) -> Result<Vec<u64>, Response> {
+    let mut st = lock(sim);
+    let role_id = parse_id(id).filter(|&n| st.tenant.role(n).is_some()).ok_or_else(v2_not_found)?;
+    let ids = parse_id_array(body)?;
+    if let Some(missing) = ids.iter().find(|&&u| st.tenant.user(u).is_none()) {
+        return Err(v2_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "UnprocessableEntityError",
+            &format!("Validation failed: user {missing} does not exist"),
+        ));
+    }
+    if add {
+        st.tenant.add_to_role(role_id, &ids, admins);
+    } else {
+        st.tenant.remove_from_role(role_id, &ids, admins);
+    }
+    Ok(ids)
+}
+
+fn added_response(result: Result<Vec<u64>, Response>) -> Response {
+    match result {
+        Ok(ids) => {
+            let body: Vec<Value> = ids.iter().map(|id| json!({"id": id})).collect();
+            json_response(StatusCode::OK, &Value::Array(body))
+        }
+        Err(r) => r,
+    }
+}
+
+fn removed_response(result: Result<Vec<u64>, Response>) -> Response {
+    match result {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `POST /api/2/roles/{id}/users`.
+async fn add_users(State(sim): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
+    added_response(write_members(&sim, &id, &body, false, true))
+}
+
+/// `DELETE /api/2/roles/{id}/users`.
+async fn remove_users(State(sim): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
+    removed_response(write_members(&sim, &id, &body, false, false))
+}
+
+/// `POST /api/2/roles/{id}/admins`.
+async fn add_admins(State(sim): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
+    added_response(write_members(&sim, &id, &body, true, true))
+}
+
+/// `DELETE /api/2/roles/{id}/admins`.
+async fn remove_admins(State(sim): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
+    removed_response(write_members(&sim, &id, &body, true, false))
+}
+
+/// `GET /api/2/roles/{id}/apps` → `[{"id","name","icon_url"}]`.
+async fn list_apps(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
+    let params = Params::parse(q.as_deref());
+    let page = match V2Page::from_params(&params, limits::ROLE_APPS) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let st = lock(&sim);
+    let Some(role) = parse_id(&id).and_then(|n| st.tenant.role(n)) else {
+        return v2_not_found();
+    };
+    let apps: Vec<Value> = role
+        .apps
+        .iter()
+        .filter_map(|&a| st.tenant.app(a))
+        .map(|a| json!({"id": a.id, "name": a.name, "icon_url": super::apps::icon_url(a.connector_id)}))
+        .collect();
+    let total = apps.len();
+    let items = apps[page.range(total)].to_vec();
+    let path = format!("/api/2/roles/{}/apps", role.id);
+    v2_list(items, total, page, &st.base_url, &path, &params)
+}

@@ -1,0 +1,623 @@
+//! Deterministic tenant generation.
+//!
+//! A [`Tenant`] is generated from `(users N, seed)` with a [`ChaCha8Rng`]: the same inputs
+//! always give a byte-identical tenant (all collections are `Vec`s sorted by id or
+//! `BTreeMap`s). Ids of different kinds live in disjoint, non-contiguous ranges so a
+//! connector that confuses e.g. a role id with a user id is caught.
+//!
+//! Shape (see the brief): N users, `max(3, N/25)` groups, `max(4, N/20)` roles,
+//! `max(3, N/15)` apps, 3 custom attributes. For N >= 32 every user `status`
+//! (0,1,2,3,4,5,7,8) and `state` (0..=3) occurs; most users are status 1 / state 1.
+//! The first role has no members; for N >= 200 the second role has more than 100.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rand::seq::index::sample;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+/// First user id; user ids grow by 1..=3 from here.
+pub const USER_ID_BASE: u64 = 30_000_000;
+/// First role id.
+pub const ROLE_ID_BASE: u64 = 2_000_000;
+/// First group id.
+pub const GROUP_ID_BASE: u64 = 5_000_000;
+/// First app id.
+pub const APP_ID_BASE: u64 = 10_000_000;
+/// First custom attribute id.
+pub const CUSTOM_ATTRIBUTE_ID_BASE: u64 = 9_000;
+
+/// Every user `status` value OneLogin defines.
+pub const STATUSES: [u8; 8] = [0, 1, 2, 3, 4, 5, 7, 8];
+/// Every user `state` value OneLogin defines.
+pub const STATES: [u8; 4] = [0, 1, 2, 3];
+
+/// The connector catalogue apps are built from: (id, name, auth_method, description).
+pub const CONNECTORS: [(u64, &str, u8, &str); 6] = [
+    (50_534, "SAML Test Connector (Advanced)", 2, "SAML2.0"),
+    (108_419, "OpenId Connect (OIDC)", 8, "OpenID Connect"),
+    (29_024, "Amazon Web Services (AWS) Multi Account", 2, "SAML2.0"),
+    (20_600, "Salesforce", 2, "SAML2.0"),
+    (46_000, "Form-Based App", 6, "Forms Based App"),
+    (31_337, "Internal API", 3, "API"),
+];
+
+/// A OneLogin user with the v2 user fields.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct User {
+    pub id: u64,
+    pub username: String,
+    pub email: String,
+    pub firstname: String,
+    pub lastname: String,
+    pub title: String,
+    pub department: String,
+    pub company: String,
+    pub comment: String,
+    pub phone: String,
+    pub status: u8,
+    pub state: u8,
+    pub group_id: Option<u64>,
+    /// Derived from [`Role::users`]; kept sorted.
+    pub role_ids: Vec<u64>,
+    pub manager_user_id: Option<u64>,
+    pub manager_ad_id: Option<u64>,
+    pub directory_id: Option<u64>,
+    pub external_id: Option<String>,
+    pub distinguished_name: Option<String>,
+    pub member_of: Option<String>,
+    pub samaccountname: Option<String>,
+    pub userprincipalname: Option<String>,
+    pub trusted_idp_id: Option<u64>,
+    pub preferred_locale_code: Option<String>,
+    pub invalid_login_attempts: u32,
+    pub created_at: String,
+    pub updated_at: String,
+    pub activated_at: Option<String>,
+    pub last_login: Option<String>,
+    pub password_changed_at: Option<String>,
+    pub invitation_sent_at: Option<String>,
+    pub locked_until: Option<String>,
+    pub custom_attributes: BTreeMap<String, Option<String>>,
+}
+
+/// A group (one per user at most, via [`User::group_id`]).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Group {
+    pub id: u64,
+    pub name: String,
+}
+
+/// A role with its members, admins and apps (all sorted ids).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Role {
+    pub id: u64,
+    pub name: String,
+    /// Member user ids (the source of truth for [`User::role_ids`]).
+    pub users: Vec<u64>,
+    /// Admin user ids.
+    pub admins: Vec<u64>,
+    /// App ids granted by the role.
+    pub apps: Vec<u64>,
+}
+
+/// An app.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct App {
+    pub id: u64,
+    pub connector_id: u64,
+    pub name: String,
+    pub description: String,
+    pub auth_method: u8,
+    pub auth_method_description: String,
+    pub visible: bool,
+    pub provisioning_enabled: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The whole simulated account: the ground truth for tests.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Tenant {
+    pub account_id: u64,
+    /// Sorted by id.
+    pub users: Vec<User>,
+    /// Sorted by id.
+    pub groups: Vec<Group>,
+    /// Sorted by id.
+    pub roles: Vec<Role>,
+    /// Sorted by id.
+    pub apps: Vec<App>,
+    /// Custom attribute shortnames, e.g. `employee_number`.
+    pub custom_attribute_names: Vec<String>,
+}
+
+const FIRST_NAMES: [&str; 24] = [
+    "Alice", "Bob", "Carol", "David", "Erin", "Frank", "Grace", "Heidi", "Ivan", "Judy", "Karl", "Laura", "Mallory",
+    "Niaj", "Olivia", "Peggy", "Quentin", "Rupert", "Sybil", "Trent", "Ursula", "Victor", "Walter", "Yvonne",
+];
+const LAST_NAMES: [&str; 20] = [
+    "Anderson", "Brown", "Clark", "Davis", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jones", "Kowalski", "Lopez",
+    "Martin", "Nguyen", "O'Brien", "Patel", "Quinn", "Rossi", "Smith", "Tanaka",
+];
+const TITLES: [&str; 8] =
+    ["Engineer", "Senior Engineer", "Manager", "Director", "Analyst", "Designer", "Accountant", ""];
+const DEPARTMENTS: [&str; 7] = ["Engineering", "Sales", "Marketing", "Finance", "Support", "Legal", ""];
+const GROUP_NAMES: [&str; 8] =
+    ["employees", "contractors", "admins", "interns", "partners", "executives", "vendors", "service-accounts"];
+const ROLE_WORDS: [&str; 10] = [
+    "Default",
+    "Engineering",
+    "Sales",
+    "Finance",
+    "Support",
+    "AWS Admin",
+    "Read Only",
+    "Auditors",
+    "Helpdesk",
+    "Marketing",
+];
+const APP_WORDS: [&str; 10] =
+    ["Workday", "Slack", "GitHub", "Jira", "AWS", "Zoom", "Okta Bridge", "Salesforce", "Box", "Notion"];
+const FOODS: [&str; 5] = ["chicken", "pizza", "sushi", "tacos", "salad"];
+
+/// The custom attribute shortnames every tenant has.
+pub const CUSTOM_ATTRIBUTES: [&str; 3] = ["employee_number", "cost_center", "food"];
+
+/// 2018-01-01T00:00:00Z in unix milliseconds: the earliest generated timestamp.
+const EPOCH_2018_MS: i64 = 1_514_764_800_000;
+const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
+
+impl Tenant {
+    /// Generates the tenant for `(users, seed)`; deterministic.
+    pub fn generate(users: usize, seed: u64) -> Tenant {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let account_id = rng.random_range(100_000..1_000_000u64);
+        let n_groups = (users / 25).max(3);
+        let n_roles = (users / 20).max(4);
+        let n_apps = (users / 15).max(3);
+
+        let groups = gen_ids(&mut rng, GROUP_ID_BASE, n_groups)
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| Group { id, name: numbered(&GROUP_NAMES, i) })
+            .collect::<Vec<_>>();
+
+        let apps = gen_ids(&mut rng, APP_ID_BASE, n_apps)
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let (connector_id, cname, auth_method, desc) = CONNECTORS[rng.random_range(0..CONNECTORS.len())];
+                let created = random_time(&mut rng, 0, 2 * YEAR_MS);
+                let updated = created + rng.random_range(0..YEAR_MS);
+                App {
+                    id,
+                    connector_id,
+                    name: numbered(&APP_WORDS, i),
+                    description: if i % 3 == 0 { String::new() } else { format!("{cname} app") },
+                    auth_method,
+                    auth_method_description: desc.to_string(),
+                    visible: rng.random_bool(0.85),
+                    provisioning_enabled: rng.random_bool(0.3),
+                    created_at: iso_millis(created),
+                    updated_at: iso_millis(updated),
+                }
+            })
+            .collect::<Vec<_>>();
+
+        let user_ids = gen_ids(&mut rng, USER_ID_BASE, users);
+        let mut all_users = Vec::with_capacity(users);
+        for (i, &id) in user_ids.iter().enumerate() {
+            all_users.push(gen_user(&mut rng, i, id, &user_ids, &groups));
+        }
+
+        let role_ids = gen_ids(&mut rng, ROLE_ID_BASE, n_roles);
+        let mut roles = Vec::with_capacity(n_roles);
+        for (i, &id) in role_ids.iter().enumerate() {
+            // Cap member counts so big tenants stay cheap: at most N/3+5, and 1000.
+            let cap = users.min(users / 3 + 5).min(1000);
+            let count = if i == 0 {
+                0
+            } else if i == 1 && users >= 200 {
+                rng.random_range(101..=users.min(150))
+            } else {
+                let u: f64 = rng.random();
+                ((cap as f64) * u * u).round() as usize
+            };
+            let members = pick_users(&mut rng, &user_ids, count);
+            let n_admins = rng.random_range(0..=3usize).min(users);
+            let admins = pick_users(&mut rng, &user_ids, n_admins);
+            let n_role_apps = rng.random_range(0..=4usize).min(apps.len());
+            let mut role_apps: Vec<u64> =
+                sample(&mut rng, apps.len(), n_role_apps).into_iter().map(|k| apps[k].id).collect();
+            role_apps.sort_unstable();
+            roles.push(Role { id, name: numbered(&ROLE_WORDS, i), users: members, admins, apps: role_apps });
+        }
+
+        let mut tenant = Tenant {
+            account_id,
+            users: all_users,
+            groups,
+            roles,
+            apps,
+            custom_attribute_names: CUSTOM_ATTRIBUTES.iter().map(|s| s.to_string()).collect(),
+        };
+        tenant.sync_role_ids();
+        tenant
+    }
+
+    /// Recomputes every [`User::role_ids`] from [`Role::users`].
+    pub fn sync_role_ids(&mut self) {
+        for u in &mut self.users {
+            u.role_ids.clear();
+        }
+        for r in &self.roles {
+            for uid in &r.users {
+                if let Ok(k) = self.users.binary_search_by_key(uid, |u| u.id) {
+                    self.users[k].role_ids.push(r.id);
+                }
+            }
+        }
+        for u in &mut self.users {
+            u.role_ids.sort_unstable();
+            u.role_ids.dedup();
+        }
+    }
+
+    /// Adds users as members (`admins == false`) or admins of a role, keeping
+    /// [`User::role_ids`] in sync. Existing members are left alone. Returns `false` when
+    /// the role does not exist.
+    pub fn add_to_role(&mut self, role_id: u64, user_ids: &[u64], admins: bool) -> bool {
+        let Some(role) = self.role_mut(role_id) else {
+            return false;
+        };
+        let list = if admins { &mut role.admins } else { &mut role.users };
+        let mut added = Vec::new();
+        for &uid in user_ids {
+            if let Err(pos) = list.binary_search(&uid) {
+                list.insert(pos, uid);
+                added.push(uid);
+            }
+        }
+        if !admins {
+            for uid in added {
+                if let Ok(k) = self.users.binary_search_by_key(&uid, |u| u.id) {
+                    let ids = &mut self.users[k].role_ids;
+                    if let Err(pos) = ids.binary_search(&role_id) {
+                        ids.insert(pos, role_id);
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// Removes users from a role's members (`admins == false`) or admins, keeping
+    /// [`User::role_ids`] in sync. Non-members are ignored. Returns `false` when the role
+    /// does not exist.
+    pub fn remove_from_role(&mut self, role_id: u64, user_ids: &[u64], admins: bool) -> bool {
+        let Some(role) = self.role_mut(role_id) else {
+            return false;
+        };
+        let list = if admins { &mut role.admins } else { &mut role.users };
+        let mut removed = Vec::new();
+        for &uid in user_ids {
+            if let Ok(pos) = list.binary_search(&uid) {
+                list.remove(pos);
+                removed.push(uid);
+            }
+        }
+        if !admins {
+            for uid in removed {
+                if let Ok(k) = self.users.binary_search_by_key(&uid, |u| u.id) {
+                    self.users[k].role_ids.retain(|&r| r != role_id);
+                }
+            }
+        }
+        true
+    }
+
+    /// The user with `id`.
+    pub fn user(&self, id: u64) -> Option<&User> {
+        self.users.binary_search_by_key(&id, |u| u.id).ok().map(|k| &self.users[k])
+    }
+
+    /// The group with `id`.
+    pub fn group(&self, id: u64) -> Option<&Group> {
+        self.groups.binary_search_by_key(&id, |g| g.id).ok().map(|k| &self.groups[k])
+    }
+
+    /// The role with `id`.
+    pub fn role(&self, id: u64) -> Option<&Role> {
+        self.roles.binary_search_by_key(&id, |r| r.id).ok().map(|k| &self.roles[k])
+    }
+
+    /// The role with `id`, mutable.
+    pub fn role_mut(&mut self, id: u64) -> Option<&mut Role> {
+        match self.roles.binary_search_by_key(&id, |r| r.id) {
+            Ok(k) => Some(&mut self.roles[k]),
+            Err(_) => None,
+        }
+    }
+
+    /// The app with `id`.
+    pub fn app(&self, id: u64) -> Option<&App> {
+        self.apps.binary_search_by_key(&id, |a| a.id).ok().map(|k| &self.apps[k])
+    }
+
+    /// Ids of users who get app `app_id` through any of their roles, sorted.
+    pub fn app_user_ids(&self, app_id: u64) -> Vec<u64> {
+        let mut set = BTreeSet::new();
+        for r in &self.roles {
+            if r.apps.contains(&app_id) {
+                set.extend(r.users.iter().copied());
+            }
+        }
+        set.into_iter().collect()
+    }
+
+    /// The distinct connector ids used by apps, sorted.
+    pub fn connector_ids(&self) -> Vec<u64> {
+        let set: BTreeSet<u64> = self.apps.iter().map(|a| a.connector_id).collect();
+        set.into_iter().collect()
+    }
+}
+
+/// Human name of a custom attribute shortname: `employee_number` → `Employee Number`.
+pub fn custom_attribute_display_name(shortname: &str) -> String {
+    shortname
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn numbered(words: &[&str], i: usize) -> String {
+    let w = words[i % words.len()];
+    if i < words.len() {
+        w.to_string()
+    } else {
+        format!("{w} {}", i / words.len() + 1)
+    }
+}
+
+/// `n` increasing ids from `base`, with gaps of 1..=3.
+fn gen_ids(rng: &mut ChaCha8Rng, base: u64, n: usize) -> Vec<u64> {
+    let mut out = Vec::with_capacity(n);
+    let mut id = base + rng.random_range(0..100u64);
+    for _ in 0..n {
+        out.push(id);
+        id += rng.random_range(1..=3u64);
+    }
+    out
+}
+
+fn pick_users(rng: &mut ChaCha8Rng, user_ids: &[u64], count: usize) -> Vec<u64> {
+    let count = count.min(user_ids.len());
+    let mut v: Vec<u64> = sample(rng, user_ids.len(), count).into_iter().map(|k| user_ids[k]).collect();
+    v.sort_unstable();
+    v
+}
+
+fn random_time(rng: &mut ChaCha8Rng, from_ms: i64, span_ms: i64) -> i64 {
+    EPOCH_2018_MS + from_ms + rng.random_range(0..span_ms.max(1))
+}
+
+fn gen_user(rng: &mut ChaCha8Rng, i: usize, id: u64, user_ids: &[u64], groups: &[Group]) -> User {
+    let first = FIRST_NAMES[rng.random_range(0..FIRST_NAMES.len())];
+    let last = LAST_NAMES[rng.random_range(0..LAST_NAMES.len())];
+    let local = format!("{}.{}{}", first.to_lowercase(), last.to_lowercase().replace('\'', ""), i);
+    let (status, state) = if i < 32 {
+        (STATUSES[i % 8], STATES[(i / 8) % 4])
+    } else {
+        let status = if rng.random_bool(0.85) { 1 } else { STATUSES[rng.random_range(0..STATUSES.len())] };
+        let state = if rng.random_bool(0.9) { 1 } else { STATES[rng.random_range(0..STATES.len())] };
+        (status, state)
+    };
+    let group_id = if rng.random_bool(0.8) { Some(groups[rng.random_range(0..groups.len())].id) } else { None };
+    let manager_user_id = if i > 0 && rng.random_bool(0.3) { Some(user_ids[rng.random_range(0..i)]) } else { None };
+    let created = random_time(rng, 0, 3 * YEAR_MS);
+    let updated = created + rng.random_range(0..YEAR_MS);
+    let activated_at = (status != 0).then(|| iso_millis(created + rng.random_range(0..86_400_000)));
+    let last_login =
+        (status != 0 && rng.random_bool(0.8)).then(|| iso_millis(updated - rng.random_range(0..86_400_000)));
+    let password_changed_at = (status != 0 && status != 7).then(|| iso_millis(created + rng.random_range(0..YEAR_MS)));
+    let invitation_sent_at = rng.random_bool(0.5).then(|| iso_millis(created - rng.random_range(0..3_600_000)));
+    let locked_until = (status == 3).then(|| iso_millis(updated + 3_600_000));
+    let username = if i % 13 == 5 { String::new() } else { local.clone() };
+    let has_ad = rng.random_bool(0.2);
+    let mut custom_attributes = BTreeMap::new();
+    custom_attributes.insert("employee_number".to_string(), rng.random_bool(0.9).then(|| format!("E{:06}", i + 1)));
+    custom_attributes
+        .insert("cost_center".to_string(), rng.random_bool(0.7).then(|| format!("CC-{}", rng.random_range(100..200))));
+    custom_attributes
+        .insert("food".to_string(), rng.random_bool(0.6).then(|| FOODS[rng.random_range(0..FOODS.len())].to_string()));
+    User {
+        id,
+        username,
+        email: format!("{local}@example.com"),
+        firstname: first.to_string(),
+        lastname: last.to_string(),
+        title: TITLES[rng.random_range(0..TITLES.len())].to_string(),
+        department: DEPARTMENTS[rng.random_range(0..DEPARTMENTS.len())].to_string(),
+        company: if rng.random_bool(0.7) { "Example Corp".to_string() } else { String::new() },
+        comment: String::new(),
+        phone: if rng.random_bool(0.5) {
+            format!("+1555{:07}", rng.random_range(0..10_000_000u32))
+        } else {
+            String::new()
+        },
+        status,
+        state,
+        group_id,
+        role_ids: Vec::new(),
+        manager_user_id,
+        manager_ad_id: None,
+        directory_id: has_ad.then_some(77_001),
+        external_id: has_ad.then(|| format!("ext-{id}")),
+        distinguished_name: has_ad.then(|| format!("CN={first} {last},OU=Users,DC=example,DC=com")),
+        member_of: None,
+        samaccountname: has_ad.then(|| local.replace('.', "")),
+        userprincipalname: has_ad.then(|| format!("{local}@example.com")),
+        trusted_idp_id: None,
+        preferred_locale_code: rng.random_bool(0.1).then(|| "en".to_string()),
+        invalid_login_attempts: if status == 3 { 3 } else { rng.random_range(0..=2) },
+        created_at: iso_millis(created),
+        updated_at: iso_millis(updated),
+        activated_at,
+        last_login,
+        password_changed_at,
+        invitation_sent_at,
+        locked_until,
+        custom_attributes,
+    }
+}
+
+/// Formats unix milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn iso_millis(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let milli = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z", sod / 3600, sod % 3600 / 60, sod % 60)
+}
+
+/// Parses `YYYY-MM-DD[THH:MM[:SS[.fff]]][Z]` into unix milliseconds (UTC).
+pub fn parse_iso_millis(s: &str) -> Option<i64> {
+    let s = s.trim().trim_end_matches('Z');
+    let (date, time) = match s.split_once(['T', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let mut dp = date.split('-');
+    let y: i64 = dp.next()?.parse().ok()?;
+    let m: u32 = dp.next()?.parse().ok()?;
+    let d: u32 = dp.next()?.parse().ok()?;
+    if dp.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let mut ms = days_from_civil(y, m, d) * 86_400_000;
+    if let Some(t) = time {
+        let (hms, frac) = match t.split_once('.') {
+            Some((a, b)) => (a, Some(b)),
+            None => (t, None),
+        };
+        let mut tp = hms.split(':');
+        let h: i64 = tp.next()?.parse().ok()?;
+        let mi: i64 = tp.next().map(str::parse).transpose().ok()?.unwrap_or(0);
+        let sec: i64 = tp.next().map(str::parse).transpose().ok()?.unwrap_or(0);
+        if tp.next().is_some() || h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        ms += (h * 3600 + mi * 60 + sec) * 1000;
+        if let Some(f) = frac {
+            let digits: String = f.chars().take(3).collect();
+            if digits.is_empty() || !f.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let v: i64 = digits.parse().ok()?;
+            ms += v * 10_i64.pow(3 - digits.len() as u32);
+        }
+    }
+    Some(ms)
+}
+
+// Howard Hinnant's civil calendar algorithms.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_round_trips() {
+        let ms = 1_628_132_256_136;
+        let s = iso_millis(ms);
+        assert_eq!(s, "2021-08-05T02:57:36.136Z");
+        assert_eq!(parse_iso_millis(&s), Some(ms));
+        assert_eq!(parse_iso_millis("2021-08-05"), Some(1_628_121_600_000));
+        assert_eq!(parse_iso_millis("garbage"), None);
+    }
+
+    #[test]
+    fn same_seed_gives_identical_tenant_json() {
+        let a = serde_json::to_string(&Tenant::generate(300, 7)).unwrap();
+        let b = serde_json::to_string(&Tenant::generate(300, 7)).unwrap();
+        assert_eq!(a, b);
+        let c = serde_json::to_string(&Tenant::generate(300, 8)).unwrap();
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn tenant_covers_every_status_state_and_role_shape() {
+        let t = Tenant::generate(250, 3);
+        assert_eq!(t.users.len(), 250);
+        assert_eq!(t.groups.len(), 10);
+        assert_eq!(t.roles.len(), 12);
+        assert_eq!(t.apps.len(), 16);
+        for s in STATUSES {
+            assert!(t.users.iter().any(|u| u.status == s), "status {s}");
+        }
+        for s in STATES {
+            assert!(t.users.iter().any(|u| u.state == s), "state {s}");
+        }
+        assert!(t.roles.iter().any(|r| r.users.is_empty()));
+        assert!(t.roles.iter().any(|r| r.users.len() > 100));
+        assert!(t.users.iter().any(|u| u.username.is_empty()));
+        assert!(t.users.iter().any(|u| u.group_id.is_none()));
+        assert!(t.users.iter().any(|u| u.custom_attributes.values().any(Option::is_none)));
+        // role_ids agree with role membership.
+        for u in &t.users {
+            for r in &t.roles {
+                assert_eq!(u.role_ids.contains(&r.id), r.users.contains(&u.id));
+            }
+        }
+        // Id ranges of different kinds never collide.
+        let mut all: Vec<u64> = t.users.iter().map(|u| u.id).collect();
+        all.extend(t.roles.iter().map(|r| r.id));
+        all.extend(t.groups.iter().map(|g| g.id));
+        all.extend(t.apps.iter().map(|a| a.id));
+        let n = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), n);
+    }
+
+    #[test]
+    fn tiny_tenants_generate() {
+        for n in [0, 1, 2, 5] {
+            let t = Tenant::generate(n, 1);
+            assert_eq!(t.users.len(), n);
+            assert_eq!(t.roles.len(), 4);
+        }
+    }
+}
