@@ -1,0 +1,265 @@
+//! What the subcommands share: the `--simulator | --config` target, harness
+//! setup, typed-error printing and exit codes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+use host_test::harness::config::{ConfigError, ConnectorConfig};
+use host_test::harness::types::{AccessLevel, AccountInfo, ConnectorError, ErrorKind};
+use host_test::harness::{ConnectorInstance, Harness, HarnessConfig, Limits};
+use host_test::simulator::{Simulator, SimulatorConfig};
+
+/// Exit status: anything not covered below (host failure, upstream error, ...).
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status: usage or configuration error (clap's own usage errors are 2 too).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status: authentication failed or insufficient scope.
+pub const EXIT_AUTH: u8 = 3;
+/// Exit status: rate limited.
+pub const EXIT_RATE_LIMITED: u8 = 4;
+
+/// An error whose message was already printed; the process exits with `.0`.
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// A usage error found after parsing (bad action file, ...): exit status 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// The exit status for an error of a subcommand.
+pub fn exit_code_for(error: &anyhow::Error) -> u8 {
+    if let Some(Exit(code)) = error.downcast_ref::<Exit>() {
+        *code
+    } else if error.downcast_ref::<ConfigError>().is_some() || error.downcast_ref::<UsageError>().is_some() {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+/// The exit status for a typed connector error.
+pub fn exit_code_for_kind(kind: &ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::InvalidConfig(_) => EXIT_USAGE,
+        ErrorKind::AuthenticationFailed | ErrorKind::InsufficientScope => EXIT_AUTH,
+        ErrorKind::RateLimited(_) => EXIT_RATE_LIMITED,
+        _ => EXIT_FAILURE,
+    }
+}
+
+/// The WIT spelling of an error kind, with its payload.
+pub fn kind_name(kind: &ErrorKind) -> String {
+    match kind {
+        ErrorKind::InvalidConfig(field) => format!("invalid-config({field})"),
+        ErrorKind::NotConfigured => "not-configured".into(),
+        ErrorKind::AuthenticationFailed => "authentication-failed".into(),
+        ErrorKind::InsufficientScope => "insufficient-scope".into(),
+        ErrorKind::NotFound => "not-found".into(),
+        ErrorKind::InvalidInput(what) => format!("invalid-input({what})"),
+        ErrorKind::RateLimited(seconds) => format!("rate-limited(retry after {seconds} s)"),
+        ErrorKind::Upstream(status) => format!("upstream(HTTP {status})"),
+        ErrorKind::Transport => "transport".into(),
+        ErrorKind::InvalidCursor => "invalid-cursor".into(),
+    }
+}
+
+/// Prints a connector error on stderr and turns it into an [`Exit`].
+pub fn connector_failure(during: &str, error: &ConnectorError) -> anyhow::Error {
+    let retry = if error.retryable { " (retryable)" } else { "" };
+    eprintln!("error: {during} failed: {}: {}{retry}", kind_name(&error.kind), error.message);
+    Exit(exit_code_for_kind(&error.kind)).into()
+}
+
+/// The WIT spelling of an access level.
+pub fn access_level_name(level: AccessLevel) -> &'static str {
+    match level {
+        AccessLevel::Read => "read",
+        AccessLevel::Manage => "manage",
+        AccessLevel::AuthenticateOnly => "authenticate-only",
+    }
+}
+
+/// `--rate-limit N|off`: simulator calls per hour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateLimit {
+    /// No rate limiting.
+    Off,
+    /// This many calls per hour.
+    PerHour(u32),
+}
+
+impl std::str::FromStr for RateLimit {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("off") {
+            return Ok(RateLimit::Off);
+        }
+        s.parse()
+            .map(RateLimit::PerHour)
+            .map_err(|_| format!("expected a number of calls per hour or `off`, not {s:?}"))
+    }
+}
+
+/// The simulator's own options.
+#[derive(Args, Clone, Debug, Default)]
+pub struct SimulatorOptions {
+    /// Number of users in the simulated tenant [default: the simulator's].
+    #[arg(long, value_name = "N", conflicts_with = "config")]
+    pub users: Option<usize>,
+    /// Seed of the simulated tenant [default: the simulator's].
+    #[arg(long, value_name = "S", conflicts_with = "config")]
+    pub seed: Option<u64>,
+    /// Simulated account rate limit, calls per hour, or `off`
+    /// [default: the simulator's].
+    #[arg(long, value_name = "N|off", conflicts_with = "config")]
+    pub rate_limit: Option<RateLimit>,
+}
+
+impl SimulatorOptions {
+    /// The simulator config these options describe.
+    pub fn config(&self) -> SimulatorConfig {
+        let mut config = SimulatorConfig::default();
+        if let Some(users) = self.users {
+            config.users = users;
+        }
+        if let Some(seed) = self.seed {
+            config.seed = seed;
+        }
+        match self.rate_limit {
+            Some(RateLimit::Off) => config.rate_limit_per_hour = None,
+            Some(RateLimit::PerHour(n)) => config.rate_limit_per_hour = Some(n),
+            None => {}
+        }
+        config
+    }
+}
+
+/// Where the connector connects: an in-process simulator or a real tenant.
+#[derive(Args, Clone, Debug)]
+#[group(required = true, multiple = false, id = "target")]
+pub struct TargetArgs {
+    /// Run against an in-process OneLogin simulator (tenant `acme`, reached
+    /// through the production URL `https://acme.onelogin.com`, rerouted to
+    /// the simulator).
+    #[arg(long)]
+    pub simulator: bool,
+    /// Connector config (TOML: client_id, client_secret, subdomain | region |
+    /// base_url); ONELOGIN_* environment variables override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Resource limits, shared by every subcommand that runs the component.
+#[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Memory limit of the component, in MiB.
+    #[arg(long, global = true, value_name = "MIB", default_value_t = 256)]
+    pub memory_mib: usize,
+    /// CPU budget per call, in seconds.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 30)]
+    pub cpu_secs: u64,
+    /// Wall-clock limit per call, in seconds.
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 120)]
+    pub wall_secs: u64,
+}
+
+impl LimitArgs {
+    /// The harness limits.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            memory_bytes: self.memory_mib.saturating_mul(1024 * 1024),
+            cpu_per_call: Duration::from_secs(self.cpu_secs),
+            wall_per_call: Duration::from_secs(self.wall_secs),
+        }
+    }
+}
+
+/// A configured connector instance and what it runs against.
+pub struct Session {
+    pub harness: Harness,
+    pub instance: ConnectorInstance,
+    pub account: AccountInfo,
+    /// Kept alive for the session; shut down by [`Session::finish`].
+    pub simulator: Option<Simulator>,
+}
+
+impl Session {
+    /// Starts the simulator (if asked), loads the component with the right
+    /// allow-list and routes, instantiates it and calls `configure`. A typed
+    /// `configure` error is printed and returned as an [`Exit`].
+    pub async fn open(
+        component: &Path,
+        limits: Limits,
+        target: &TargetArgs,
+        sim: &SimulatorOptions,
+    ) -> anyhow::Result<Session> {
+        let (harness_config, fields, simulator) = if target.simulator {
+            let simulator = Simulator::start(sim.config()).await.context("cannot start the simulator")?;
+            let credentials = simulator.manage_credentials();
+            let host = "acme.onelogin.com".to_string();
+            let harness_config = HarnessConfig {
+                component: component.to_path_buf(),
+                allowed_hosts: vec![host.clone()],
+                routes: BTreeMap::from([(host, simulator.addr())]),
+                limits,
+            };
+            let fields = vec![
+                ("client_id".to_string(), credentials.client_id),
+                ("client_secret".to_string(), credentials.client_secret),
+                ("subdomain".to_string(), "acme".to_string()),
+            ];
+            tracing::info!(addr = %simulator.addr(), "simulator started");
+            (harness_config, fields, Some(simulator))
+        } else {
+            let config = ConnectorConfig::load(target.config.as_deref())?;
+            tracing::debug!(?config, "connector config");
+            let harness_config = HarnessConfig {
+                component: component.to_path_buf(),
+                allowed_hosts: config.allowed_hosts()?,
+                routes: BTreeMap::new(),
+                limits,
+            };
+            (harness_config, config.fields(), None)
+        };
+        let harness = Harness::new(harness_config)?;
+        let mut instance = harness.instantiate().await?;
+        let account = match instance.configure(&fields).await? {
+            Ok(account) => account,
+            Err(error) => {
+                if let Some(simulator) = simulator {
+                    simulator.shutdown().await;
+                }
+                return Err(connector_failure("configure", &error));
+            }
+        };
+        Ok(Session { harness, instance, account, simulator })
+    }
+
+    /// Stops the simulator, if one runs.
+    pub async fn finish(self) {
+        if let Some(simulator) = self.simulator {
+            simulator.shutdown().await;
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! `host-test describe`: print the component's `connector-info` as JSON.
+
+use std::path::Path;
+
+use clap::Args;
+use host_test::harness::types::{ConnectorInfo, ValueType};
+use host_test::harness::{Harness, HarnessConfig, Limits};
+use serde_json::{json, Value};
+
+/// Print the connector's self-description (no network) as pretty JSON.
+#[derive(Args, Debug)]
+pub struct DescribeCommand {}
+
+impl DescribeCommand {
+    /// Runs the subcommand.
+    pub async fn run(self, component: &Path, limits: Limits) -> anyhow::Result<()> {
+        // `describe` never touches the network: an empty allow-list.
+        let harness =
+            Harness::new(HarnessConfig { component: component.to_path_buf(), limits, ..HarnessConfig::default() })?;
+        let info = harness.instantiate().await?.describe().await?;
+        println!("{}", serde_json::to_string_pretty(&info_json(&info))?);
+        Ok(())
+    }
+}
+
+fn value_type_name(t: ValueType) -> &'static str {
+    match t {
+        ValueType::Text => "text",
+        ValueType::Url => "url",
+        ValueType::Integer => "integer",
+        ValueType::Boolean => "boolean",
+        ValueType::Choice => "choice",
+        ValueType::EntityKey => "entity-key",
+    }
+}
+
+/// `connector-info` as JSON: snake_case keys, WIT case names for enums.
+pub fn info_json(info: &ConnectorInfo) -> Value {
+    json!({
+        "name": info.name,
+        "version": info.version,
+        "interface_version": info.interface_version,
+        "description": info.description,
+        "config_schema": info.config_schema.iter().map(|f| json!({
+            "name": f.name,
+            "description": f.description,
+            "value_type": value_type_name(f.value_type),
+            "required": f.required,
+            "secret": f.secret,
+            "allowed_values": f.allowed_values,
+            "one_of_group": f.one_of_group,
+        })).collect::<Vec<_>>(),
+        "entity_kinds": info.entity_kinds.iter().map(|k| json!({
+            "entity_type": k.entity_type,
+            "classes": k.classes,
+            "description": k.description,
+        })).collect::<Vec<_>>(),
+        "relationship_kinds": info.relationship_kinds.iter().map(|k| json!({
+            "class": k.class,
+            "from_type": k.from_type,
+            "to_type": k.to_type,
+            "description": k.description,
+        })).collect::<Vec<_>>(),
+        "actions": info.actions.iter().map(|a| json!({
+            "name": a.name,
+            "description": a.description,
+            "params": a.params.iter().map(|p| json!({
+                "name": p.name,
+                "description": p.description,
+                "value_type": value_type_name(p.value_type),
+                "required": p.required,
+                "allowed_values": p.allowed_values,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,81 @@
+//! `host-test`: run the OneLogin connector component under the wasmtime
+//! harness, against the built-in simulator or a real tenant.
+//!
+//! Exit status: 0 ok; 2 usage or configuration error (including the
+//! component's `invalid-config`); 3 `authentication-failed` or
+//! `insufficient-scope`; 4 `rate-limited`; 1 anything else.
+
+mod common;
+mod describe;
+mod provision;
+mod simulator;
+mod sync;
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use host_test::harness::config::component_path;
+use tracing_subscriber::EnvFilter;
+
+use common::{exit_code_for, Exit, LimitArgs};
+
+/// Run the OneLogin connector component under the wasmtime harness.
+#[derive(Parser, Debug)]
+#[command(name = "host-test", version, about)]
+struct Cli {
+    /// The component .wasm [default: $ONELOGIN_CONNECTOR_WASM, else
+    /// <target>/wasm32-unknown-unknown/release/onelogin_connector.wasm].
+    #[arg(long, global = true, value_name = "PATH")]
+    component: Option<PathBuf>,
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a full sync (see `sync --help`).
+    Sync(sync::SyncCommand),
+    /// Run one provisioning action.
+    Provision(provision::ProvisionCommand),
+    /// Print the connector's self-description as JSON.
+    Describe(describe::DescribeCommand),
+    /// Serve the OneLogin API simulator until Ctrl-C.
+    Simulator(simulator::SimulatorCommand),
+}
+
+fn init_tracing() {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,host_test=info,component=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let component = cli.component.clone().unwrap_or_else(component_path);
+    let limits = cli.limits.limits();
+    let result = match cli.command {
+        Command::Sync(command) => command.run(&component, limits).await,
+        Command::Provision(command) => command.run(&component, limits).await,
+        Command::Describe(command) => command.run(&component, limits).await,
+        Command::Simulator(command) => command.run().await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if error.downcast_ref::<Exit>().is_none() {
+                eprintln!("error: {error:#}");
+            }
+            ExitCode::from(exit_code_for(&error))
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! A wasmtime host for connector components (`identity:connector@0.1.0`,
+//! world `connector-world`).
+//!
+//! [`Harness::new`] compiles a component once; [`Harness::instantiate`] makes
+//! fresh, isolated [`ConnectorInstance`]s from it. Each instance gets:
+//!
+//! * `wasi:http` (types + outgoing-handler) behind the embedder's
+//!   [`policy::HttpPolicy`]: an allow-list of hosts and an optional route map
+//!   to a loopback simulator; every request is counted in a shared
+//!   [`RequestLog`];
+//! * `wasi:io` (error, poll, streams) and `wasi:clocks/monotonic-clock`;
+//! * the connector's `log` import ([`log::ComponentLog`]);
+//! * nothing else: no filesystem, environment, sockets or stdio.
+//!
+//! Calls run under [`Limits`] (memory, CPU, wall clock). The outer
+//! `anyhow::Result` of each call is for host failures (trap, timeout, limit);
+//! after one, the instance is poisoned and refuses further calls. The inner
+//! `Result<_, ConnectorError>` is the component's own answer.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use host_test::harness::{config::component_path, Harness, HarnessConfig};
+//! let harness = Harness::new(HarnessConfig {
+//!     component: component_path(),
+//!     allowed_hosts: vec!["acme.onelogin.com".into()],
+//!     ..HarnessConfig::default()
+//! })?;
+//! let mut instance = harness.instantiate().await?;
+//! let info = instance.describe().await?;
+//! println!("{} {}", info.name, info.version);
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+mod instance;
+pub mod limits;
+pub mod log;
+pub mod policy;
+pub mod sync;
+
+/// The `bindgen!` output for `connector-world`. The `wasi:*` interfaces map to
+/// the wasmtime-wasi / wasmtime-wasi-http implementations.
+#[allow(missing_docs, clippy::all)]
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "connector-world",
+        imports: { default: async },
+        exports: { default: async },
+        additional_derives: [PartialEq, Eq],
+        with: {
+            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+            "wasi:io": wasmtime_wasi::p2::bindings::io,
+            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+        },
+    });
+}
+
+/// The WIT types of `identity:connector/types`, for tests and embedders.
+pub mod types {
+    pub use super::bindings::identity::connector::types::{
+        AccessLevel, AccountInfo, Action, ActionOutcome, ActionSpec, ConfigField, ConfigFieldSpec, ConnectorError,
+        ConnectorInfo, EntitlementChange, Entity, EntityKind, ErrorKind, ParamSpec, Relationship, RelationshipKind,
+        SyncPage, SyncProgress, SyncRequest, ValueType,
+    };
+    pub use super::log::{LogLevel, LogLine};
+}
+
+pub use instance::{ConnectorInstance, Harness, HarnessConfig};
+pub use limits::Limits;
+pub use log::ComponentLog;
+pub use policy::{RefusedRequest, RequestLog};
+pub use sync::{sync_all, SyncOutput};

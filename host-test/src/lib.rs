@@ -1,0 +1,10 @@
+//! Host-side tooling for the `onelogin-connector` component.
+//!
+//! * [`harness`]: a wasmtime host that loads the component under an outgoing
+//!   HTTP policy and resource limits, and drives `describe`, `configure`,
+//!   `sync` and `provision` on it.
+//! * [`simulator`]: an in-process OneLogin API simulator to run it against.
+//! * The `host-test` binary (`src/bin/host-test`): a CLI over the harness.
+
+pub mod harness;
+pub mod simulator;
