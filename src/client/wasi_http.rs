@@ -81,13 +81,18 @@ fn send(request: &Request) -> Result<Response, TransportFailure> {
     let body = outgoing.body().map_err(|()| failure("request body unavailable", false))?;
     // `handle` before writing the body, or a host may deadlock waiting for it.
     let future = outgoing_handler::handle(outgoing, Some(options)).map_err(|e| error_code_failure(&e))?;
-    write_body(body, request.body.as_deref())?;
+    let written = write_body(body, request.body.as_deref());
 
     let pollable = future.subscribe();
     pollable.block();
     let incoming = match future.get() {
-        Some(Ok(Ok(response))) => response,
+        // A request the host refused or failed fails its body stream too; the
+        // response's error code says why, so it wins over the write error.
         Some(Ok(Err(code))) => return Err(error_code_failure(&code)),
+        Some(Ok(Ok(response))) => {
+            written?;
+            response
+        }
         Some(Err(())) => return Err(failure("response already taken", false)),
         None => return Err(failure("response not ready after wait", true)),
     };
