@@ -1,0 +1,123 @@
+//! `configure` errors, the host's allow-list, and secrets staying secret.
+
+mod common;
+
+use common::{Fixture, TENANT_HOST};
+use host_test::harness::sync_all;
+use host_test::harness::types::{AccessLevel, ErrorKind, ValueType};
+use host_test::simulator::Credentials;
+
+fn with(mut fields: Vec<(String, String)>, name: &str, value: Option<&str>) -> Vec<(String, String)> {
+    fields.retain(|(n, _)| n != name);
+    if let Some(value) = value {
+        fields.push((name.to_string(), value.to_string()));
+    }
+    fields
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn describe_needs_no_configuration_or_network() {
+    let fixture = Fixture::new(5, 1).await;
+    let mut instance = fixture.harness.instantiate().await.unwrap();
+    let info = instance.describe().await.unwrap();
+    assert_eq!((info.name.as_str(), info.interface_version.as_str()), ("onelogin", "0.1.0"));
+    let secret = info.config_schema.iter().find(|f| f.name == "client_secret").unwrap();
+    assert!(secret.secret && secret.required);
+    let region = info.config_schema.iter().find(|f| f.name == "region").unwrap();
+    assert_eq!((region.value_type, region.allowed_values.clone()), (ValueType::Choice, vec!["us".into(), "eu".into()]));
+    assert!(info.actions.iter().any(|a| a.name == "grant") && info.actions.iter().any(|a| a.name == "revoke"));
+    assert!(info.entity_kinds.iter().any(|k| k.entity_type == "onelogin_user" && k.classes == ["User"]));
+    assert_eq!(fixture.sim.total_requests(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_config_names_the_field_and_makes_no_request() {
+    let fixture = Fixture::new(5, 1).await;
+    let good = Fixture::fields(&fixture.sim.manage_credentials());
+    let cases = [
+        (with(good.clone(), "client_secret", None), "client_secret"),
+        (with(good.clone(), "client_id", Some("")), "client_id"),
+        (with(good.clone(), "subdomain", Some("acme.onelogin.com")), "subdomain"),
+        (with(good.clone(), "subdomain", None), "subdomain"),
+        (with(good.clone(), "region", Some("us")), "region"),
+        (with(with(good.clone(), "subdomain", None), "base_url", Some("http://acme.example")), "base_url"),
+        (with(good.clone(), "colour", Some("blue")), "colour"),
+    ];
+    for (fields, field) in cases {
+        let mut instance = fixture.harness.instantiate().await.unwrap();
+        let error = instance.configure(&fields).await.unwrap().expect_err(field);
+        assert_eq!(error.kind, ErrorKind::InvalidConfig(field.to_string()), "{}", error.message);
+        assert!(!error.retryable);
+    }
+    assert_eq!(fixture.sim.total_requests(), 0);
+    assert_eq!(fixture.harness.request_log().total(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_credentials_fail_authentication() {
+    let fixture = Fixture::new(5, 1).await;
+    let mut wrong = fixture.sim.manage_credentials();
+    wrong.client_secret.push('x');
+    let mut instance = fixture.harness.instantiate().await.unwrap();
+    let error = instance.configure(&Fixture::fields(&wrong)).await.unwrap().expect_err("bad secret");
+    assert_eq!(error.kind, ErrorKind::AuthenticationFailed);
+    assert!(!error.retryable);
+    // Nothing was kept: sync still says not configured.
+    let sync = instance.sync_page(common::page(None, 10)).await.unwrap().expect_err("not configured");
+    assert_eq!(sync.kind, ErrorKind::NotConfigured);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn configure_reports_account_and_access_level() {
+    let fixture = Fixture::new(5, 1).await;
+    let (_, manage) = fixture.manage().await;
+    assert_eq!(manage.access_level, AccessLevel::Manage);
+    assert_eq!(manage.account_key, format!("onelogin_account:{}", fixture.sim.tenant().account_id));
+    assert_eq!(manage.api_base_url, format!("https://{TENANT_HOST}"));
+    let (_, read) = fixture.configured(&fixture.sim.read_credentials()).await;
+    assert_eq!(read.access_level, AccessLevel::Read);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_host_outside_the_allow_list_is_refused_before_any_traffic() {
+    let fixture = Fixture::new(5, 1).await;
+    let fields = with(
+        with(Fixture::fields(&fixture.sim.manage_credentials()), "subdomain", None),
+        "base_url",
+        Some("https://evil.example"),
+    );
+    let mut instance = fixture.harness.instantiate().await.unwrap();
+    let error = instance.configure(&fields).await.unwrap().expect_err("refused");
+    assert_eq!(error.kind, ErrorKind::Transport, "{}", error.message);
+    assert!(!error.retryable, "a policy refusal does not go away by retrying: {}", error.message);
+    assert_eq!(fixture.sim.total_requests(), 0);
+    assert_eq!(fixture.harness.request_log().total(), 0);
+    let refused = fixture.harness.request_log().refused();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].url_without_query.contains("evil.example"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_secret_never_appears_in_output_errors_or_logs() {
+    let fixture = Fixture::new(30, 9).await;
+    let secret = fixture.sim.manage_credentials().client_secret;
+    let (mut instance, info) = fixture.manage().await;
+    let mut seen = format!("{info:?}");
+    let output = sync_all(&mut instance, 40, |page| seen.push_str(&format!("{:?}", page.next_cursor))).await.unwrap();
+    seen.push_str(&format!("{output:?}"));
+
+    // A canary secret that OneLogin rejects must not be echoed either.
+    let canary = "canary-CLIENT-SECRET-5f1d";
+    let wrong = Credentials { client_id: fixture.sim.manage_credentials().client_id, client_secret: canary.into() };
+    let mut other = fixture.harness.instantiate().await.unwrap();
+    seen.push_str(&format!("{:?}", other.configure(&Fixture::fields(&wrong)).await.unwrap()));
+    for line in fixture.harness.component_log().lines() {
+        seen.push_str(&format!("{line:?}\n"));
+    }
+    for line in other.component_log().lines() {
+        seen.push_str(&format!("{line:?}\n"));
+    }
+    assert!(seen.len() > 10_000, "the check saw real output");
+    assert!(!seen.contains(&secret), "the client secret leaked");
+    assert!(!seen.contains(canary), "the canary secret leaked");
+}
