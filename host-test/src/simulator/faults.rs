@@ -59,6 +59,10 @@ pub enum FaultKind {
     /// Abort the connection: the response body fails immediately, so hyper closes the
     /// connection without completing a response.
     DropConnection,
+    /// Serve the request normally (a write is applied to the tenant), then abort the
+    /// connection instead of sending the response: the client sees a lost response
+    /// after a committed write.
+    CommitThenDrop,
 }
 
 /// The queue of pending faults.
@@ -102,10 +106,18 @@ fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-/// The response for a non-latency fault on `path` (`None` for [`FaultKind::Latency`]).
+/// A response whose body fails at once, so hyper aborts the connection.
+pub fn dropped_connection() -> Response {
+    let mut resp = Response::new(Body::new(FailingBody));
+    *resp.status_mut() = StatusCode::OK;
+    resp
+}
+
+/// The response for a fault on `path` that answers INSTEAD of the handler (`None` for
+/// [`FaultKind::Latency`] and [`FaultKind::CommitThenDrop`], which run it).
 pub fn respond(kind: &FaultKind, path: &str, rate_limit: Option<u32>) -> Option<Response> {
     match kind {
-        FaultKind::Latency(_) => None,
+        FaultKind::Latency(_) | FaultKind::CommitThenDrop => None,
         FaultKind::ServerError(code) => {
             let st = status(*code);
             let msg = st.canonical_reason().unwrap_or("Error");
@@ -129,11 +141,7 @@ pub fn respond(kind: &FaultKind, path: &str, rate_limit: Option<u32>) -> Option<
             resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
             Some(resp)
         }
-        FaultKind::DropConnection => {
-            let mut resp = Response::new(Body::new(FailingBody));
-            *resp.status_mut() = StatusCode::OK;
-            Some(resp)
-        }
+        FaultKind::DropConnection => Some(dropped_connection()),
     }
 }
 

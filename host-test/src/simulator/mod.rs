@@ -39,7 +39,7 @@ use tokio::task::JoinHandle;
 
 pub use auth::Scope;
 pub use faults::{Fault, FaultKind};
-pub use tenant::{App, Group, Role, Tenant, User};
+pub use tenant::{App, Group, MfaDevice, Role, Tenant, User, UserMapping};
 
 /// Maximum page size (`limit`) per endpoint. Larger requested limits are capped to
 /// these, and they are also the defaults.
@@ -280,36 +280,51 @@ pub async fn gate(State(shared): State<Shared>, req: Request, next: Next) -> Res
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let mut drop_response = false;
     if let Some(kind) = fault {
-        if let FaultKind::Latency(d) = kind {
-            tokio::time::sleep(d).await;
-        } else if let Some(resp) = faults::respond(&kind, &path, limit) {
-            return resp;
+        match kind {
+            FaultKind::Latency(d) => tokio::time::sleep(d).await,
+            FaultKind::CommitThenDrop => drop_response = true,
+            _ => {
+                if let Some(resp) = faults::respond(&kind, &path, limit) {
+                    return resp;
+                }
+            }
         }
     }
+    let resp = serve(&shared, &method, &path, req, next).await;
+    if drop_response {
+        // The handler ran (and committed); the client never gets its answer.
+        return faults::dropped_connection();
+    }
+    resp
+}
+
+/// The part of [`gate`] after faults: auth, rate limit, scope, the handler and the
+/// rate headers.
+async fn serve(shared: &Shared, method: &axum::http::Method, path: &str, req: Request, next: Next) -> Response {
     if !path.starts_with("/api/") {
         return next.run(req).await;
     }
 
     let now = Instant::now();
     let (scope, rate) = {
-        let mut st = lock(&shared);
+        let mut st = lock(shared);
         let scope = auth::bearer_token(req.headers()).and_then(|t| st.tokens.check(t, now));
         let Some(scope) = scope else {
-            return errors::unauthorized(&path);
+            return errors::unauthorized(path);
         };
         (scope, st.rate.consume(now))
     };
     let info = match rate {
         Ok(info) => info,
         Err(info) => {
-            let mut resp = errors::rate_limited(&path);
+            let mut resp = errors::rate_limited(path);
             info.apply(resp.headers_mut());
             return resp;
         }
     };
-    let mut resp =
-        if scope.allows(&method, &path) { next.run(req).await } else { errors::insufficient_permission(&path) };
+    let mut resp = if scope.allows(method, path) { next.run(req).await } else { errors::insufficient_permission(path) };
     if let Some(info) = info {
         info.apply(resp.headers_mut());
     }

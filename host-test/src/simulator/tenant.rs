@@ -28,6 +28,21 @@ pub const APP_ID_BASE: u64 = 10_000_000;
 /// First custom attribute id.
 pub const CUSTOM_ATTRIBUTE_ID_BASE: u64 = 9_000;
 
+/// First MFA device id (device ids are numeric strings).
+pub const MFA_DEVICE_ID_BASE: u64 = 3_900_000;
+/// First user mapping id.
+pub const MAPPING_ID_BASE: u64 = 700_000;
+/// The ChaCha stream of the data added after the original generator.
+const EXTRA_STREAM: u64 = 1;
+/// MFA factor catalogue: (type_display_name, auth_factor_name).
+pub const MFA_FACTORS: [(&str, &str); 5] = [
+    ("OneLogin Protect", "OneLogin"),
+    ("Google Authenticator", "Google Authenticator"),
+    ("SMS", "SMS"),
+    ("Yubico YubiKey", "Yubico YubiKey"),
+    ("WebAuthn", "WebAuthn"),
+];
+
 /// Every user `status` value OneLogin defines.
 pub const STATUSES: [u8; 8] = [0, 1, 2, 3, 4, 5, 7, 8];
 /// Every user `state` value OneLogin defines.
@@ -80,6 +95,51 @@ pub struct User {
     pub invitation_sent_at: Option<String>,
     pub locked_until: Option<String>,
     pub custom_attributes: BTreeMap<String, Option<String>>,
+    // ----- simulator-only state: never serialized (so never part of the user JSON),
+    // but part of the tenant ground truth (and `PartialEq`) for tests. -----
+    /// Whether a password was ever set through the API (the password itself is never
+    /// stored nor echoed).
+    #[serde(skip)]
+    pub password_set: bool,
+    /// How many times a password was set through the API (create, update,
+    /// `set_password_clear_text`).
+    #[serde(skip)]
+    pub password_changes: u32,
+    /// How many times `PUT /api/1/users/{id}/logout` ended the user's sessions.
+    #[serde(skip)]
+    pub sessions_ended: u32,
+    /// How many times `POST /api/1/invites/send_invite_link` sent the user an invite.
+    #[serde(skip)]
+    pub invites_sent: u32,
+    /// Enrolled MFA devices, active and pending.
+    #[serde(skip)]
+    pub mfa_devices: Vec<MfaDevice>,
+}
+
+/// An enrolled MFA device (factor) of a user.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct MfaDevice {
+    /// A numeric string (v2 `device_id`; v1 `otp_devices` reports it as an int `id`).
+    pub device_id: String,
+    pub type_display_name: String,
+    pub auth_factor_name: String,
+    pub user_display_name: String,
+    pub default: bool,
+    /// `false` for a pending (not yet activated) enrolment: listed by v1 `otp_devices`
+    /// only, not by v2 `/api/2/mfa/users/{uid}/devices`.
+    pub active: bool,
+}
+
+/// A user mapping: "department == `department` → add role `role_id`". Applied to every
+/// user by a mapping run ([`Tenant::run_mappings`]), never at generation.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct UserMapping {
+    pub id: u64,
+    pub name: String,
+    /// Exact (case-sensitive) department value the condition matches.
+    pub department: String,
+    /// The role the action adds.
+    pub role_id: u64,
 }
 
 /// A group (one per user at most, via [`User::group_id`]).
@@ -100,6 +160,9 @@ pub struct Role {
     pub admins: Vec<u64>,
     /// App ids granted by the role.
     pub apps: Vec<u64>,
+    /// The members (a subset of [`Role::users`], sorted) whose membership was granted by
+    /// a user mapping. `remove_roles` (v1) cannot remove these.
+    pub mapped_users: Vec<u64>,
 }
 
 /// An app.
@@ -131,6 +194,12 @@ pub struct Tenant {
     pub apps: Vec<App>,
     /// Custom attribute shortnames, e.g. `employee_number`.
     pub custom_attribute_names: Vec<String>,
+    /// The generator seed (also seeds invite-link tokens).
+    pub seed: u64,
+    /// User mappings (1–2 when some user has a department; none otherwise).
+    pub mappings: Vec<UserMapping>,
+    /// Invite links issued so far (part of the next token's derivation).
+    pub invite_links_issued: u64,
 }
 
 const FIRST_NAMES: [&str; 24] = [
@@ -232,7 +301,14 @@ impl Tenant {
             let mut role_apps: Vec<u64> =
                 sample(&mut rng, apps.len(), n_role_apps).into_iter().map(|k| apps[k].id).collect();
             role_apps.sort_unstable();
-            roles.push(Role { id, name: numbered(&ROLE_WORDS, i), users: members, admins, apps: role_apps });
+            roles.push(Role {
+                id,
+                name: numbered(&ROLE_WORDS, i),
+                users: members,
+                admins,
+                apps: role_apps,
+                mapped_users: Vec::new(),
+            });
         }
 
         let mut tenant = Tenant {
@@ -242,9 +318,120 @@ impl Tenant {
             roles,
             apps,
             custom_attribute_names: CUSTOM_ATTRIBUTES.iter().map(|s| s.to_string()).collect(),
+            seed,
+            mappings: Vec::new(),
+            invite_links_issued: 0,
         };
         tenant.sync_role_ids();
+        // Everything added after the original generator (MFA devices, mappings) draws
+        // from a separate stream so the data above stays identical for a given seed.
+        let mut extra = ChaCha8Rng::seed_from_u64(seed);
+        extra.set_stream(EXTRA_STREAM);
+        tenant.gen_mfa_devices(&mut extra);
+        tenant.gen_mappings(&mut extra);
         tenant
+    }
+
+    fn gen_mfa_devices(&mut self, rng: &mut ChaCha8Rng) {
+        let mut next_id = MFA_DEVICE_ID_BASE + rng.random_range(0..1000u64);
+        for u in &mut self.users {
+            if !rng.random_bool(0.3) {
+                continue;
+            }
+            let n = rng.random_range(1..=2usize);
+            for k in 0..n {
+                let (type_name, factor) = MFA_FACTORS[rng.random_range(0..MFA_FACTORS.len())];
+                // About one device in five is a pending enrolment.
+                let active = rng.random_bool(0.8);
+                let default = active && !u.mfa_devices.iter().any(|d| d.default);
+                let user_display_name = if k == 0 { type_name.to_string() } else { format!("{type_name} ({})", k + 1) };
+                u.mfa_devices.push(MfaDevice {
+                    device_id: next_id.to_string(),
+                    type_display_name: type_name.to_string(),
+                    auth_factor_name: factor.to_string(),
+                    user_display_name,
+                    default,
+                    active,
+                });
+                next_id += rng.random_range(1..=7u64);
+            }
+        }
+    }
+
+    fn gen_mappings(&mut self, rng: &mut ChaCha8Rng) {
+        let departments: Vec<String> = self
+            .users
+            .iter()
+            .map(|u| u.department.clone())
+            .filter(|d| !d.is_empty())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if departments.is_empty() || self.roles.is_empty() {
+            return;
+        }
+        let n = rng.random_range(1..=2usize).min(departments.len());
+        let picked = sample(rng, departments.len(), n).into_iter().map(|k| departments[k].clone()).collect::<Vec<_>>();
+        for (i, department) in picked.into_iter().enumerate() {
+            let role_id = self.roles[rng.random_range(0..self.roles.len())].id;
+            self.mappings.push(UserMapping {
+                id: MAPPING_ID_BASE + i as u64,
+                name: format!("{department} users"),
+                department,
+                role_id,
+            });
+        }
+    }
+
+    /// Runs every user mapping over all users: each user whose department matches gets
+    /// the mapping's role if not already a member, recorded in [`Role::mapped_users`].
+    /// Returns how many memberships were added.
+    ///
+    /// ASSUMPTION: a run only adds; a user whose department stopped matching keeps a
+    /// mapping-granted role (OneLogin's behaviour for that case is not documented).
+    pub fn run_mappings(&mut self) -> usize {
+        let mut added = 0;
+        for m in self.mappings.clone() {
+            let matching: Vec<u64> = self.users.iter().filter(|u| u.department == m.department).map(|u| u.id).collect();
+            let Some(role) = self.role(m.role_id) else { continue };
+            let new: Vec<u64> = matching.into_iter().filter(|uid| role.users.binary_search(uid).is_err()).collect();
+            if new.is_empty() {
+                continue;
+            }
+            self.add_to_role(m.role_id, &new, false);
+            if let Some(role) = self.role_mut(m.role_id) {
+                for uid in &new {
+                    if let Err(pos) = role.mapped_users.binary_search(uid) {
+                        role.mapped_users.insert(pos, *uid);
+                    }
+                }
+            }
+            added += new.len();
+        }
+        added
+    }
+
+    /// The user with `id`, mutable.
+    pub fn user_mut(&mut self, id: u64) -> Option<&mut User> {
+        match self.users.binary_search_by_key(&id, |u| u.id) {
+            Ok(k) => Some(&mut self.users[k]),
+            Err(_) => None,
+        }
+    }
+
+    /// Deletes a user, removing them from every role (members, admins, mapped).
+    /// Returns `false` when the user does not exist.
+    pub fn delete_user(&mut self, id: u64) -> bool {
+        let Ok(k) = self.users.binary_search_by_key(&id, |u| u.id) else {
+            return false;
+        };
+        self.users.remove(k);
+        for r in &mut self.roles {
+            r.users.retain(|&u| u != id);
+            r.admins.retain(|&u| u != id);
+            r.mapped_users.retain(|&u| u != id);
+        }
+        true
     }
 
     /// Recomputes every [`User::role_ids`] from [`Role::users`].
@@ -309,6 +496,9 @@ impl Tenant {
             }
         }
         if !admins {
+            // A removed mapped member is no longer "mapped"; the next mapping run
+            // re-adds (and re-marks) it.
+            role.mapped_users.retain(|u| !removed.contains(u));
             for uid in removed {
                 if let Ok(k) = self.users.binary_search_by_key(&uid, |u| u.id) {
                     self.users[k].role_ids.retain(|&r| r != role_id);
@@ -477,7 +667,25 @@ fn gen_user(rng: &mut ChaCha8Rng, i: usize, id: u64, user_ids: &[u64], groups: &
         invitation_sent_at,
         locked_until,
         custom_attributes,
+        password_set: false,
+        password_changes: 0,
+        sessions_ended: 0,
+        invites_sent: 0,
+        mfa_devices: Vec::new(),
     }
+}
+
+/// The current wall-clock time in unix milliseconds.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(EPOCH_2018_MS)
+}
+
+/// The current wall-clock time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn now_iso() -> String {
+    iso_millis(now_millis())
 }
 
 /// Formats unix milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
@@ -610,6 +818,27 @@ mod tests {
         all.sort_unstable();
         all.dedup();
         assert_eq!(all.len(), n);
+    }
+
+    #[test]
+    fn extra_data_is_deterministic_and_mappings_grant_nothing_at_generation() {
+        let a = Tenant::generate(120, 4);
+        assert_eq!(a, Tenant::generate(120, 4));
+        let with_devices = a.users.iter().filter(|u| !u.mfa_devices.is_empty()).count();
+        assert!((20..=60).contains(&with_devices), "{with_devices}");
+        assert!(a.users.iter().flat_map(|u| &u.mfa_devices).any(|d| !d.active));
+        for u in &a.users {
+            assert!(u.mfa_devices.iter().filter(|d| d.default).count() <= 1);
+        }
+        assert!((1..=2).contains(&a.mappings.len()));
+        for m in &a.mappings {
+            assert!(a.role(m.role_id).is_some());
+            assert!(a.users.iter().any(|u| u.department == m.department));
+        }
+        assert!(a.roles.iter().all(|r| r.mapped_users.is_empty()));
+        let mut b = a.clone();
+        assert!(b.run_mappings() > 0);
+        assert_eq!(b.run_mappings(), 0);
     }
 
     #[test]

@@ -3,8 +3,10 @@
 pub mod apps;
 pub mod connectors;
 pub mod groups;
+pub mod mfa;
 pub mod roles;
 pub mod users;
+pub mod users_v1;
 
 use axum::http::Uri;
 use axum::response::Response;
@@ -21,6 +23,8 @@ pub fn routes() -> Router<Shared> {
         .route("/auth/oauth2/revoke", post(auth::revoke))
         .route("/auth/rate_limit", get(auth::rate_limit))
         .merge(users::routes())
+        .merge(users_v1::routes())
+        .merge(mfa::routes())
         .merge(groups::routes())
         .merge(roles::routes())
         .merge(apps::routes())

@@ -4,6 +4,13 @@
 //! (`[123,"456"]`). `POST` answers 200 `[{"id":…}]`; `DELETE` (a DELETE with a body)
 //! answers 204. Unknown role → 404; any unknown user → 422 and nothing changes;
 //! re-adding a member or removing a non-member is a no-op success.
+//!
+//! `PUT /api/2/roles/{id}` `{"name"}` renames (→ `{"id"}`); `PUT /api/2/roles/{id}/apps`
+//! with a raw array of app ids replaces the role's app set (→ `[{"id"}]`).
+//!
+//! Mapping-granted members ([`Role::mapped_users`]): ASSUMPTION: `DELETE
+//! /api/2/roles/{id}/users` removes them like any other member (only v1 `remove_roles`
+//! is documented to refuse), and the next mapping run re-adds them.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -13,6 +20,7 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 
+use super::users::validation_failed;
 use super::{glob_match, parse_id, project};
 use crate::simulator::errors::{json_response, v2_bad_request, v2_error, v2_not_found};
 use crate::simulator::pagination::{v2_list, Params, V2Page};
@@ -23,10 +31,10 @@ use crate::simulator::{limits, lock, Shared};
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/api/2/roles", get(list))
-        .route("/api/2/roles/{id}", get(get_one))
+        .route("/api/2/roles/{id}", get(get_one).put(update))
         .route("/api/2/roles/{id}/users", get(list_users).post(add_users).delete(remove_users))
         .route("/api/2/roles/{id}/admins", get(list_admins).post(add_admins).delete(remove_admins))
-        .route("/api/2/roles/{id}/apps", get(list_apps))
+        .route("/api/2/roles/{id}/apps", get(list_apps).put(set_apps))
 }
 
 /// A role as v2 JSON.
@@ -218,4 +226,57 @@ async fn list_apps(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q
     let items = apps[page.range(total)].to_vec();
     let path = format!("/api/2/roles/{}/apps", role.id);
     v2_list(items, total, page, &st.base_url, &path, &params)
+}
+
+/// `PUT /api/2/roles/{id}` `{"name":"…"}` → 200 `{"id":…}`; a missing, non-string or
+/// blank name → 422.
+async fn update(State(sim): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
+    let mut st = lock(&sim);
+    let Some(role) = parse_id(&id).and_then(|n| st.tenant.role_mut(n)) else {
+        return v2_not_found();
+    };
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => return v2_bad_request("Request body must be a JSON object"),
+    };
+    let Some(name) = value.get("name").and_then(Value::as_str).map(str::trim).filter(|n| !n.is_empty()) else {
+        return validation_failed("name can't be blank");
+    };
+    role.name = name.to_string();
+    json_response(StatusCode::OK, &json!({"id": role.id}))
+}
+
+/// `PUT /api/2/roles/{id}/apps` with a raw array of app ids (ints or numeric strings;
+/// `[]` clears) → 200 `[{"id":…}]` of the new set, sorted. Any unknown app → 422 and
+/// nothing changes.
+async fn set_apps(State(sim): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
+    let mut st = lock(&sim);
+    let Some(role_id) = parse_id(&id).filter(|&n| st.tenant.role(n).is_some()) else {
+        return v2_not_found();
+    };
+    let bad = || v2_bad_request("Request body must be a JSON array of app ids");
+    let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&body) else {
+        return bad();
+    };
+    let mut apps = Vec::with_capacity(items.len());
+    for item in items {
+        let Some(app) = (match item {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        }) else {
+            return bad();
+        };
+        if st.tenant.app(app).is_none() {
+            return validation_failed(&format!("app {app} does not exist"));
+        }
+        apps.push(app);
+    }
+    apps.sort_unstable();
+    apps.dedup();
+    let body: Vec<Value> = apps.iter().map(|a| json!({"id": a})).collect();
+    if let Some(role) = st.tenant.role_mut(role_id) {
+        role.apps = apps;
+    }
+    json_response(StatusCode::OK, &Value::Array(body))
 }

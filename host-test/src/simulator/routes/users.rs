@@ -1,37 +1,55 @@
 //! Users: `GET /api/2/users` (filters, `fields` projection, header pagination),
-//! `GET /api/2/users/{id}`, `GET /api/2/users/custom_attributes`, and the v1
-//! `GET /api/1/users`, `GET /api/1/users/{id}`, `GET /api/1/users/{id}/roles`.
+//! `GET /api/2/users/{id}`, `GET /api/2/users/custom_attributes`, the v2 writes
+//! `POST /api/2/users`, `PUT`/`DELETE /api/2/users/{id}`, `POST /api/2/users/{id}/unlock`,
+//! and the v1 `GET /api/1/users`, `GET /api/1/users/{id}`, `GET /api/1/users/{id}/roles`
+//! (v1 user actions live in [`super::users_v1`]).
+//!
+//! v2 create/update bodies: unknown attributes (top-level or custom) → 400
+//! `BadRequestError` "unknown attribute: x"; validation failures → 422
+//! `UnprocessableEntityError` "Validation failed: …". `mappings=async|sync|disabled`
+//! (default async) and `validate_policy=true|false` (default true) are query params;
+//! the simulator runs the mappings immediately for both `async` and `sync`. Passwords
+//! are never stored nor echoed: only `password_changed_at` and [`User::password_set`].
 //!
 //! v2 users carry `role_ids`; v1 users carry `role_id` (null when empty) plus
 //! `openid_name` and `locale_code`.
 
 use std::collections::HashSet;
 
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::get;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use super::{glob_match, parse_id, project};
-use crate::simulator::errors::{json_response, v1_not_found, v1_success_status, v2_bad_request, v2_not_found};
+use crate::simulator::errors::{
+    json_response, v1_not_found, v1_success_status, v2_bad_request, v2_error, v2_not_found,
+};
 use crate::simulator::pagination::{v1_list, v2_list, Params, V2Page};
-use crate::simulator::tenant::{custom_attribute_display_name, parse_iso_millis, User, CUSTOM_ATTRIBUTE_ID_BASE};
+use crate::simulator::tenant::{
+    custom_attribute_display_name, now_iso, parse_iso_millis, Tenant, User, CUSTOM_ATTRIBUTE_ID_BASE, STATUSES,
+    USER_ID_BASE,
+};
 use crate::simulator::{limits, lock, Shared};
 
 /// The users routes.
 pub fn routes() -> Router<Shared> {
     Router::new()
-        .route("/api/2/users", get(list_v2))
+        .route("/api/2/users", get(list_v2).post(create_v2))
         .route("/api/2/users/custom_attributes", get(custom_attributes))
-        .route("/api/2/users/{id}", get(get_v2))
+        .route("/api/2/users/{id}", get(get_v2).put(update_v2).delete(delete_v2))
+        .route("/api/2/users/{id}/unlock", post(unlock_v2))
         .route("/api/1/users", get(list_v1))
         .route("/api/1/users/{id}", get(get_v1))
         .route("/api/1/users/{id}/roles", get(roles_v1))
 }
 
-/// A user as v2 JSON.
+/// A user as v2 JSON (the simulator-only [`User`] fields are `#[serde(skip)]`).
 pub fn v2_user(u: &User) -> Value {
     serde_json::to_value(u).unwrap_or(Value::Null)
 }
@@ -209,4 +227,420 @@ async fn roles_v1(State(sim): State<Shared>, Path(id): Path<String>) -> Response
         Some(u) => json_response(StatusCode::OK, &json!({"status": v1_success_status(), "data": u.role_ids})),
         None => v1_user_not_found(&id),
     }
+}
+
+// ---------- v2 writes ----------
+
+/// Top-level attributes a v2 create/update body may carry.
+const WRITABLE: [&str; 20] = [
+    "username",
+    "email",
+    "firstname",
+    "lastname",
+    "title",
+    "department",
+    "company",
+    "comment",
+    "phone",
+    "manager_user_id",
+    "external_id",
+    "status",
+    "state",
+    "group_id",
+    "preferred_locale_code",
+    "custom_attributes",
+    "password",
+    "password_confirmation",
+    "password_algorithm",
+    "salt",
+];
+
+/// The accepted `password_algorithm` values.
+const PASSWORD_ALGORITHMS: [&str; 3] = ["salt+sha256", "sha256+salt", "bcrypt"];
+
+/// A v2 422 `Validation failed: {what}`.
+pub fn validation_failed(what: &str) -> Response {
+    v2_error(StatusCode::UNPROCESSABLE_ENTITY, "UnprocessableEntityError", &format!("Validation failed: {what}"))
+}
+
+fn unknown_attribute(name: &str) -> Response {
+    v2_bad_request(&format!("unknown attribute: {name}"))
+}
+
+/// The simulator's password policy: at least 8 characters and a digit.
+pub fn meets_password_policy(password: &str) -> bool {
+    password.chars().count() >= 8 && password.chars().any(|c| c.is_ascii_digit())
+}
+
+/// `mappings` and `validate_policy` query parameters of the v2 writes.
+struct WriteOptions {
+    run_mappings: bool,
+    validate_policy: bool,
+}
+
+impl WriteOptions {
+    fn from_query(q: Option<&str>) -> Result<WriteOptions, Response> {
+        let params = Params::parse(q);
+        let run_mappings = match params.get("mappings") {
+            None | Some("async") | Some("sync") => true,
+            Some("disabled") => false,
+            Some(_) => return Err(v2_bad_request("Invalid mappings")),
+        };
+        let validate_policy = match params.get("validate_policy") {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(_) => return Err(v2_bad_request("Invalid validate_policy")),
+        };
+        Ok(WriteOptions { run_mappings, validate_policy })
+    }
+}
+
+/// Parses a v2 user body: a JSON object of known attributes (custom attribute keys
+/// must exist too).
+fn parse_user_body(body: &[u8], custom_names: &[String]) -> Result<Map<String, Value>, Response> {
+    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Map::new())
+    } else {
+        serde_json::from_slice(body).map_err(|_| v2_bad_request("Request body must be a JSON object"))?
+    };
+    let Value::Object(obj) = value else {
+        return Err(v2_bad_request("Request body must be a JSON object"));
+    };
+    for (k, v) in &obj {
+        if !WRITABLE.contains(&k.as_str()) {
+            return Err(unknown_attribute(k));
+        }
+        if k == "custom_attributes" {
+            match v {
+                Value::Object(ca) => {
+                    if let Some(bad) = ca.keys().find(|c| !custom_names.contains(c)) {
+                        return Err(unknown_attribute(bad));
+                    }
+                }
+                Value::Null => {}
+                _ => return Err(validation_failed("custom_attributes must be an object")),
+            }
+        }
+    }
+    Ok(obj)
+}
+
+fn as_string(v: &Value, name: &str) -> Result<String, Response> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Null => Ok(String::new()),
+        _ => Err(validation_failed(&format!("{name} must be a string"))),
+    }
+}
+
+fn as_opt_string(v: &Value, name: &str) -> Result<Option<String>, Response> {
+    match v {
+        Value::Null => Ok(None),
+        _ => as_string(v, name).map(Some),
+    }
+}
+
+fn as_opt_id(v: &Value, name: &str) -> Result<Option<u64>, Response> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n.as_u64().map(Some).ok_or_else(|| validation_failed(&format!("{name} is invalid"))),
+        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Value::String(s) => s.trim().parse().map(Some).map_err(|_| validation_failed(&format!("{name} is invalid"))),
+        _ => Err(validation_failed(&format!("{name} is invalid"))),
+    }
+}
+
+fn as_small_int(v: &Value, name: &str) -> Result<u8, Response> {
+    let n = match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    n.and_then(|n| u8::try_from(n).ok()).ok_or_else(|| validation_failed(&format!("{name} is invalid")))
+}
+
+/// What applying a body changed, beyond the user's fields.
+#[derive(Default)]
+struct Applied {
+    password_set: bool,
+    status_given: bool,
+}
+
+/// Applies the attributes of `obj` to `user`, validating them against `tenant`
+/// (`user` is a copy, so nothing is written on error).
+fn apply_user_fields(
+    user: &mut User,
+    obj: &Map<String, Value>,
+    tenant: &Tenant,
+    validate_policy: bool,
+) -> Result<Applied, Response> {
+    let mut applied = Applied::default();
+    for (k, v) in obj {
+        match k.as_str() {
+            "username" => user.username = as_string(v, k)?,
+            "email" => user.email = as_string(v, k)?,
+            "firstname" => user.firstname = as_string(v, k)?,
+            "lastname" => user.lastname = as_string(v, k)?,
+            "title" => user.title = as_string(v, k)?,
+            "department" => user.department = as_string(v, k)?,
+            "company" => user.company = as_string(v, k)?,
+            "comment" => user.comment = as_string(v, k)?,
+            "phone" => user.phone = as_string(v, k)?,
+            "external_id" => user.external_id = as_opt_string(v, k)?,
+            "preferred_locale_code" => user.preferred_locale_code = as_opt_string(v, k)?,
+            "manager_user_id" => {
+                let m = as_opt_id(v, k)?;
+                if m.is_some_and(|m| m == user.id || tenant.user(m).is_none()) {
+                    return Err(validation_failed("manager_user_id is invalid"));
+                }
+                user.manager_user_id = m;
+            }
+            "group_id" => {
+                let g = as_opt_id(v, k)?;
+                if g.is_some_and(|g| tenant.group(g).is_none()) {
+                    return Err(validation_failed("group_id is invalid"));
+                }
+                user.group_id = g;
+            }
+            "status" => {
+                let s = as_small_int(v, k)?;
+                if !STATUSES.contains(&s) {
+                    return Err(validation_failed("status is invalid"));
+                }
+                user.status = s;
+                applied.status_given = true;
+            }
+            "state" => {
+                let s = as_small_int(v, k)?;
+                if s > 3 {
+                    return Err(validation_failed("state is invalid"));
+                }
+                // OneLogin: "A user in state 3 can only change state via set_state".
+                if user.state == 3 && s != 3 {
+                    return Err(validation_failed("state can only be changed with set_state"));
+                }
+                user.state = s;
+            }
+            "custom_attributes" => {
+                if let Value::Object(ca) = v {
+                    for (name, val) in ca {
+                        let val = match val {
+                            Value::Null => None,
+                            Value::String(s) => Some(s.clone()),
+                            Value::Number(n) => Some(n.to_string()),
+                            Value::Bool(b) => Some(b.to_string()),
+                            _ => return Err(validation_failed(&format!("{name} is invalid"))),
+                        };
+                        user.custom_attributes.insert(name.clone(), val);
+                    }
+                }
+            }
+            // Handled below.
+            "password" | "password_confirmation" | "password_algorithm" | "salt" => {}
+            _ => return Err(unknown_attribute(k)),
+        }
+    }
+    if let Some(pw) = obj.get("password").filter(|v| !v.is_null()) {
+        let pw = as_string(pw, "password")?;
+        let algorithm = obj.get("password_algorithm").map(|v| as_opt_string(v, "password_algorithm")).transpose()?;
+        let algorithm = algorithm.flatten().filter(|a| !a.is_empty());
+        if algorithm.as_deref().is_some_and(|a| !PASSWORD_ALGORITHMS.contains(&a)) {
+            return Err(validation_failed("password_algorithm is invalid"));
+        }
+        let confirmation =
+            obj.get("password_confirmation").map(|v| as_string(v, "password_confirmation")).transpose()?;
+        if pw.is_empty() {
+            return Err(validation_failed("password can't be blank"));
+        }
+        if confirmation.as_deref() != Some(pw.as_str()) {
+            return Err(validation_failed("password and password_confirmation do not match"));
+        }
+        // A hashed password (password_algorithm) cannot be checked against the policy.
+        if validate_policy && algorithm.is_none() && !meets_password_policy(&pw) {
+            return Err(validation_failed("password does not meet policy requirements"));
+        }
+        applied.password_set = true;
+    }
+    Ok(applied)
+}
+
+/// 422 when `user` has neither username nor email, or shares one (case-insensitive)
+/// with another user.
+fn check_identity(user: &User, tenant: &Tenant) -> Result<(), Response> {
+    if user.username.trim().is_empty() && user.email.trim().is_empty() {
+        return Err(validation_failed("username or email is required"));
+    }
+    let others = || tenant.users.iter().filter(|o| o.id != user.id);
+    if !user.email.is_empty() && others().any(|o| o.email.eq_ignore_ascii_case(&user.email)) {
+        return Err(validation_failed("email has already been taken"));
+    }
+    if !user.username.is_empty() && others().any(|o| o.username.eq_ignore_ascii_case(&user.username)) {
+        return Err(validation_failed("username has already been taken"));
+    }
+    Ok(())
+}
+
+/// Records a password change on `user` (never the password itself).
+fn record_password(user: &mut User, now: &str) {
+    user.password_set = true;
+    user.password_changes += 1;
+    user.password_changed_at = Some(now.to_string());
+}
+
+/// `POST /api/2/users` → 201 + the v2 user.
+async fn create_v2(State(sim): State<Shared>, RawQuery(q): RawQuery, body: Bytes) -> Response {
+    let opts = match WriteOptions::from_query(q.as_deref()) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let mut st = lock(&sim);
+    let tenant = &mut st.tenant;
+    let obj = match parse_user_body(&body, &tenant.custom_attribute_names) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let now = now_iso();
+    let id = tenant.users.iter().map(|u| u.id).max().map_or(USER_ID_BASE, |m| m + 1);
+    let mut user = User {
+        id,
+        username: String::new(),
+        email: String::new(),
+        firstname: String::new(),
+        lastname: String::new(),
+        title: String::new(),
+        department: String::new(),
+        company: String::new(),
+        comment: String::new(),
+        phone: String::new(),
+        status: 7,
+        state: 1,
+        group_id: None,
+        role_ids: Vec::new(),
+        manager_user_id: None,
+        manager_ad_id: None,
+        directory_id: None,
+        external_id: None,
+        distinguished_name: None,
+        member_of: None,
+        samaccountname: None,
+        userprincipalname: None,
+        trusted_idp_id: None,
+        preferred_locale_code: None,
+        invalid_login_attempts: 0,
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        activated_at: None,
+        last_login: None,
+        password_changed_at: None,
+        invitation_sent_at: None,
+        locked_until: None,
+        custom_attributes: tenant.custom_attribute_names.iter().map(|n| (n.clone(), None)).collect::<BTreeMap<_, _>>(),
+        password_set: false,
+        password_changes: 0,
+        sessions_ended: 0,
+        invites_sent: 0,
+        mfa_devices: Vec::new(),
+    };
+    let applied = match apply_user_fields(&mut user, &obj, tenant, opts.validate_policy) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_identity(&user, tenant) {
+        return r;
+    }
+    // Without a password a new user is "password pending" (7), with one active (1);
+    // ASSUMPTION: an explicit `status` in the body wins over both.
+    if applied.password_set {
+        record_password(&mut user, &now);
+    }
+    if !applied.status_given {
+        user.status = if applied.password_set { 1 } else { 7 };
+    }
+    if user.status == 1 {
+        user.activated_at = Some(now.clone());
+    }
+    tenant.users.push(user);
+    if opts.run_mappings {
+        tenant.run_mappings();
+    }
+    match tenant.user(id) {
+        Some(u) => json_response(StatusCode::CREATED, &v2_user(u)),
+        None => v2_not_found(),
+    }
+}
+
+/// `PUT /api/2/users/{id}` → 200 + the v2 user (after the mapping run).
+async fn update_v2(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> Response {
+    let opts = match WriteOptions::from_query(q.as_deref()) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let mut st = lock(&sim);
+    let tenant = &mut st.tenant;
+    let Some(mut user) = parse_id(&id).and_then(|n| tenant.user(n)).cloned() else {
+        return v2_not_found();
+    };
+    let obj = match parse_user_body(&body, &tenant.custom_attribute_names) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let applied = match apply_user_fields(&mut user, &obj, tenant, opts.validate_policy) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if let Err(r) = check_identity(&user, tenant) {
+        return r;
+    }
+    let now = now_iso();
+    if applied.password_set {
+        record_password(&mut user, &now);
+        // Like set_password: a pending (7) or awaiting-reset (5) user becomes active.
+        if !applied.status_given && matches!(user.status, 5 | 7) {
+            user.status = 1;
+        }
+    }
+    if user.status == 1 && user.activated_at.is_none() {
+        user.activated_at = Some(now.clone());
+    }
+    user.updated_at = now;
+    let uid = user.id;
+    if let Some(slot) = tenant.user_mut(uid) {
+        *slot = user;
+    }
+    if opts.run_mappings {
+        tenant.run_mappings();
+    }
+    match tenant.user(uid) {
+        Some(u) => json_response(StatusCode::OK, &v2_user(u)),
+        None => v2_not_found(),
+    }
+}
+
+/// `DELETE /api/2/users/{id}` → 204 (also removes the user from every role).
+async fn delete_v2(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
+    let mut st = lock(&sim);
+    match parse_id(&id) {
+        Some(n) if st.tenant.delete_user(n) => StatusCode::NO_CONTENT.into_response(),
+        _ => v2_not_found(),
+    }
+}
+
+/// `POST /api/2/users/{id}/unlock`.
+///
+/// A locked user (status 3) becomes active: 200 `{"messsage":"User unlocked"}` (sic,
+/// three s, as documented). Any other user: `{"message":"User cannot be unlocked"}`;
+/// ASSUMPTION: with HTTP 200 (the documented status of that response is not visible).
+async fn unlock_v2(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
+    let mut st = lock(&sim);
+    let Some(user) = parse_id(&id).and_then(|n| st.tenant.user_mut(n)) else {
+        return v2_not_found();
+    };
+    if user.status != 3 {
+        return json_response(StatusCode::OK, &json!({"message": "User cannot be unlocked"}));
+    }
+    user.status = 1;
+    user.locked_until = None;
+    user.invalid_login_attempts = 0;
+    user.updated_at = now_iso();
+    json_response(StatusCode::OK, &json!({"messsage": "User unlocked"}))
 }
