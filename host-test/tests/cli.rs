@@ -45,8 +45,8 @@ async fn sync_with_a_config_file_writes_records_and_stats_without_the_secret() {
     let dir = temp_dir("sync");
     let config = write_config(&dir, &sim.base_url(), &credentials.client_id, &credentials.client_secret);
     let (out, stats) = (dir.join("out.jsonl"), dir.join("stats.json"));
-    let args =
-        ["sync", "--config", &config, "--out", out.to_str().unwrap(), "--stats", stats.to_str().unwrap()].map(String::from);
+    let args = ["sync", "--config", &config, "--out", out.to_str().unwrap(), "--stats", stats.to_str().unwrap()]
+        .map(String::from);
     let output = tokio::task::spawn_blocking(move || host_test(&args.each_ref().map(String::as_str))).await.unwrap();
     let printed = text(&output);
     assert!(output.status.success(), "{printed}");
