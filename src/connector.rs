@@ -48,8 +48,8 @@ impl<T: Transport> Connector<T> {
         sync::sync_page(&mut self.client, &self.account, &mut self.cache, request)
     }
 
-    pub fn provision(&mut self, action: &Action) -> Result<ActionOutcome> {
-        provision::run(&mut self.client, self.access, action)
+    pub fn provision(&mut self, action: &Action, dry_run: bool) -> Result<ActionOutcome> {
+        provision::run(&mut self.client, self.access, action, dry_run)
     }
 }
 
@@ -207,14 +207,14 @@ mod tests {
         script.push(200, &[], r#"{"id":7,"name":"r"}"#);
         script.push(200, &[], r#"{"id":1,"role_ids":[]}"#);
         script.push(200, &[], r#"[{"id":1}]"#);
-        assert!(connector.provision(&grant).unwrap().changed);
+        assert!(connector.provision(&grant, false).unwrap().changed);
         let last = script.requests.borrow().last().cloned().unwrap();
         assert_eq!(last.path_and_query, "/api/2/roles/7/users");
         assert_eq!(last.body.as_deref(), Some(b"[1]".as_slice()));
 
         script.push(200, &[], r#"{"id":7,"name":"r"}"#);
         script.push(200, &[], r#"{"id":1,"role_ids":[7]}"#);
-        let again = connector.provision(&grant).unwrap();
+        let again = connector.provision(&grant, false).unwrap();
         assert!(!again.changed, "{}", again.summary);
     }
 
@@ -231,7 +231,7 @@ mod tests {
             resource: "onelogin_role:7".into(),
             permission: "member".into(),
         });
-        assert!(matches!(connector.provision(&revoke), Err(Error::InsufficientScope(_))));
+        assert!(matches!(connector.provision(&revoke, false), Err(Error::InsufficientScope(_))));
         assert_eq!(script.paths().len(), before);
     }
 }

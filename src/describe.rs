@@ -1,24 +1,21 @@
 //! `describe`: the connector's self-description. Static; no network.
 
-use crate::identity::connector::types::{
-    ActionSpec, ConnectorInfo, EntityKind, ParamSpec, RelationshipKind, ValueType,
-};
-use crate::provision::{accepted_types, role_membership::Permission};
+use crate::identity::connector::types::{ConnectorInfo, EntityKind, RelationshipKind};
 use crate::sync::mapping::{kinds, ASSIGNED, HAS};
 
 /// The WIT package version this component implements.
-pub const INTERFACE_VERSION: &str = "0.1.0";
+pub const INTERFACE_VERSION: &str = "0.2.0";
 
 pub fn connector_info() -> ConnectorInfo {
     ConnectorInfo {
         name: "onelogin".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         interface_version: INTERFACE_VERSION.into(),
-        description: "OneLogin users, groups, roles and applications; role membership provisioning.".into(),
+        description: "OneLogin users, groups, roles and applications; user lifecycle and access provisioning.".into(),
         config_schema: crate::config::schema(),
         entity_kinds: entity_kinds(),
         relationship_kinds: relationship_kinds(),
-        actions: actions(),
+        actions: crate::provision::spec::actions(),
     }
 }
 
@@ -56,45 +53,5 @@ fn relationship_kinds() -> Vec<RelationshipKind> {
             kinds::ROLE,
             "The user is a member of the role; properties: {\"permission\":\"member\"}.",
         ),
-    ]
-}
-
-fn actions() -> Vec<ActionSpec> {
-    let (principals, resources) = accepted_types();
-    let params = vec![
-        ParamSpec {
-            name: "principal".into(),
-            description: "The user, by its sync key.".into(),
-            value_type: ValueType::EntityKey,
-            required: true,
-            allowed_values: principals,
-        },
-        ParamSpec {
-            name: "resource".into(),
-            description: "The role, by its sync key.".into(),
-            value_type: ValueType::EntityKey,
-            required: true,
-            allowed_values: resources,
-        },
-        ParamSpec {
-            name: "permission".into(),
-            description: "`member` (role membership) or `admin` (may manage the role's members).".into(),
-            value_type: ValueType::Choice,
-            required: true,
-            allowed_values: Permission::NAMES.iter().map(|p| p.to_string()).collect(),
-        },
-    ];
-    vec![
-        ActionSpec {
-            name: "grant".into(),
-            description: "Add the user to the role as member or admin. Needs the Manage All scope. Idempotent.".into(),
-            params: params.clone(),
-        },
-        ActionSpec {
-            name: "revoke".into(),
-            description: "Remove the user from the role's members or admins. Needs the Manage All scope. Idempotent."
-                .into(),
-            params,
-        },
     ]
 }

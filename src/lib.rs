@@ -52,7 +52,8 @@ mod component {
     use crate::error::Error;
     use crate::exports::identity::connector::connector::Guest;
     use crate::identity::connector::types::{
-        AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, SyncPage, SyncRequest,
+        AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, ProvisionOptions, SyncPage,
+        SyncRequest,
     };
 
     thread_local! {
@@ -80,8 +81,8 @@ mod component {
             with_connector(|connector| connector.sync(&request))
         }
 
-        fn provision(action: Action) -> Result<ActionOutcome, ConnectorError> {
-            with_connector(|connector| connector.provision(&action))
+        fn provision(action: Action, options: ProvisionOptions) -> Result<ActionOutcome, ConnectorError> {
+            with_connector(|connector| connector.provision(&action, options.dry_run))
         }
     }
 

@@ -117,7 +117,7 @@ async fn malformed_arguments_name_the_field_and_send_nothing() {
     let cases = [
         (EntitlementChange { principal: "onelogin_role:1".into(), ..change(1, 2, "member") }, "principal"),
         (EntitlementChange { principal: "onelogin_user:abc".into(), ..change(1, 2, "member") }, "principal"),
-        (EntitlementChange { resource: "onelogin_group:2".into(), ..change(1, 2, "member") }, "resource"),
+        (EntitlementChange { resource: "onelogin_account:2".into(), ..change(1, 2, "member") }, "resource"),
         (change(1, 2, "owner"), "permission"),
     ];
     for (bad, field) in cases {

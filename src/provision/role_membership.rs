@@ -1,22 +1,19 @@
-//! Role membership and role administration.
+//! Role membership (`member`) and role administration (`admin`).
 //!
 //! - Check: `GET /api/2/roles/{id}` (the role exists) and `GET /api/2/users/{id}`
 //!   (the user exists; its `role_ids` tell membership). Administration is
 //!   read from `GET /api/2/roles/{id}/admins`.
 //! - Change: `POST` or `DELETE /api/2/roles/{id}/users` (or `/admins`) with a
 //!   raw JSON array body `[userId]` — a DELETE with a body, as OneLogin wants.
-//!
-//! Idempotent: when the target state already holds, nothing is written and
-//! the outcome says `changed: false`.
 
 use serde_json::{json, Value};
 
-use super::{describe_change, parse_key};
+use super::users::read_user;
+use super::{not_found, parse_key, user_id, Ctx, Outcome};
 use crate::client::transport::{Method, Transport};
-use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::identity::connector::types::{ActionOutcome, EntitlementChange};
-use crate::sync::mapping::kinds;
+use crate::identity::connector::types::EntitlementChange;
+use crate::sync::mapping::{self, kinds};
 use crate::sync::page_size;
 
 /// Which list of the role.
@@ -35,6 +32,13 @@ impl Permission {
             Permission::Admin => "admins",
         }
     }
+
+    fn name(self) -> &'static str {
+        match self {
+            Permission::Member => "member",
+            Permission::Admin => "admin",
+        }
+    }
 }
 
 /// A validated grant or revoke.
@@ -44,51 +48,61 @@ pub struct RoleChange {
     pub role_id: u64,
     pub permission: Permission,
     pub grant: bool,
-    pub description: String,
 }
 
 impl RoleChange {
     /// Validate the action's arguments without any call.
     pub fn parse(change: &EntitlementChange, grant: bool) -> Result<RoleChange> {
-        let user_id = parse_key(&change.principal, kinds::USER, "principal")?;
+        let user_id = user_id(&change.principal, "principal")?;
         let role_id = parse_key(&change.resource, kinds::ROLE, "resource")?;
         let permission = match change.permission.as_str() {
             "member" => Permission::Member,
             "admin" => Permission::Admin,
             _ => return Err(Error::input("permission", "must be `member` or `admin` for a onelogin_role")),
         };
-        Ok(RoleChange { user_id, role_id, permission, grant, description: describe_change(change, grant) })
+        Ok(RoleChange { user_id, role_id, permission, grant })
+    }
+
+    fn description(&self) -> String {
+        let verb = if self.grant { "grant" } else { "revoke" };
+        format!(
+            "{verb} {} {} on {}",
+            kinds::key(kinds::USER, self.user_id),
+            self.permission.name(),
+            kinds::key(kinds::ROLE, self.role_id)
+        )
     }
 }
 
 /// Check the current state, then change it if needed.
-pub fn apply<T: Transport>(client: &mut Client<T>, change: &RoleChange) -> Result<ActionOutcome> {
+pub fn apply<T: Transport>(ctx: &mut Ctx<'_, T>, change: &RoleChange) -> Result<Outcome> {
     let role_path = format!("/api/2/roles/{}", change.role_id);
-    client.get_json(&role_path).map_err(|e| not_found_as(e, &format!("role {}", change.role_id)))?;
-    let (_, user) = client
-        .get_json(&format!("/api/2/users/{}", change.user_id))
-        .map_err(|e| not_found_as(e, &format!("user {}", change.user_id)))?;
+    ctx.read_optional(&role_path)?.ok_or_else(|| not_found(&format!("role {}", change.role_id)))?;
+    let user = read_user(ctx, change.user_id)?;
+    let user_key = kinds::key(kinds::USER, change.user_id);
 
     let holds = match change.permission {
         Permission::Member => ids_contain(user.get("role_ids"), change.role_id),
-        Permission::Admin => is_role_admin(client, change)?,
+        Permission::Admin => is_role_admin(ctx, change)?,
     };
     if holds == change.grant {
-        return Ok(ActionOutcome { changed: false, summary: format!("{}: already so, no change", change.description) });
+        return Ok(Outcome::unchanged(&user_key, format!("{}: already so, no change", change.description())));
     }
-
     let path = format!("{role_path}/{}", change.permission.path_segment());
     let method = if change.grant { Method::Post } else { Method::Delete };
-    client.request(method, &path, Some(&json!([change.user_id])))?;
-    Ok(ActionOutcome { changed: true, summary: format!("{}: done", change.description) })
+    ctx.write(method, &path, Some(json!([change.user_id])), &[])?;
+    let field = change.permission.name();
+    Ok(Outcome::changed(&user_key, change.description())
+        .with_before_after(json!({ field: holds }), json!({ field: change.grant })))
 }
 
-fn is_role_admin<T: Transport>(client: &mut Client<T>, change: &RoleChange) -> Result<bool> {
+fn is_role_admin<T: Transport>(ctx: &mut Ctx<'_, T>, change: &RoleChange) -> Result<bool> {
     let path = format!("/api/2/roles/{}/admins", change.role_id);
     let mut cursor: Option<String> = None;
     loop {
-        let page = client.v2_page(&path, page_size::ROLE_USERS, cursor.as_deref(), &[])?;
-        if page.items.iter().any(|admin| crate::sync::mapping::id_of(admin) == Some(change.user_id)) {
+        let query = crate::client::pagination::v2_query(page_size::ROLE_USERS, cursor.as_deref(), &[]);
+        let page = ctx.read_page(&format!("{path}?{query}"))?;
+        if page.items.iter().any(|admin| mapping::id_of(admin) == Some(change.user_id)) {
             return Ok(true);
         }
         match page.next {
@@ -98,17 +112,11 @@ fn is_role_admin<T: Transport>(client: &mut Client<T>, change: &RoleChange) -> R
     }
 }
 
-fn ids_contain(ids: Option<&Value>, id: u64) -> bool {
+/// Whether a list of ids (numbers or numeric strings) contains `id`.
+pub fn ids_contain(ids: Option<&Value>, id: u64) -> bool {
     ids.and_then(Value::as_array).is_some_and(|ids| {
         ids.iter().any(|v| v.as_u64() == Some(id) || v.as_str().and_then(|s| s.parse().ok()) == Some(id))
     })
-}
-
-fn not_found_as(error: Error, what: &str) -> Error {
-    match error {
-        Error::NotFound(_) => Error::NotFound(format!("{what} does not exist in OneLogin")),
-        other => other,
-    }
 }
 
 #[cfg(test)]
@@ -140,10 +148,6 @@ mod tests {
         );
         assert_eq!(
             field(RoleChange::parse(&change("onelogin_user:x", "onelogin_role:9", "member"), true)),
-            "principal"
-        );
-        assert_eq!(
-            field(RoleChange::parse(&change("onelogin_user:0", "onelogin_role:9", "member"), true)),
             "principal"
         );
         assert_eq!(

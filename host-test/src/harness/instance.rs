@@ -19,7 +19,8 @@ use super::limits::{CpuMeter, EpochTicker, Limits, PeakMemoryLimiter};
 use super::log::{ComponentLog, LogData};
 use super::policy::{HttpPolicy, PolicyHooks, RequestLog};
 use super::types::{
-    AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, SyncPage, SyncRequest,
+    AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, ProvisionOptions, SyncPage,
+    SyncRequest,
 };
 
 /// What a [`Harness`] loads and how it confines instances.
@@ -286,10 +287,19 @@ impl ConnectorInstance {
         .await
     }
 
-    /// `provision`: one action.
+    /// `provision`: run one action.
     pub async fn provision(&mut self, action: Action) -> anyhow::Result<Result<ActionOutcome, ConnectorError>> {
+        self.provision_with(action, ProvisionOptions { dry_run: false }).await
+    }
+
+    /// `provision` with options (a dry run plans without changing anything).
+    pub async fn provision_with(
+        &mut self,
+        action: Action,
+        options: ProvisionOptions,
+    ) -> anyhow::Result<Result<ActionOutcome, ConnectorError>> {
         self.call("provision", move |b, s| {
-            Box::pin(async move { b.identity_connector_connector().call_provision(s, &action).await })
+            Box::pin(async move { b.identity_connector_connector().call_provision(s, &action, options).await })
         })
         .await
     }

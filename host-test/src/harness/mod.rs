@@ -31,6 +31,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod action;
 pub mod config;
 mod instance;
 pub mod limits;
@@ -59,9 +60,10 @@ pub mod bindings {
 /// The WIT types of `identity:connector/types`, for tests and embedders.
 pub mod types {
     pub use super::bindings::identity::connector::types::{
-        AccessLevel, AccountInfo, Action, ActionOutcome, ActionSpec, ConfigField, ConfigFieldSpec, ConnectorError,
-        ConnectorInfo, EntitlementChange, Entity, EntityKind, ErrorKind, ParamSpec, Relationship, RelationshipKind,
-        SyncPage, SyncProgress, SyncRequest, ValueType,
+        AccessLevel, AccountInfo, AccountPatch, Action, ActionOutcome, ActionSpec, ConfigField, ConfigFieldSpec,
+        ConnectorError, ConnectorInfo, CredentialChange, CustomAction, EntitlementChange, Entity, EntityKind,
+        ErrorKind, LinkRequest, ParamSpec, PlannedCall, ProvisionOptions, Relationship, RelationshipKind, SyncPage,
+        SyncProgress, SyncRequest, ValueType,
     };
     pub use super::log::{LogLevel, LogLine};
 }

@@ -1,13 +1,12 @@
-//! `host-test provision`: run one grant or revoke action.
+//! `host-test provision`: run (or plan, with `--dry-run`) one provisioning action.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use host_test::harness::types::{Action, EntitlementChange};
+use host_test::harness::action;
+use host_test::harness::types::{Action, ProvisionOptions};
 use host_test::harness::Limits;
-use serde::Deserialize;
-use serde_json::json;
 
 use crate::common::{connector_failure, Session, SimulatorOptions, TargetArgs, UsageError};
 
@@ -18,41 +17,22 @@ pub struct ProvisionCommand {
     target: TargetArgs,
     #[command(flatten)]
     simulator: SimulatorOptions,
-    /// The action as JSON, from FILE or `-` for stdin:
-    /// {"grant":{"principal":"onelogin_user:1","resource":"onelogin_role:2","permission":"member"}}
-    /// or the same with "revoke".
+    /// The action as JSON, from FILE or `-` for stdin: a one-key object named after
+    /// the action, e.g. {"grant":{"principal":"onelogin_user:1","resource":"onelogin_role:2","permission":"member"}},
+    /// {"create-account":{"email":"ada@example.com"}}, {"suspend-account":"onelogin_user:1"},
+    /// {"custom":{"name":"lock_user","params":{"principal":"onelogin_user:1","minutes":15}}}.
+    /// README lists one example per action; `describe` lists every action's parameters.
     #[arg(long, value_name = "FILE|-")]
     action: PathBuf,
+    /// Plan only: validate and read, and print the calls that would change state,
+    /// without sending them.
+    #[arg(long)]
+    dry_run: bool,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChangeJson {
-    principal: String,
-    resource: String,
-    permission: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
-enum ActionJson {
-    Grant(ChangeJson),
-    Revoke(ChangeJson),
-}
-
-/// Parses the action JSON.
+/// Parses the action JSON (see `host_test::harness::action`).
 fn parse_action(text: &str) -> Result<Action, UsageError> {
-    let parsed: ActionJson = serde_json::from_str(text).map_err(|e| {
-        UsageError(format!(
-            "invalid action JSON ({e}); expected {{\"grant\":{{\"principal\":…,\"resource\":…,\"permission\":…}}}} or the same with \"revoke\""
-        ))
-    })?;
-    let change =
-        |c: ChangeJson| EntitlementChange { principal: c.principal, resource: c.resource, permission: c.permission };
-    Ok(match parsed {
-        ActionJson::Grant(c) => Action::Grant(change(c)),
-        ActionJson::Revoke(c) => Action::Revoke(change(c)),
-    })
+    action::parse_action(text).map_err(UsageError)
 }
 
 fn read_action(path: &Path) -> Result<Action, UsageError> {
@@ -74,12 +54,13 @@ impl ProvisionCommand {
         // Read the action first: a usage error should not cost a login.
         let action = read_action(&self.action)?;
         let mut session = Session::open(component, limits, &self.target, &self.simulator).await?;
-        let result = session.instance.provision(action).await;
+        let options = ProvisionOptions { dry_run: self.dry_run };
+        let result = session.instance.provision_with(action, options).await;
         session.finish().await;
         match result? {
             Ok(outcome) => {
-                let printed = json!({ "changed": outcome.changed, "summary": outcome.summary });
-                println!("{}", serde_json::to_string_pretty(&printed)?);
+                // The outcome may hold an invite link meant for the caller: stdout only.
+                println!("{}", serde_json::to_string_pretty(&action::outcome_json(&outcome))?);
                 Ok(())
             }
             Err(error) => Err(connector_failure("provision", &error)),
