@@ -92,6 +92,10 @@ impl<T: Transport> Client<T> {
             ];
             if body.is_some() {
                 headers.push(("content-type".to_string(), "application/json".to_string()));
+            } else if method != Method::Get {
+                // A write without a body says so; otherwise the host's HTTP stack
+                // streams an unsized (chunked) empty body, which fails on PUT/POST.
+                headers.push(("content-length".to_string(), "0".to_string()));
             }
             let request = Request {
                 method,

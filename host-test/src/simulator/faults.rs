@@ -22,6 +22,8 @@ pub struct Fault {
     /// Matches requests whose path starts with this; `None` matches any request
     /// (including the token endpoint).
     pub path_prefix: Option<String>,
+    /// Matches only this method (`"POST"`, ...); `None` matches any.
+    pub method: Option<String>,
     /// What happens.
     pub kind: FaultKind,
     /// How many matching requests it hits before it is used up.
@@ -31,12 +33,17 @@ pub struct Fault {
 impl Fault {
     /// A fault hitting `times` requests whose path starts with `prefix`.
     pub fn on(prefix: &str, kind: FaultKind, times: u32) -> Fault {
-        Fault { path_prefix: Some(prefix.to_string()), kind, times }
+        Fault { path_prefix: Some(prefix.to_string()), method: None, kind, times }
+    }
+
+    /// The same, for requests of one method only (e.g. the POST, not the GETs, of a path).
+    pub fn on_method(method: &str, prefix: &str, kind: FaultKind, times: u32) -> Fault {
+        Fault { method: Some(method.to_ascii_uppercase()), ..Fault::on(prefix, kind, times) }
     }
 
     /// A fault hitting the next `times` requests, whatever the path.
     pub fn any(kind: FaultKind, times: u32) -> Fault {
-        Fault { path_prefix: None, kind, times }
+        Fault { path_prefix: None, method: None, kind, times }
     }
 }
 
@@ -79,9 +86,12 @@ impl FaultQueue {
         }
     }
 
-    /// Takes one hit of the first fault matching `path`, if any.
-    pub fn take(&mut self, path: &str) -> Option<FaultKind> {
-        let idx = self.faults.iter().position(|f| f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p)))?;
+    /// Takes one hit of the first fault matching `method` and `path`, if any.
+    pub fn take(&mut self, method: &str, path: &str) -> Option<FaultKind> {
+        let idx = self.faults.iter().position(|f| {
+            f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+                && f.method.as_deref().is_none_or(|m| m == method)
+        })?;
         let fault = &mut self.faults[idx];
         let kind = fault.kind.clone();
         fault.times -= 1;
@@ -171,10 +181,19 @@ mod tests {
     fn fault_is_used_up_after_times_hits() {
         let mut q = FaultQueue::default();
         q.push(Fault::on("/api/2", FaultKind::ServerError(500), 2));
-        assert_eq!(q.take("/api/1/groups"), None);
-        assert_eq!(q.take("/api/2/users"), Some(FaultKind::ServerError(500)));
-        assert_eq!(q.take("/api/2/users"), Some(FaultKind::ServerError(500)));
-        assert_eq!(q.take("/api/2/users"), None);
+        assert_eq!(q.take("GET", "/api/1/groups"), None);
+        assert_eq!(q.take("GET", "/api/2/users"), Some(FaultKind::ServerError(500)));
+        assert_eq!(q.take("GET", "/api/2/users"), Some(FaultKind::ServerError(500)));
+        assert_eq!(q.take("GET", "/api/2/users"), None);
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn method_filter_skips_other_methods() {
+        let mut q = FaultQueue::default();
+        q.push(Fault::on_method("post", "/api/2/users", FaultKind::CommitThenDrop, 1));
+        assert_eq!(q.take("GET", "/api/2/users"), None);
+        assert_eq!(q.take("POST", "/api/2/users"), Some(FaultKind::CommitThenDrop));
         assert!(q.is_empty());
     }
 }

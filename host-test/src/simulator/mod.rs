@@ -275,7 +275,7 @@ pub async fn gate(State(shared): State<Shared>, req: Request, next: Next) -> Res
         let mut st = lock(&shared);
         *st.counts.entry(format!("{method} {template}")).or_insert(0) += 1;
         st.total += 1;
-        (st.latency, st.faults.take(&path), st.rate.limit())
+        (st.latency, st.faults.take(method.as_str(), &path), st.rate.limit())
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
