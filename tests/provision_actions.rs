@@ -147,6 +147,7 @@ async fn lock_unlock_and_state_downgrade() {
     let downgrade = format!(r#"{{"custom":{{"name":"set_state","params":{{"principal":"{}","state":3}}}}}}"#, key(id));
     run_idempotent(&mut instance, &downgrade).await;
     assert_eq!(fixture.sim.tenant().user(id).unwrap().state, 3);
+    assert_eq!(synced_user(&fixture, id).await.unwrap()["state_name"], "unlicensed");
     // Only set_state can leave state 3.
     let via_update = format!(r#"{{"update-account":{{"principal":"{}","attributes":{{"state":1}}}}}}"#, key(id));
     let error = try_run(&mut instance, &via_update, false).await.expect_err("state 3 is sticky");
@@ -173,6 +174,7 @@ async fn group_and_app_access_grants() {
     );
     run_idempotent(&mut instance, &grant_group).await;
     assert_eq!(fixture.sim.tenant().user(user.id).unwrap().group_id, Some(group.id));
+    assert_eq!(synced_user(&fixture, user.id).await.unwrap()["group_id"], group.id);
     run_idempotent(&mut instance, &grant_group.replacen("grant", "revoke", 1)).await;
     assert_eq!(fixture.sim.tenant().user(user.id).unwrap().group_id, None);
 
