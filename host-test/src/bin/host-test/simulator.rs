@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use host_test::simulator::{Simulator, SimulatorConfig};
+use host_test::simulator::Simulator;
 
-use crate::common::RateLimit;
+use crate::common::{RateLimit, SimulatorOptions};
 
 /// Serve the OneLogin API simulator until Ctrl-C. Prints its base URL and
 /// its test credentials (manage and read-only).
@@ -33,18 +33,8 @@ pub struct SimulatorCommand {
 impl SimulatorCommand {
     /// Runs the subcommand.
     pub async fn run(self) -> anyhow::Result<()> {
-        let mut config = SimulatorConfig::default();
-        if let Some(users) = self.users {
-            config.users = users;
-        }
-        if let Some(seed) = self.seed {
-            config.seed = seed;
-        }
-        match self.rate_limit {
-            Some(RateLimit::Off) => config.rate_limit_per_hour = None,
-            Some(RateLimit::PerHour(n)) => config.rate_limit_per_hour = Some(n),
-            None => {}
-        }
+        let options = SimulatorOptions { users: self.users, seed: self.seed, rate_limit: self.rate_limit };
+        let mut config = options.config();
         config.latency = Duration::from_millis(self.latency_ms);
         let users = config.users;
         let seed = config.seed;

@@ -86,6 +86,27 @@ pub fn project(value: Value, fields: Option<&str>) -> Value {
     Value::Object(kept)
 }
 
+/// The ids in a non-empty JSON list of ints or numeric strings, deduplicated in
+/// order; `None` when the list is empty or holds anything else. Both API
+/// dialects accept id lists this way; each wraps the failure in its own error.
+pub fn id_list(items: &[Value]) -> Option<Vec<u64>> {
+    if items.is_empty() {
+        return None;
+    }
+    let mut ids = Vec::with_capacity(items.len());
+    for item in items {
+        let id = match item {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        }?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Some(ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -126,26 +126,10 @@ async fn list_admins(State(sim): State<Shared>, Path(id): Path<String>, RawQuery
 /// Parses a raw JSON array of user ids (ints or numeric strings), deduplicated.
 pub fn parse_id_array(body: &[u8]) -> Result<Vec<u64>, Response> {
     let bad = || v2_bad_request("Request body must be a non-empty JSON array of user ids");
-    let value: Value = serde_json::from_slice(body).map_err(|_| bad())?;
-    let Value::Array(items) = value else {
-        return Err(bad());
-    };
-    if items.is_empty() {
-        return Err(bad());
+    match serde_json::from_slice(body) {
+        Ok(Value::Array(items)) => super::id_list(&items).ok_or_else(bad),
+        _ => Err(bad()),
     }
-    let mut ids = Vec::with_capacity(items.len());
-    for item in items {
-        let id = match item {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse::<u64>().ok(),
-            _ => None,
-        }
-        .ok_or_else(bad)?;
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    Ok(ids)
 }
 
 /// Validates the role, body and users of a member/admin write, then applies it.

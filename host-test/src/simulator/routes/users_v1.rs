@@ -182,26 +182,10 @@ async fn set_password_clear_text(State(sim): State<Shared>, Path(id): Path<Strin
 /// Parses `{"role_id_array":[…]}` (ints or numeric strings; non-empty), deduplicated.
 fn role_id_array(body: &[u8]) -> Result<Vec<u64>, Response> {
     let bad = || v1_bad_request("role_id_array must be a non-empty array of role ids");
-    let obj = object_body(body)?;
-    let Some(Value::Array(items)) = obj.get("role_id_array") else {
-        return Err(bad());
-    };
-    if items.is_empty() {
-        return Err(bad());
+    match object_body(body)?.get("role_id_array") {
+        Some(Value::Array(items)) => super::id_list(items).ok_or_else(bad),
+        _ => Err(bad()),
     }
-    let mut ids = Vec::with_capacity(items.len());
-    for item in items {
-        let id = match item {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-        .ok_or_else(bad)?;
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-    }
-    Ok(ids)
 }
 
 /// `PUT /api/1/users/{id}/add_roles` `{"role_id_array":[…]}`. Already-held roles are a
