@@ -7,11 +7,11 @@
 //! Calls: `GET /api/2/apps/{id}`, `GET /api/2/roles?app_id={id}`,
 //! `GET /api/2/users/{id}`, then role membership writes.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::role_membership::{self, Permission, RoleChange};
 use super::users::read_user;
-use super::{not_found, parse_key, user_id, Ctx, Outcome};
+use super::{id_array, not_found, parse_key, user_id, Ctx, Outcome};
 use crate::client::transport::Transport;
 use crate::error::{Error, Result};
 use crate::identity::connector::types::EntitlementChange;
@@ -54,18 +54,11 @@ fn roles_with_app<T: Transport>(ctx: &mut Ctx<'_, T>, app: u64) -> Result<Vec<Ro
     let mut cursor: Option<String> = None;
     loop {
         let app_filter = app.to_string();
-        let query =
-            crate::client::pagination::v2_query(page_size::ROLES, cursor.as_deref(), &[("app_id", &app_filter)]);
-        let page = ctx.read_page(&format!("/api/2/roles?{query}"))?;
+        let extra = [("app_id", app_filter.as_str())];
+        let page = ctx.v2_page("/api/2/roles", page_size::ROLES, cursor.as_deref(), &extra)?;
         for role in &page.items {
             let Some(id) = mapping::id_of(role) else { continue };
-            let mut apps: Vec<u64> = role
-                .get("apps")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_u64).collect())
-                .unwrap_or_default();
-            apps.sort_unstable();
-            apps.dedup();
+            let apps = id_array(role.get("apps"));
             // Trust but verify the filter: keep only roles that include the app.
             if apps.contains(&app) {
                 roles.push(RoleApps { id, apps });
@@ -93,8 +86,10 @@ pub fn apply<T: Transport>(ctx: &mut Ctx<'_, T>, change: &AppChange) -> Result<O
     let user = read_user(ctx, change.user_id)?;
     let user_key = kinds::key(kinds::USER, change.user_id);
     let app_key = kinds::key(kinds::APPLICATION, change.app_id);
-    let held: Vec<&RoleApps> =
-        roles.iter().filter(|r| role_membership::ids_contain(user.get("role_ids"), r.id)).collect();
+    let held: Vec<&RoleApps> = {
+        let user_roles = id_array(user.get("role_ids"));
+        roles.iter().filter(|r| user_roles.contains(&r.id)).collect()
+    };
 
     if change.grant {
         if let Some(role) = held.first() {

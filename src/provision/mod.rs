@@ -47,13 +47,15 @@ impl<T: Transport> Ctx<'_, T> {
         Ok(self.client.get_json(path_and_query)?.1)
     }
 
-    /// One page of a v2 list (`path_and_query` includes the page query).
-    pub fn read_page(&mut self, path_and_query: &str) -> Result<crate::client::pagination::Page> {
-        let (response, body) = self.client.get_json(path_and_query)?;
-        crate::client::pagination::v2_page(&response, body).ok_or_else(|| Error::Upstream {
-            status: response.status,
-            message: format!("GET {}: expected a JSON array", crate::client::path_only(path_and_query)),
-        })
+    /// One page of a v2 list (a read, allowed in a dry run too).
+    pub fn v2_page(
+        &mut self,
+        path: &str,
+        limit: usize,
+        cursor: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Result<crate::client::pagination::Page> {
+        self.client.v2_page(path, limit, cursor, extra)
     }
 
     /// A read whose 404 means "absent".
@@ -94,10 +96,6 @@ impl<T: Transport> Ctx<'_, T> {
             return Err(errors::from_response(status, &response, &what));
         }
         Ok(Some(value))
-    }
-
-    pub fn dry_run(&self) -> bool {
-        self.dry_run
     }
 
     /// The last planned or made call, for the lost-response recovery.
@@ -177,6 +175,19 @@ pub fn parse_key(key: &str, kind: &str, field: &str) -> Result<u64> {
         .ok_or_else(|| Error::input(field, format!("`{kind}` ids are positive integers")))
 }
 
+/// A OneLogin id array (`role_ids`, a role's `apps`): numbers or numeric
+/// strings, sorted and deduplicated; anything else is skipped, a missing or
+/// non-array value is empty.
+pub fn id_array(value: Option<&Value>) -> Vec<u64> {
+    let mut ids: Vec<u64> = value
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok())).collect())
+        .unwrap_or_default();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// A user key → id.
 pub fn user_id(key: &str, field: &str) -> Result<u64> {
     parse_key(key, kinds::USER, field)
@@ -223,6 +234,14 @@ mod tests {
             redacted,
             json!({"password": "<redacted>", "password_confirmation": "<redacted>", "validate_policy": true})
         );
+    }
+
+    #[test]
+    fn id_arrays_may_hold_numbers_or_strings() {
+        assert!(id_array(Some(&json!([1, 2]))).contains(&2));
+        assert!(id_array(Some(&json!(["3"]))).contains(&3));
+        assert!(!id_array(Some(&Value::Null)).contains(&3));
+        assert_eq!(id_array(Some(&json!([5, "1", 5, null]))), [1, 5]);
     }
 
     #[test]

@@ -6,10 +6,10 @@
 //! - Change: `POST` or `DELETE /api/2/roles/{id}/users` (or `/admins`) with a
 //!   raw JSON array body `[userId]` — a DELETE with a body, as OneLogin wants.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::users::read_user;
-use super::{not_found, parse_key, user_id, Ctx, Outcome};
+use super::{id_array, not_found, parse_key, user_id, Ctx, Outcome};
 use crate::client::transport::{Method, Transport};
 use crate::error::{Error, Result};
 use crate::identity::connector::types::EntitlementChange;
@@ -82,7 +82,7 @@ pub fn apply<T: Transport>(ctx: &mut Ctx<'_, T>, change: &RoleChange) -> Result<
     let user_key = kinds::key(kinds::USER, change.user_id);
 
     let holds = match change.permission {
-        Permission::Member => ids_contain(user.get("role_ids"), change.role_id),
+        Permission::Member => id_array(user.get("role_ids")).contains(&change.role_id),
         Permission::Admin => is_role_admin(ctx, change)?,
     };
     if holds == change.grant {
@@ -100,8 +100,7 @@ fn is_role_admin<T: Transport>(ctx: &mut Ctx<'_, T>, change: &RoleChange) -> Res
     let path = format!("/api/2/roles/{}/admins", change.role_id);
     let mut cursor: Option<String> = None;
     loop {
-        let query = crate::client::pagination::v2_query(page_size::ROLE_USERS, cursor.as_deref(), &[]);
-        let page = ctx.read_page(&format!("{path}?{query}"))?;
+        let page = ctx.v2_page(&path, page_size::ROLE_USERS, cursor.as_deref(), &[])?;
         if page.items.iter().any(|admin| mapping::id_of(admin) == Some(change.user_id)) {
             return Ok(true);
         }
@@ -110,13 +109,6 @@ fn is_role_admin<T: Transport>(ctx: &mut Ctx<'_, T>, change: &RoleChange) -> Res
             None => return Ok(false),
         }
     }
-}
-
-/// Whether a list of ids (numbers or numeric strings) contains `id`.
-pub fn ids_contain(ids: Option<&Value>, id: u64) -> bool {
-    ids.and_then(Value::as_array).is_some_and(|ids| {
-        ids.iter().any(|v| v.as_u64() == Some(id) || v.as_str().and_then(|s| s.parse().ok()) == Some(id))
-    })
 }
 
 #[cfg(test)]
@@ -158,12 +150,5 @@ mod tests {
             field(RoleChange::parse(&change("onelogin_user:1", "onelogin_role:9", "owner"), true)),
             "permission"
         );
-    }
-
-    #[test]
-    fn role_ids_may_be_numbers_or_strings() {
-        assert!(ids_contain(Some(&json!([1, 2])), 2));
-        assert!(ids_contain(Some(&json!(["3"])), 3));
-        assert!(!ids_contain(Some(&Value::Null), 3));
     }
 }

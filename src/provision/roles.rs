@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::{not_found, Ctx, Outcome};
+use super::{id_array, not_found, Ctx, Outcome};
 use crate::client::transport::{Method, Transport};
 use crate::error::Result;
 use crate::sync::mapping::kinds;
@@ -28,12 +28,7 @@ pub fn rename<T: Transport>(ctx: &mut Ctx<'_, T>, role: u64, name: &str) -> Resu
 pub fn set_apps<T: Transport>(ctx: &mut Ctx<'_, T>, role: u64, apps: &[u64]) -> Result<Outcome> {
     let current = read_role(ctx, role)?;
     let key = kinds::key(kinds::ROLE, role);
-    let mut before: Vec<u64> = current
-        .get("apps")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_u64).collect())
-        .unwrap_or_default();
-    before.sort_unstable();
+    let before = id_array(current.get("apps"));
     if before == apps {
         return Ok(Outcome::unchanged(&key, format!("{key} already gives exactly these apps: no change")));
     }

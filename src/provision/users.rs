@@ -19,7 +19,7 @@ use serde_json::{json, Map, Value};
 
 use super::attributes::{self, UserAttributes};
 use super::{
-    app_access, group_membership, mfa, not_found, parse_object, role_membership, roles, user_id, Ctx, Outcome,
+    app_access, group_membership, id_array, mfa, not_found, parse_object, role_membership, roles, user_id, Ctx, Outcome,
 };
 use crate::client::transport::{Method, Transport};
 use crate::error::{Error, Result, Secret};
@@ -425,24 +425,14 @@ fn set_state<T: Transport>(ctx: &mut Ctx<'_, T>, user: u64, state: u64) -> Resul
         .with_before_after(json!({"state": now}), json!({"state": state})))
 }
 
-fn role_ids(user: &Value) -> Vec<u64> {
-    let mut ids: Vec<u64> = user
-        .get("role_ids")
-        .and_then(Value::as_array)
-        .map(|ids| ids.iter().filter_map(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())).collect())
-        .unwrap_or_default();
-    ids.sort_unstable();
-    ids
-}
-
 fn apply_mappings<T: Transport>(ctx: &mut Ctx<'_, T>, user: u64) -> Result<Outcome> {
-    let before = role_ids(&read_user(ctx, user)?);
+    let before = id_array(read_user(ctx, user)?.get("role_ids"));
     // An update with no fields and mappings=sync re-runs the user mappings now.
     let response = ctx.write(Method::Put, &format!("/api/2/users/{user}?mappings=sync"), Some(json!({})), &[])?;
     let Some(after_user) = response else {
         return Ok(Outcome::changed(&key(user), format!("re-run the user mappings for {}", key(user))));
     };
-    let after = role_ids(&after_user);
+    let after = id_array(after_user.get("role_ids"));
     let added: Vec<String> = after.iter().filter(|r| !before.contains(r)).map(|r| kinds::key(kinds::ROLE, r)).collect();
     let removed: Vec<String> =
         before.iter().filter(|r| !after.contains(r)).map(|r| kinds::key(kinds::ROLE, r)).collect();
