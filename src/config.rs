@@ -16,6 +16,12 @@ pub const CLIENT_SECRET: &str = "client_secret";
 pub const SUBDOMAIN: &str = "subdomain";
 pub const REGION: &str = "region";
 pub const BASE_URL: &str = "base_url";
+pub const EVENT_LOOKBACK_DAYS: &str = "event_lookback_days";
+
+/// How far back the first (full) sync reads events, unless configured.
+pub const DEFAULT_EVENT_LOOKBACK_DAYS: u32 = 90;
+/// The longest lookback accepted (OneLogin keeps events for a limited time anyway).
+const MAX_EVENT_LOOKBACK_DAYS: u32 = 3650;
 
 const HOST_GROUP: &str = "api_host";
 
@@ -69,6 +75,15 @@ pub fn schema() -> Vec<ConfigFieldSpec> {
             &[],
             true,
         ),
+        field(
+            EVENT_LOOKBACK_DAYS,
+            "Days of events a full sync reads (default 90); later syncs read events since their checkpoint.",
+            ValueType::Integer,
+            false,
+            false,
+            &[],
+            false,
+        ),
     ]
 }
 
@@ -109,18 +124,22 @@ pub struct Config {
     pub client_id: String,
     pub client_secret: Secret,
     pub base_url: BaseUrl,
+    /// Days of events a full sync reads.
+    pub event_lookback_days: u32,
 }
 
 /// Validate the fields a host passed to `configure`.
 pub fn parse(fields: &[ConfigField]) -> Result<Config> {
     let mut client_id = None;
     let mut client_secret = None;
+    let mut lookback = None;
     let mut hosts: Vec<(&str, &str)> = Vec::new();
     for field in fields {
         let value = field.value.trim();
         let slot = match field.name.as_str() {
             CLIENT_ID => &mut client_id,
             CLIENT_SECRET => &mut client_secret,
+            EVENT_LOOKBACK_DAYS => &mut lookback,
             SUBDOMAIN | REGION | BASE_URL => {
                 if !value.is_empty() {
                     hosts.push((field.name.as_str(), value));
@@ -154,7 +173,24 @@ pub fn parse(fields: &[ConfigField]) -> Result<Config> {
         [_, (second, _), ..] => return Err(Error::config(second, "give only one of subdomain, region or base_url")),
     };
 
-    Ok(Config { client_id: client_id.to_string(), client_secret: Secret::new(client_secret), base_url })
+    let event_lookback_days = match lookback.filter(|v| !v.is_empty()) {
+        None => DEFAULT_EVENT_LOOKBACK_DAYS,
+        Some(text) => {
+            text.parse::<u32>().ok().filter(|days| (1..=MAX_EVENT_LOOKBACK_DAYS).contains(days)).ok_or_else(|| {
+                Error::config(
+                    EVENT_LOOKBACK_DAYS,
+                    format!("must be a whole number of days from 1 to {MAX_EVENT_LOOKBACK_DAYS}"),
+                )
+            })?
+        }
+    };
+
+    Ok(Config {
+        client_id: client_id.to_string(),
+        client_secret: Secret::new(client_secret),
+        base_url,
+        event_lookback_days,
+    })
 }
 
 fn subdomain_url(value: &str) -> Result<BaseUrl> {

@@ -98,45 +98,64 @@ mod tests {
         assert!(requests.iter().all(|r| r.authority == "acme.onelogin.com"));
     }
 
+    fn request(cursor: Option<String>, kinds: &[&str]) -> SyncRequest {
+        SyncRequest {
+            cursor,
+            max_items: 1,
+            kinds: kinds.iter().map(|k| k.to_string()).collect(),
+            checkpoint: None,
+            max_wait_ms: 0,
+            concurrency: 4,
+        }
+    }
+
     #[test]
-    fn sync_walks_every_phase_and_resumes_from_any_cursor() {
+    fn sync_walks_the_selected_phases_and_resumes_from_any_cursor() {
         let script = Scripted::default();
         script.push(200, &[], TOKEN);
         script.push(200, &[], "[]");
         let (mut connector, _) = Connector::configure(&script, &fields()).unwrap();
-        let v1 = |data: &str, next: &str| {
-            format!(r#"{{"status":{{"error":false,"code":200}},"pagination":{{"after_cursor":{next}}},"data":{data}}}"#)
-        };
-        // users (2 pages), groups, roles, members of role 7 (page 1), role 8 (none), apps
-        script.push(200, &[("after-cursor", "u2"), ("total-count", "2")], r#"[{"id":1,"group_id":5}]"#);
-        script.push(200, &[("total-count", "2")], r#"[{"id":2}]"#);
-        script.push(200, &[], &v1(r#"[{"id":5,"name":"g"}]"#, "null"));
-        script.push(200, &[], r#"[{"id":7,"name":"r7"},{"id":8,"name":"r8"}]"#);
-        script.push(200, &[], r#"[{"id":1},{"id":2}]"#);
+        let v1 = |data: &str| format!(r#"{{"status":{{"error":false,"code":200}},"pagination":{{}},"data":{data}}}"#);
+        // custom attributes, groups, roles, admins of roles 7 and 8, apps, users (2 pages)
+        script.push(200, &[], r#"[{"id":3,"name":"Cost centre","shortname":"cost"}]"#);
+        script.push(200, &[], &v1(r#"[{"id":5,"name":"g"}]"#));
+        script.push(200, &[], r#"[{"id":7,"name":"r7","apps":[9]},{"id":8,"name":"r8"}]"#);
+        script.push(200, &[], r#"[{"id":2}]"#);
         script.push(200, &[], "[]");
         script.push(200, &[], r#"[{"id":9,"name":"app"}]"#);
+        script.push(200, &[("after-cursor", "u2"), ("total-count", "2")], r#"[{"id":1,"group_id":5,"role_ids":[7]}]"#);
+        script.push(200, &[("total-count", "2")], r#"[{"id":2}]"#);
 
+        let kinds = ["users", "groups", "roles", "apps"];
         let mut pages = Vec::new();
         let mut cursor = None;
         loop {
-            let page = connector.sync(&SyncRequest { cursor: cursor.clone(), max_items: 1 }).unwrap();
+            let page = connector.sync(&request(cursor.clone(), &kinds)).unwrap();
             cursor = page.next_cursor.clone();
             pages.push(page);
             if cursor.is_none() {
                 break;
             }
         }
-        let keys: Vec<String> = pages.iter().flat_map(|p| p.entities.iter().map(|e| e.key.clone())).collect();
+        let keys: Vec<String> = pages
+            .iter()
+            .flat_map(|p| p.entities.iter())
+            .filter(|e| e.entity_type != "onelogin_entitlement")
+            .map(|e| e.key.clone())
+            .collect();
         assert_eq!(
             keys,
             [
                 "onelogin_account:42",
-                "onelogin_user:1",
-                "onelogin_user:2",
+                "onelogin_service:42:sso",
+                "onelogin_service:42:mfa",
+                "onelogin_custom_attribute:3",
                 "onelogin_group:5",
                 "onelogin_role:7",
                 "onelogin_role:8",
-                "onelogin_application:9"
+                "onelogin_application:9",
+                "onelogin_user:1",
+                "onelogin_user:2",
             ]
         );
         let assigned: Vec<(String, String)> = pages
@@ -145,34 +164,41 @@ mod tests {
             .filter(|r| r.class == "ASSIGNED")
             .map(|r| (r.from_key.clone(), r.to_key.clone()))
             .collect();
-        assert_eq!(assigned.len(), 2);
-        let group_has: Vec<_> =
-            pages.iter().flat_map(|p| p.relationships.iter()).filter(|r| r.from_key == "onelogin_group:5").collect();
-        assert_eq!(group_has.len(), 1);
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            assigned,
+            [pair("onelogin_user:2", "onelogin_role:7"), pair("onelogin_user:1", "onelogin_role:7")],
+            "admin of role 7, then member of role 7 (from role_ids)"
+        );
+        let last = pages.last().unwrap();
+        assert!(last.checkpoint.is_none(), "no Date header was seen, so no checkpoint");
+        let report: Vec<(String, String)> =
+            last.report.iter().map(|r| (r.kind.clone(), format!("{:?}", r.status))).collect();
+        assert!(report.contains(&pair("users", "KindStatus::Complete")), "{report:?}");
+        assert!(report.iter().any(|(k, s)| k == "events" && s.contains("not selected")), "{report:?}");
         // Token and probe, then exactly one request per step: no refetches in one instance.
-        assert_eq!(script.paths().len(), 2 + 7);
-        let paths = script.paths();
-        assert_eq!(paths[3], "GET /api/2/users?cursor=u2");
-        assert!(paths[4].starts_with("GET /api/1/groups?limit=50"));
+        assert_eq!(script.paths().len(), 2 + 8);
+        assert_eq!(script.paths()[9], "GET /api/2/users?cursor=u2");
 
-        // A cursor resumed in a fresh instance re-reads the roles page, then continues.
-        let member_cursor =
-            pages.iter().find(|p| p.progress.phase == "role_members").and_then(|p| p.next_cursor.clone()).unwrap();
+        // A cursor resumed in a fresh instance re-reads the roles it needs, then continues.
+        let admin_cursor =
+            pages.iter().find(|p| p.progress.phase == "role_admins").and_then(|p| p.next_cursor.clone()).unwrap();
         let fresh = Scripted::default();
         fresh.push(200, &[], TOKEN);
         fresh.push(200, &[], "[]");
         let (mut resumed, _) = Connector::configure(&fresh, &fields()).unwrap();
-        fresh.push(200, &[], r#"[{"id":7,"name":"r7"},{"id":8,"name":"r8"}]"#);
+        fresh.push(200, &[], r#"[{"id":7,"name":"r7","apps":[9]},{"id":8,"name":"r8"}]"#);
+        fresh.push(200, &[], r#"[{"id":2}]"#);
         fresh.push(200, &[], "[]");
-        fresh.push(200, &[], r#"[{"id":9,"name":"app"}]"#);
-        // Role 8 has no members, so the page goes on to the apps.
-        let page = resumed.sync(&SyncRequest { cursor: Some(member_cursor), max_items: 1 }).unwrap();
-        let keys: Vec<&str> = page.entities.iter().map(|e| e.key.as_str()).collect();
-        assert_eq!(keys, ["onelogin_application:9"]);
-        assert_eq!(page.next_cursor, None);
+        let page = resumed.sync(&request(Some(admin_cursor), &[])).unwrap();
+        assert_eq!(page.relationships.len(), 1);
         assert_eq!(
             fresh.paths()[2..],
-            ["GET /api/2/roles?limit=650", "GET /api/2/roles/8/users?limit=100", "GET /api/2/apps?limit=1000"]
+            [
+                "GET /api/2/roles?limit=650",
+                "GET /api/2/roles/7/admins?limit=100",
+                "GET /api/2/roles/8/admins?limit=100"
+            ]
         );
     }
 
@@ -182,8 +208,8 @@ mod tests {
         script.push(200, &[], TOKEN);
         script.push(200, &[], "[]");
         let (mut connector, _) = Connector::configure(&script, &fields()).unwrap();
-        script.push(200, &[("after-cursor", "next")], r#"[{"id":1}]"#);
-        let page = connector.sync(&SyncRequest { cursor: None, max_items: 1 }).unwrap();
+        script.push(200, &[], r#"[{"id":1,"name":"attr"}]"#);
+        let page = connector.sync(&request(None, &[])).unwrap();
         let cursor = page.next_cursor.unwrap();
         let decoded = String::from_utf8(
             base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &cursor).unwrap(),

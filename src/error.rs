@@ -7,7 +7,7 @@
 use crate::identity::connector::types::{ConnectorError, ErrorKind};
 
 /// Why a call failed, as the component sees it.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum Error {
     /// A config field is missing, malformed or unknown.
     #[error("invalid config field `{field}`: {message}")]

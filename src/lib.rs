@@ -39,6 +39,7 @@ pub mod error;
 pub mod logging;
 pub mod provision;
 pub mod sync;
+pub mod time;
 
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)] // the export macro expands to canonical-ABI glue

@@ -104,6 +104,7 @@ mod tests {
             client_id: "id".into(),
             client_secret: Secret::new("s3cret"),
             base_url: BaseUrl { scheme: Scheme::Https, authority: "acme.onelogin.com".into() },
+            event_lookback_days: 90,
         }
     }
 

@@ -22,18 +22,98 @@ use crate::logging;
 
 /// How many times a read is retried after a 5xx or a transient transport failure.
 pub const MAX_READ_RETRIES: u32 = 2;
+/// How many times one request waits out a 429 before giving up.
+const MAX_RATE_LIMIT_WAITS: u32 = 3;
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
+
+/// What the last responses said about the account's rate budget and the time.
+#[derive(Debug, Default)]
+struct Budget {
+    /// `X-RateLimit-Remaining` of the last response that had it.
+    remaining: Option<u64>,
+    /// When the window resets (monotonic time), from `X-RateLimit-Reset`
+    /// (seconds left in the window).
+    resets_at: Option<Duration>,
+    /// Until when (monotonic time) a call may wait for the budget; `None` =
+    /// never wait.
+    wait_until: Option<Duration>,
+    /// Unix time of the last `Date` header, and when (monotonic) it was seen.
+    date: Option<(i64, Duration)>,
+}
 
 /// A configured client with its cached token.
 pub struct Client<T: Transport> {
     transport: T,
     config: Config,
     token: Option<(Token, Duration)>,
+    budget: Budget,
 }
 
 impl<T: Transport> Client<T> {
     pub fn new(transport: T, config: Config) -> Self {
-        Client { transport, config, token: None }
+        Client { transport, config, token: None, budget: Budget::default() }
+    }
+
+    /// Allow waiting up to `budget` (from now) for rate-limit resets; zero
+    /// means a throttled call fails at once with [`Error::RateLimited`].
+    pub fn set_wait_budget(&mut self, budget: Duration) {
+        self.budget.wait_until = (!budget.is_zero()).then(|| self.transport.now() + budget);
+    }
+
+    /// The transport's monotonic clock, in nanoseconds.
+    pub fn monotonic_nanos(&self) -> u64 {
+        u64::try_from(self.transport.now().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Unix time now, from the last `Date` header OneLogin sent plus the
+    /// monotonic time since. `None` before any response with a `Date`.
+    pub fn unix_now(&self) -> Option<i64> {
+        let (date, seen) = self.budget.date?;
+        let elapsed = self.transport.now().saturating_sub(seen).as_secs();
+        Some(date.saturating_add(i64::try_from(elapsed).unwrap_or(0)))
+    }
+
+    /// Remember the rate budget and the date a response reports.
+    fn observe(&mut self, response: &Response) {
+        let now = self.transport.now();
+        let number = |name: &str| response.header(name).and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(remaining) = number("x-ratelimit-remaining") {
+            self.budget.remaining = Some(remaining);
+            self.budget.resets_at = number("x-ratelimit-reset").map(|secs| now + Duration::from_secs(secs));
+        }
+        if let Some(date) = response.header("date").and_then(crate::time::parse_http_date) {
+            self.budget.date = Some((date, now));
+        }
+    }
+
+    /// Before a request: when the budget is spent, wait for the window to
+    /// reset (within the wait budget) instead of sending a request bound to
+    /// fail.
+    fn respect_budget(&mut self, what: &str) -> Result<()> {
+        if self.budget.remaining != Some(0) {
+            return Ok(());
+        }
+        let now = self.transport.now();
+        let reset_in = self.budget.resets_at.map_or(Duration::from_secs(60), |at| at.saturating_sub(now));
+        self.wait_for(reset_in, what)?;
+        self.budget.remaining = None;
+        Ok(())
+    }
+
+    /// Sleep `duration` if the wait budget allows, else fail with `RateLimited`.
+    fn wait_for(&mut self, duration: Duration, what: &str) -> Result<()> {
+        let now = self.transport.now();
+        match self.budget.wait_until {
+            Some(until) if now + duration <= until => {
+                logging::info(&format!("{what}: rate budget spent; waiting {} s", duration.as_secs()));
+                self.transport.sleep(duration);
+                Ok(())
+            }
+            _ => {
+                let secs = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+                Err(Error::RateLimited { retry_after: u32::try_from(secs.max(1)).unwrap_or(u32::MAX) })
+            }
+        }
     }
 
     pub fn config(&self) -> &Config {
@@ -59,6 +139,7 @@ impl<T: Transport> Client<T> {
                 }
             }
         };
+        self.observe(&response);
         let token = auth::parse_token_response(&response)?;
         self.token = Some((token.clone(), self.transport.now()));
         logging::debug("obtained an OAuth2 access token");
@@ -85,26 +166,11 @@ impl<T: Transport> Client<T> {
         let what = format!("{} {}", method.as_str(), path_only(path_and_query));
         let mut attempt = 0;
         let mut renewed = false;
+        let mut throttled = 0;
         loop {
-            let mut headers = vec![
-                ("authorization".to_string(), self.bearer()?),
-                ("accept".to_string(), "application/json".to_string()),
-            ];
-            if body.is_some() {
-                headers.push(("content-type".to_string(), "application/json".to_string()));
-            } else if method != Method::Get {
-                // A write without a body says so; otherwise the host's HTTP stack
-                // streams an unsized (chunked) empty body, which fails on PUT/POST.
-                headers.push(("content-length".to_string(), "0".to_string()));
-            }
-            let request = Request {
-                method,
-                scheme: self.config.base_url.scheme,
-                authority: self.config.base_url.authority.clone(),
-                path_and_query: path_and_query.to_string(),
-                headers,
-                body: body.map(|b| b.to_string().into_bytes()),
-            };
+            self.respect_budget(&what)?;
+            let bearer = self.bearer()?;
+            let request = self.build(method, path_and_query, body, bearer);
             let retry_allowed = method == Method::Get && attempt < MAX_READ_RETRIES;
             let response = match self.transport.send(&request) {
                 Ok(response) => response,
@@ -121,8 +187,15 @@ impl<T: Transport> Client<T> {
                     })
                 }
             };
+            self.observe(&response);
             match response.status {
                 200..=299 => return Ok(response),
+                // Throttled: nothing happened, so even a write may be re-sent.
+                429 if throttled < MAX_RATE_LIMIT_WAITS => {
+                    throttled += 1;
+                    let wait = errors::retry_after(&response);
+                    self.wait_for(Duration::from_secs(u64::from(wait)), &what)?;
+                }
                 401 if !renewed
                     && errors::upstream_message(&response.body).as_deref() != Some("Insufficient Permission") =>
                 {
@@ -140,14 +213,68 @@ impl<T: Transport> Client<T> {
         }
     }
 
+    fn build(&self, method: Method, path_and_query: &str, body: Option<&Value>, bearer: String) -> Request {
+        let mut headers =
+            vec![("authorization".to_string(), bearer), ("accept".to_string(), "application/json".to_string())];
+        if body.is_some() {
+            headers.push(("content-type".to_string(), "application/json".to_string()));
+        } else if method != Method::Get {
+            // A write without a body says so; otherwise the host's HTTP stack
+            // streams an unsized (chunked) empty body, which fails on PUT/POST.
+            headers.push(("content-length".to_string(), "0".to_string()));
+        }
+        Request {
+            method,
+            scheme: self.config.base_url.scheme,
+            authority: self.config.base_url.authority.clone(),
+            path_and_query: path_and_query.to_string(),
+            headers,
+            body: body.map(|b| b.to_string().into_bytes()),
+        }
+    }
+
     /// GET and parse JSON, treating a v1 `status.error: true` as an error.
     pub fn get_json(&mut self, path_and_query: &str) -> Result<(Response, Value)> {
         let response = self.request(Method::Get, path_and_query, None)?;
-        let value = parse_json(&response, path_and_query)?;
-        if let Some(status) = errors::v1_status_error(&value) {
-            return Err(errors::from_response(status, &response, &format!("GET {}", path_only(path_and_query))));
+        checked_json(response, path_and_query)
+    }
+
+    /// Several GETs at once (in flight together, as the transport allows),
+    /// each with the same handling as [`Client::get_json`]: a response that
+    /// needs a retry, a new token or a wait is re-done on its own. Results
+    /// are in the order of `paths`.
+    pub fn get_json_many(&mut self, paths: &[String]) -> Vec<Result<(Response, Value)>> {
+        let batch_fits = self.budget.remaining.is_none_or(|left| left > paths.len() as u64);
+        if paths.len() < 2 || !batch_fits {
+            return paths.iter().map(|path| self.get_json(path)).collect();
         }
-        Ok((response, value))
+        let bearer = match self.bearer() {
+            Ok(bearer) => bearer,
+            Err(error) => return paths.iter().map(|_| Err(error.clone())).collect(),
+        };
+        let requests: Vec<Request> =
+            paths.iter().map(|path| self.build(Method::Get, path, None, bearer.clone())).collect();
+        let responses = self.transport.send_all(&requests);
+        let mut results = Vec::with_capacity(paths.len());
+        for (path, sent) in paths.iter().zip(responses) {
+            let result = match sent {
+                Ok(response) => {
+                    self.observe(&response);
+                    match response.status {
+                        200..=299 => checked_json(response, path),
+                        401 | 429 | 500 | 502 | 503 | 504 => self.get_json(path),
+                        status => Err(errors::from_response(status, &response, &format!("GET {}", path_only(path)))),
+                    }
+                }
+                Err(failure) if failure.retryable => self.get_json(path),
+                Err(failure) => Err(Error::Transport {
+                    message: format!("GET {}: {}", path_only(path), failure.message),
+                    retryable: false,
+                }),
+            };
+            results.push(result);
+        }
+        results
     }
 
     /// One page of a v2 list endpoint (`path` without query).
@@ -157,8 +284,8 @@ impl<T: Transport> Client<T> {
     }
 
     /// One page of a v1 list endpoint (`path` without query).
-    pub fn v1_page(&mut self, path: &str, limit: usize, cursor: Option<&str>) -> Result<Page> {
-        let (_, body) = self.get_json(&format!("{path}?{}", pagination::v1_query(limit, cursor)))?;
+    pub fn v1_page(&mut self, path: &str, limit: usize, cursor: Option<&str>, extra: &[(&str, &str)]) -> Result<Page> {
+        let (_, body) = self.get_json(&format!("{path}?{}", pagination::v1_query(limit, cursor, extra)))?;
         pagination::v1_page(body).ok_or_else(|| unexpected(path, "a v1 envelope with a data array"))
     }
 
@@ -168,6 +295,15 @@ impl<T: Transport> Client<T> {
         let jitter = Duration::from_millis(u64::from(self.transport.now().subsec_nanos() % 250));
         self.transport.sleep(base + jitter);
     }
+}
+
+/// Parse a 2xx response's JSON, treating a v1 `status.error: true` as an error.
+fn checked_json(response: Response, path_and_query: &str) -> Result<(Response, Value)> {
+    let value = parse_json(&response, path_and_query)?;
+    if let Some(status) = errors::v1_status_error(&value) {
+        return Err(errors::from_response(status, &response, &format!("GET {}", path_only(path_and_query))));
+    }
+    Ok((response, value))
 }
 
 fn parse_json(response: &Response, path_and_query: &str) -> Result<Value> {
@@ -256,6 +392,7 @@ mod tests {
             client_id: "id".into(),
             client_secret: Secret::new("secret"),
             base_url: BaseUrl { scheme: Scheme::Https, authority: "acme.onelogin.com".into() },
+            event_lookback_days: 90,
         };
         Client::new(script, config)
     }
@@ -332,6 +469,57 @@ mod tests {
         let mut client = client(&script);
         assert!(matches!(client.get_json("/a"), Err(Error::Upstream { status: 500, .. })));
         assert_eq!(script.paths().len(), 1 + 1 + MAX_READ_RETRIES as usize);
+    }
+
+    #[test]
+    fn a_spent_budget_is_waited_out_within_the_wait_budget() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(200, &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "20")], "[]");
+        script.push(200, &[], "[]");
+        let mut client = client(&script);
+        client.set_wait_budget(Duration::from_secs(30));
+        client.get_json("/a").unwrap();
+        client.get_json("/b").unwrap();
+        assert!(*script.clock.borrow() >= Duration::from_secs(20), "waited for the reset");
+        assert_eq!(script.paths().len(), 3, "no request was sent into the spent budget");
+    }
+
+    #[test]
+    fn a_429_waits_and_retries_within_the_budget_and_fails_typed_beyond_it() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(429, &[("x-ratelimit-reset", "5")], "");
+        script.push(200, &[], "[]");
+        let mut client = client(&script);
+        client.set_wait_budget(Duration::from_secs(10));
+        client.get_json("/a").unwrap();
+        assert_eq!(script.paths().len(), 3);
+
+        script.push(429, &[("x-ratelimit-reset", "600")], "");
+        assert_eq!(client.get_json("/a").err(), Some(Error::RateLimited { retry_after: 600 }));
+        client.set_wait_budget(Duration::ZERO);
+        script.push(429, &[("x-ratelimit-reset", "1")], "");
+        assert_eq!(client.get_json("/a").err(), Some(Error::RateLimited { retry_after: 1 }));
+        assert_eq!(script.paths().len(), 5, "no hammering: one request per refusal");
+    }
+
+    #[test]
+    fn batched_reads_keep_order_and_redo_failures_one_by_one() {
+        let script = Scripted::default();
+        script.push(200, &[("date", "Mon, 23 Nov 2026 12:00:00 GMT")], TOKEN);
+        script.push(200, &[], "[1]");
+        script.push(503, &[], "");
+        script.push(404, &[], r#"{"message":"gone","statusCode":404,"name":"NotFoundError"}"#);
+        script.push(200, &[], "[2]");
+        let mut client = client(&script);
+        client.authenticate().unwrap();
+        let paths: Vec<String> = ["/a", "/b", "/c"].iter().map(|p| p.to_string()).collect();
+        let results = client.get_json_many(&paths);
+        assert_eq!(results[0].as_ref().unwrap().1, serde_json::json!([1]));
+        assert_eq!(results[1].as_ref().unwrap().1, serde_json::json!([2]), "the 503 was retried alone");
+        assert!(matches!(results[2], Err(Error::NotFound(_))));
+        assert_eq!(client.unix_now(), crate::time::parse_iso("2026-11-23T12:00:00Z"));
     }
 
     #[test]

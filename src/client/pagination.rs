@@ -38,12 +38,19 @@ pub fn v2_query(limit: usize, cursor: Option<&str>, extra: &[(&str, &str)]) -> S
     query
 }
 
-/// The query string for a v1 list request.
-pub fn v1_query(limit: usize, cursor: Option<&str>) -> String {
-    match cursor {
+/// The query string for a v1 list request (filters go with every page).
+pub fn v1_query(limit: usize, cursor: Option<&str>, extra: &[(&str, &str)]) -> String {
+    let mut query = match cursor {
         Some(cursor) => format!("limit={limit}&after_cursor={}", percent_encode(cursor)),
         None => format!("limit={limit}"),
+    };
+    for (name, value) in extra {
+        query.push('&');
+        query.push_str(name);
+        query.push('=');
+        query.push_str(&percent_encode(value));
     }
+    query
 }
 
 /// Read a v2 page: a bare JSON array, cursors in headers.

@@ -70,6 +70,11 @@ pub struct TransportFailure {
 pub trait Transport {
     /// Send one request and read the whole response.
     fn send(&self, request: &Request) -> Result<Response, TransportFailure>;
+    /// Send several requests, all in flight at once where the transport can,
+    /// and return their outcomes in order. The default sends them one by one.
+    fn send_all(&self, requests: &[Request]) -> Vec<Result<Response, TransportFailure>> {
+        requests.iter().map(|request| self.send(request)).collect()
+    }
     /// Monotonic time since an arbitrary origin.
     fn now(&self) -> Duration;
     /// Block for `duration`.

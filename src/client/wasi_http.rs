@@ -12,8 +12,10 @@ use crate::config::Scheme;
 use crate::wasi::clocks::monotonic_clock;
 use crate::wasi::http::outgoing_handler;
 use crate::wasi::http::types::{
-    self as http, ErrorCode, Fields, IncomingBody, OutgoingBody, OutgoingRequest, RequestOptions,
+    self as http, ErrorCode, Fields, FutureIncomingResponse, IncomingBody, OutgoingBody, OutgoingRequest,
+    RequestOptions,
 };
+use crate::wasi::io::poll::{self, Pollable};
 use crate::wasi::io::streams::StreamError;
 
 /// The most response body the component will read (a hostile server cannot
@@ -30,7 +32,46 @@ pub struct WasiHttp;
 
 impl Transport for WasiHttp {
     fn send(&self, request: &Request) -> Result<Response, TransportFailure> {
-        send(request)
+        let future = start(request)?;
+        future.subscribe().block();
+        finish(future)
+    }
+
+    /// Starts every request, then waits on all their responses with
+    /// `wasi:io/poll`, reading each as soon as it is ready.
+    fn send_all(&self, requests: &[Request]) -> Vec<Result<Response, TransportFailure>> {
+        let mut results: Vec<Option<Result<Response, TransportFailure>>> = Vec::with_capacity(requests.len());
+        let mut in_flight = Vec::new();
+        for (index, request) in requests.iter().enumerate() {
+            match start(request) {
+                Ok(future) => {
+                    results.push(None);
+                    in_flight.push((index, future));
+                }
+                Err(failure) => results.push(Some(Err(failure))),
+            }
+        }
+        while !in_flight.is_empty() {
+            let pollables: Vec<Pollable> = in_flight.iter().map(|(_, future)| future.subscribe()).collect();
+            let refs: Vec<&Pollable> = pollables.iter().collect();
+            let mut ready = poll::poll(&refs);
+            drop(pollables);
+            // Take the ready ones out from the back so earlier positions stay valid.
+            ready.sort_unstable();
+            for position in ready.into_iter().rev() {
+                let position = position as usize;
+                if position < in_flight.len() {
+                    let (index, future) = in_flight.swap_remove(position);
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Some(finish(future));
+                    }
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|result| result.unwrap_or_else(|| Err(failure("response lost while waiting", true))))
+            .collect()
     }
 
     fn now(&self) -> Duration {
@@ -51,7 +92,20 @@ fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
-fn send(request: &Request) -> Result<Response, TransportFailure> {
+/// A request on its way: the response future, and whether its body was written.
+struct InFlight {
+    future: FutureIncomingResponse,
+    written: Result<(), TransportFailure>,
+}
+
+impl InFlight {
+    fn subscribe(&self) -> Pollable {
+        self.future.subscribe()
+    }
+}
+
+/// Send the request head and body; the response is awaited by [`finish`].
+fn start(request: &Request) -> Result<InFlight, TransportFailure> {
     let header_list: Vec<(String, Vec<u8>)> =
         request.headers.iter().map(|(name, value)| (name.clone(), value.as_bytes().to_vec())).collect();
     let headers =
@@ -82,9 +136,12 @@ fn send(request: &Request) -> Result<Response, TransportFailure> {
     // `handle` before writing the body, or a host may deadlock waiting for it.
     let future = outgoing_handler::handle(outgoing, Some(options)).map_err(|e| error_code_failure(&e))?;
     let written = write_body(body, request.body.as_deref());
+    Ok(InFlight { future, written })
+}
 
-    let pollable = future.subscribe();
-    pollable.block();
+/// Read the response of a request whose future is ready.
+fn finish(in_flight: InFlight) -> Result<Response, TransportFailure> {
+    let InFlight { future, written } = in_flight;
     let incoming = match future.get() {
         // A request the host refused or failed fails its body stream too; the
         // response's error code says why, so it wins over the write error.
@@ -96,8 +153,6 @@ fn send(request: &Request) -> Result<Response, TransportFailure> {
         Some(Err(())) => return Err(failure("response already taken", false)),
         None => return Err(failure("response not ready after wait", true)),
     };
-    drop(pollable);
-
     let status = incoming.status();
     let headers = incoming
         .headers()

@@ -15,6 +15,15 @@ pub mod kinds {
     pub const GROUP: &str = "onelogin_group";
     pub const ROLE: &str = "onelogin_role";
     pub const APPLICATION: &str = "onelogin_application";
+    pub const SERVICE: &str = "onelogin_service";
+    pub const CUSTOM_ATTRIBUTE: &str = "onelogin_custom_attribute";
+    pub const APP_RULE: &str = "onelogin_app_rule";
+    pub const MFA_DEVICE: &str = "onelogin_mfa_device";
+    pub const PRIVILEGE: &str = "onelogin_privilege";
+    pub const EVENT: &str = "onelogin_event";
+    pub const ENTITLEMENT: &str = "onelogin_entitlement";
+    /// Keyed by the ARN itself (`arn:aws:iam::…:role/…`): the role lives in AWS.
+    pub const AWS_IAM_ROLE: &str = "aws_iam_role";
 
     /// The entity key for `id` of `kind`.
     pub fn key(kind: &str, id: impl std::fmt::Display) -> String {
@@ -25,6 +34,93 @@ pub mod kinds {
 /// Relationship classes.
 pub const HAS: &str = "HAS";
 pub const ASSIGNED: &str = "ASSIGNED";
+/// A role giving access to an application.
+pub const ALLOWS: &str = "ALLOWS";
+
+/// Normalized account status of a user (the table): status 1, 4 or 5
+/// with state 1 → active; 1, 4 or 5 with another state, or 2 or 3 →
+/// suspended; no status → access_created; anything else → discovered.
+/// (A user no longer returned is `deprovisioned`: see the harness's diff.)
+pub fn account_status(status: Option<u64>, state: Option<u64>) -> &'static str {
+    match status {
+        None => "access_created",
+        Some(1 | 4 | 5) if state == Some(1) => "active",
+        Some(1..=5) => "suspended",
+        Some(_) => "discovered",
+    }
+}
+
+/// Normalized employment status of a user, by `status`; `None` for values
+/// outside OneLogin's enum.
+pub fn employment_status(status: Option<u64>) -> Option<&'static str> {
+    Some(match status? {
+        0 => "inactive",
+        1 | 4 | 5 => "active",
+        2 | 3 => "suspended",
+        7 | 8 => "staged",
+        _ => return None,
+    })
+}
+
+/// Normalized status of a user's access to an application, from its
+/// `provisioning_state` (an assignment gone since the last sync is
+/// `suspended`: see the harness's diff).
+pub fn assignment_status(provisioning_state: Option<&str>) -> &'static str {
+    match provisioning_state {
+        Some("provisioned") => "active",
+        Some(state) if state.ends_with("_pending_approval") => "staged",
+        Some("deleted" | "disabled") => "deprovisioned",
+        Some("unknown") => "access_created",
+        _ => "discovered",
+    }
+}
+
+/// The key of an entitlement: a permission on a resource, e.g.
+/// `onelogin_entitlement:onelogin_role:7:member`.
+pub fn entitlement_key(resource_key: &str, permission: &str) -> String {
+    format!("{}:{resource_key}:{permission}", kinds::ENTITLEMENT)
+}
+
+/// The entitlement entity for `permission` on the resource.
+pub fn entitlement(resource: &Entity, permission: &str) -> Entity {
+    Entity {
+        key: entitlement_key(&resource.key, permission),
+        entity_type: kinds::ENTITLEMENT.to_string(),
+        classes: vec!["Entitlement".to_string()],
+        display_name: format!("{} {permission}", resource.display_name),
+        properties: json!({"resource": resource.key, "resource_type": resource.entity_type, "permission": permission})
+            .to_string(),
+    }
+}
+
+/// A grant: the relationship from a principal to a resource, carrying the
+/// entitlement and how it is conferred (`direct` or the granting entity's key).
+pub fn grant(
+    class: &str,
+    from: &str,
+    to: &str,
+    entitlement: &str,
+    via: &str,
+    mut extra: Map<String, Value>,
+) -> Relationship {
+    extra.insert("entitlement".into(), json!(entitlement));
+    extra.insert("via".into(), json!(via));
+    relationship_with(class, from, to, Value::Object(extra))
+}
+
+/// The ids in an id list (`[1,"2"]`), ignoring anything else.
+pub fn id_list(value: Option<&Value>) -> Vec<u64> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| match v {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        })
+        .collect()
+}
 
 /// OneLogin user `status` values (ONELOGIN_API.md §3.6).
 pub fn user_status_name(status: u64) -> &'static str {
@@ -121,9 +217,103 @@ pub fn account(account_id: &str, api_base_url: &str, host: &str) -> Entity {
     }
 }
 
+/// The synthetic SSO and MFA service entities of an account.
+pub fn services(account_id: &str) -> Vec<Entity> {
+    [("sso", "Single Sign-On", "SSO"), ("mfa", "Multi-Factor Authentication", "MFA")]
+        .iter()
+        .map(|(id, name, function)| Entity {
+            key: format!("{}:{account_id}:{id}", kinds::SERVICE),
+            entity_type: kinds::SERVICE.to_string(),
+            classes: vec!["Service".to_string()],
+            display_name: format!("OneLogin {name}"),
+            properties: json!({"name": name, "function": [function], "category": ["security"]}).to_string(),
+        })
+        .collect()
+}
+
+/// A custom user attribute definition (`GET /api/2/users/custom_attributes`).
+pub fn custom_attribute(object: &Value) -> Option<Entity> {
+    let id = id_of(object)?;
+    let name =
+        text(object, "name").or_else(|| text(object, "shortname")).map_or_else(|| id.to_string(), str::to_string);
+    Some(entity(kinds::CUSTOM_ATTRIBUTE, &["Configuration"], id, name, fields(object)))
+}
+
+/// An app rule (`GET /api/2/apps/{id}/rules`), with its app id and, for
+/// rules granting AWS roles, whether every condition can be evaluated.
+pub fn app_rule(app_id: u64, object: &Value, unevaluable: Option<Vec<String>>) -> Option<Entity> {
+    let id = id_of(object)?;
+    let name = text(object, "name").map_or_else(|| id.to_string(), str::to_string);
+    let mut properties = fields(object);
+    properties.insert("app_id".into(), json!(app_id));
+    if let Some(unevaluable) = unevaluable {
+        properties.insert("aws_evaluable".into(), json!(unevaluable.is_empty()));
+        properties.insert("unevaluable_conditions".into(), json!(unevaluable));
+    }
+    Some(entity(kinds::APP_RULE, &["Configuration"], id, name, properties))
+}
+
+/// An MFA device (`GET /api/2/mfa/users/{id}/devices`; `device_id` is a string).
+pub fn mfa_device(user_id: u64, object: &Value) -> Option<Entity> {
+    let id = match object.get("device_id").or_else(|| object.get("id"))? {
+        Value::String(s) if !s.trim().is_empty() => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    let name = text(object, "type_display_name").or_else(|| text(object, "auth_factor_name")).unwrap_or("MFA device");
+    let mut properties = fields(object);
+    properties.insert("user_id".into(), json!(user_id));
+    Some(Entity {
+        key: kinds::key(kinds::MFA_DEVICE, &id),
+        entity_type: kinds::MFA_DEVICE.to_string(),
+        classes: vec!["Key".to_string(), "AccessKey".to_string()],
+        display_name: name.to_string(),
+        properties: Value::Object(properties).to_string(),
+    })
+}
+
+/// A delegated-administration privilege (`GET /api/1/privileges`; ids are strings).
+pub fn privilege(object: &Value) -> Option<Entity> {
+    let id = match object.get("id")? {
+        Value::String(s) if !s.trim().is_empty() => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    let name = text(object, "name").map_or_else(|| id.clone(), str::to_string);
+    Some(Entity {
+        key: kinds::key(kinds::PRIVILEGE, &id),
+        entity_type: kinds::PRIVILEGE.to_string(),
+        classes: vec!["AccessPolicy".to_string()],
+        display_name: name,
+        properties: Value::Object(fields(object)).to_string(),
+    })
+}
+
+/// An event (`GET /api/1/events`).
+pub fn event(object: &Value) -> Option<Entity> {
+    let id = id_of(object)?;
+    let name =
+        format!("event {} (type {})", id, object.get("event_type_id").map(|t| t.to_string()).unwrap_or_default());
+    Some(entity(kinds::EVENT, &["Record"], id, name, fields(object)))
+}
+
+/// An AWS IAM role named by app rules, keyed by its ARN.
+pub fn aws_iam_role(arn: &str) -> Entity {
+    let name = arn.rsplit('/').next().unwrap_or(arn);
+    Entity {
+        key: arn.to_string(),
+        entity_type: kinds::AWS_IAM_ROLE.to_string(),
+        classes: vec!["AccessRole".to_string()],
+        display_name: name.to_string(),
+        properties: json!({"arn": arn, "name": name}).to_string(),
+    }
+}
+
 /// A v2 user (`GET /api/2/users`): every field as OneLogin returned it
 /// (custom attributes stay under `custom_attributes`), plus `name`, `active`
-/// (only status 1 can log in), `status_name` and `state_name`.
+/// (only status 1 can log in), `status_name`, `state_name`, the normalized
+/// `account_status` and `employment_status`, and `employee_email` (the
+/// lower-cased email: the key hosts join people across systems on).
 pub fn user(object: &Value) -> Option<Entity> {
     let id = id_of(object)?;
     let name = match (text(object, "firstname"), text(object, "lastname")) {
@@ -140,6 +330,9 @@ pub fn user(object: &Value) -> Option<Entity> {
     properties.insert("active".into(), json!(status == Some(1)));
     properties.insert("status_name".into(), json!(status.map(user_status_name)));
     properties.insert("state_name".into(), json!(state.map(user_state_name)));
+    properties.insert("account_status".into(), json!(account_status(status, state)));
+    properties.insert("employment_status".into(), json!(employment_status(status)));
+    properties.insert("employee_email".into(), json!(text(object, "email").map(str::to_lowercase)));
     Some(entity(kinds::USER, &["User"], id, name, properties))
 }
 
@@ -223,6 +416,38 @@ mod tests {
         let p = props(&app);
         assert_eq!((p["auth_method_name"].as_str(), p["provisioning_enabled"].as_bool()), (Some("saml"), Some(true)));
         assert_eq!(app.classes, ["Application"]);
+    }
+
+    #[test]
+    fn statuses_follow_the_normalization_tables() {
+        let table = [
+            (Some(1), Some(1), "active"),
+            (Some(4), Some(1), "active"),
+            (Some(5), Some(1), "active"),
+            (Some(1), Some(0), "suspended"),
+            (Some(5), Some(3), "suspended"),
+            (Some(2), Some(1), "suspended"),
+            (Some(3), None, "suspended"),
+            (None, Some(1), "access_created"),
+            (Some(0), Some(1), "discovered"),
+            (Some(7), Some(1), "discovered"),
+            (Some(8), Some(1), "discovered"),
+        ];
+        for (status, state, expected) in table {
+            assert_eq!(account_status(status, state), expected, "{status:?}/{state:?}");
+        }
+        let employment: Vec<_> = [0, 1, 2, 3, 4, 5, 7, 8, 6].iter().map(|s| employment_status(Some(*s))).collect();
+        let expected = ["inactive", "active", "suspended", "suspended", "active", "active", "staged", "staged"];
+        assert_eq!(employment[..8], expected.map(Some));
+        assert_eq!(employment[8], None);
+        assert_eq!(assignment_status(Some("provisioned")), "active");
+        assert_eq!(assignment_status(Some("provisioning_pending_approval")), "staged");
+        assert_eq!(assignment_status(Some("deleting_pending_approval")), "staged");
+        assert_eq!(assignment_status(Some("disabled")), "deprovisioned");
+        assert_eq!(assignment_status(Some("deleted")), "deprovisioned");
+        assert_eq!(assignment_status(Some("unknown")), "access_created");
+        assert_eq!(assignment_status(Some("linking_failed")), "discovered");
+        assert_eq!(assignment_status(None), "discovered");
     }
 
     #[test]

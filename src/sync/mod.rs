@@ -1,34 +1,52 @@
-//! `sync`: reads the tenant one unit of work at a time and maps it.
+//! `sync`: reads the tenant one unit of work (a *step*) at a time and maps it.
 //!
-//! Order and OneLogin calls (each step is one request):
+//! Phases, in order (each runs only when its kind is selected; see `kinds.rs`
+//! for the cost of each):
 //!
-//! | step | request | emits |
+//! | phase | OneLogin calls | emits |
 //! |---|---|---|
-//! | start | none (account id from the token) | account |
-//! | users | `GET /api/2/users` (v2, `After-Cursor`) | users; account HAS user; group HAS user |
-//! | groups | `GET /api/1/groups` (v1, body cursor) | groups; account HAS group |
-//! | roles | `GET /api/2/roles` | roles; account HAS role |
-//! | role members | `GET /api/2/roles/{id}/users`, per role | user ASSIGNED role |
-//! | apps | `GET /api/2/apps` | applications; account HAS application |
+//! | start | none | account; SSO and MFA services |
+//! | custom attributes | `GET /api/2/users/custom_attributes` | attribute definitions |
+//! | groups | `GET /api/1/groups` (v1 body cursor) | groups, group member entitlements |
+//! | roles | `GET /api/2/roles` (apps inline) | roles, role ALLOWS application, entitlements |
+//! | role admins | `GET /api/2/roles/{id}/admins`, per role, concurrently | user ASSIGNED role (admin) |
+//! | apps | `GET /api/2/apps` | applications, access entitlements |
+//! | app rules | `GET /api/2/apps/{id}/rules` with and without `enabled=false`, per app | rules; app HAS rule |
+//! | AWS roles | none (from the rules) | `aws_iam_role` entities |
+//! | privileges | `GET /api/1/privileges`, then `/{id}/users` and `/{id}/roles` | privileges and their holders |
+//! | events | `GET /api/1/events?since=…&until=…` | events; remembers last logins per (user, app) |
+//! | users | `GET /api/2/users` (+ per user, concurrently: apps, MFA devices) | users and everything per user |
+//! | changed users | incremental only: `GET /api/2/users/{id}` for users events name | the same |
+//!
+//! Role *members* cost nothing: they come from each user's `role_ids`.
 //!
 //! A page holds whole steps until `max-items` is reached. The cursor records
-//! the next step (see `cursor.rs`), so a fresh instance resumes exactly where
-//! the last page ended. Role members need the roles page they belong to: an
-//! instance keeps the current one, and a resumed instance reads it again (one
-//! extra request, no duplicate output).
+//! the plan, the next step and the per-kind report (see `cursor.rs`), so a
+//! fresh instance resumes exactly where the last page ended. Steps that join
+//! with earlier phases (users need roles, rules and events) use what this
+//! instance remembers, and a resumed instance reads those again (see
+//! `joins.rs`): a resume costs extra calls but never changes the output.
 
+pub mod aws;
 pub mod cursor;
+mod directory;
+mod joins;
+pub mod kinds;
 pub mod mapping;
+mod users;
 
-use serde_json::{json, Value};
+use std::time::Duration;
 
-use self::cursor::{Cursor, Step};
-use self::mapping::{kinds, ASSIGNED, HAS};
-use crate::client::pagination::Page;
+pub use self::joins::SyncCache;
+
+use self::cursor::{Checkpoint, Cursor, Plan, Status, Step};
+use self::kinds::{Kind, Selection};
 use crate::client::transport::Transport;
 use crate::client::Client;
-use crate::error::Result;
-use crate::identity::connector::types::{Entity, Relationship, SyncPage, SyncProgress, SyncRequest};
+use crate::error::{Error, Result};
+use crate::identity::connector::types::{
+    ConnectorError, Entity, KindReport, KindStatus, Relationship, SyncPage, SyncProgress, SyncRequest,
+};
 use crate::logging;
 
 /// Page sizes requested per endpoint: the largest each one documents. The
@@ -40,11 +58,18 @@ pub mod page_size {
     pub const GROUPS: usize = 50;
     /// `GET /api/2/roles`: 650.
     pub const ROLES: usize = 650;
-    /// `GET /api/2/roles/{id}/users`: 100.
+    /// `GET /api/2/roles/{id}/users` and `/admins`: 100.
     pub const ROLE_USERS: usize = 100;
     /// `GET /api/2/apps`: 1000.
     pub const APPS: usize = 1000;
+    /// `GET /api/1/events`: 50.
+    pub const EVENTS: usize = 50;
 }
+
+/// Requests in flight at once when the host does not say.
+pub const DEFAULT_CONCURRENCY: u32 = 8;
+/// The most requests in flight at once, whatever the host asks.
+pub const MAX_CONCURRENCY: u32 = 64;
 
 /// The account a sync belongs to.
 #[derive(Debug, Clone)]
@@ -55,25 +80,160 @@ pub struct Account {
     pub host: String,
 }
 
-/// What an instance remembers between `sync` calls (an optimisation only:
-/// everything needed to resume is in the cursor).
-#[derive(Debug, Default)]
-pub struct SyncCache {
-    /// The roles page whose members are being read, by its OneLogin cursor.
-    roles_page: Option<(Option<String>, Page)>,
-}
-
-/// Entities and relationships of one page, and the progress so far.
-struct Output {
-    entities: Vec<Entity>,
-    relationships: Vec<Relationship>,
-    total: Option<u64>,
+/// Entities and relationships of one page.
+#[derive(Default)]
+pub struct Output {
+    pub entities: Vec<Entity>,
+    pub relationships: Vec<Relationship>,
+    /// The total of the phase, when OneLogin says.
+    pub total: Option<u64>,
 }
 
 impl Output {
     fn len(&self) -> usize {
         self.entities.len() + self.relationships.len()
     }
+}
+
+/// What a step works with.
+pub struct Ctx<'a, T: Transport> {
+    pub client: &'a mut Client<T>,
+    pub account: &'a Account,
+    pub cache: &'a mut SyncCache,
+    pub cursor: &'a mut Cursor,
+    pub out: &'a mut Output,
+}
+
+impl<T: Transport> Ctx<'_, T> {
+    pub fn plan(&self) -> &Plan {
+        &self.cursor.plan
+    }
+
+    /// Requests to keep in flight at once.
+    pub fn concurrency(&self) -> usize {
+        usize::try_from(self.cursor.plan.concurrency).unwrap_or(1).max(1)
+    }
+
+    /// Whether a kind is selected and still being read.
+    pub fn pending(&self, kind: Kind) -> bool {
+        self.cursor.pending(kind)
+    }
+
+    /// A kind cannot be read: settle it (and the kinds that need it).
+    pub fn give_up(&mut self, kind: Kind, error: Error) {
+        give_up(self.cursor, kind, error);
+    }
+}
+
+/// Settle `kind` as skipped (not licensed or not permitted: 403/404) or
+/// failed (anything else), and the selected kinds that need it as skipped.
+fn give_up(cursor: &mut Cursor, kind: Kind, error: Error) {
+    logging::warn(&format!("{}: {error}", kind.name()));
+    let status = match &error {
+        Error::InsufficientScope(_) | Error::NotFound(_) => {
+            Status::Skipped(format!("OneLogin refused it ({error}); the account may lack the feature or the scope"))
+        }
+        _ => Status::Failed(error),
+    };
+    cursor.settle(kind, status);
+    for dependent in kinds::ALL {
+        if dependent.requires().contains(&kind) {
+            cursor.settle(dependent, Status::Skipped(format!("needs `{}`, which was not read", kind.name())));
+        }
+    }
+}
+
+/// The phases in order: the first step of each.
+fn phases() -> [Step; 12] {
+    [
+        Step::CustomAttributes,
+        Step::Groups { c: None },
+        Step::Roles { c: None },
+        Step::RoleAdmins { i: 0 },
+        Step::Apps { c: None },
+        Step::Rules { i: 0 },
+        Step::AwsRoles,
+        Step::Privileges,
+        Step::PrivilegeLinks { i: 0 },
+        Step::Events { c: None },
+        Step::Users { c: None, i: 0 },
+        Step::EventUsers { i: 0 },
+    ]
+}
+
+fn phase_index(step: &Step) -> usize {
+    let name = std::mem::discriminant(step);
+    phases().iter().position(|p| std::mem::discriminant(p) == name).unwrap_or(0)
+}
+
+/// The first step after `step`'s phase whose kind still needs reading.
+fn next_phase(cursor: &Cursor, after: Option<&Step>) -> Option<Step> {
+    let start = after.map_or(0, |s| phase_index(s) + 1);
+    phases().into_iter().skip(start).find(|step| {
+        let wanted = cursor.pending(step.kind());
+        match step {
+            // Follows `Privileges` directly; never entered from elsewhere.
+            Step::PrivilegeLinks { .. } => false,
+            Step::EventUsers { .. } => wanted && cursor.plan.since.is_some() && cursor.pending(Kind::Events),
+            _ => wanted,
+        }
+    })
+}
+
+/// The last phase each kind has data in (a kind is complete once it is passed).
+fn last_phase(kind: Kind) -> usize {
+    let step = match kind {
+        Kind::Groups => Step::Groups { c: None },
+        Kind::Roles => Step::RoleAdmins { i: 0 },
+        Kind::Apps => Step::Apps { c: None },
+        Kind::AppRules => Step::Rules { i: 0 },
+        Kind::Privileges => Step::PrivilegeLinks { i: 0 },
+        Kind::Events => Step::Events { c: None },
+        Kind::Users | Kind::UserApps | Kind::MfaDevices | Kind::AwsIamRoles => Step::EventUsers { i: 0 },
+    };
+    phase_index(&step)
+}
+
+/// Mark complete every pending kind whose phases all come before `next`
+/// (`None`: the sync is done).
+fn complete_before(cursor: &mut Cursor, next: Option<&Step>) {
+    let bound = next.map_or(usize::MAX, phase_index);
+    for kind in cursor.plan.kinds.kinds() {
+        if last_phase(kind) < bound {
+            cursor.settle(kind, Status::Complete);
+        }
+    }
+}
+
+/// Start a sync: the plan from the request and the first page's output.
+fn start<T: Transport>(
+    client: &Client<T>,
+    account: &Account,
+    request: &SyncRequest,
+    out: &mut Output,
+) -> Result<Cursor> {
+    let kinds = Selection::parse(&request.kinds)?;
+    let since = match &request.checkpoint {
+        Some(text) => Some(Checkpoint::decode(text, &account.id)?.t),
+        None => None,
+    };
+    let concurrency = match request.concurrency {
+        0 => DEFAULT_CONCURRENCY,
+        n => n.min(MAX_CONCURRENCY),
+    };
+    let id = client.monotonic_nanos();
+    let plan = Plan { id, kinds, since, t0: client.unix_now(), concurrency, aws_apps: None };
+    out.entities.push(mapping::account(&account.id, &account.api_base_url, &account.host));
+    for service in mapping::services(&account.id) {
+        out.relationships.push(mapping::relationship(mapping::HAS, &account.key, &service.key));
+        out.entities.push(service);
+    }
+    let mut cursor = Cursor::new(&account.id, plan, Step::CustomAttributes);
+    match next_phase(&cursor, None) {
+        Some(step) => cursor.step = step,
+        None => complete_before(&mut cursor, None),
+    }
+    Ok(cursor)
 }
 
 /// Produce one sync page.
@@ -83,163 +243,97 @@ pub fn sync_page<T: Transport>(
     cache: &mut SyncCache,
     request: &SyncRequest,
 ) -> Result<SyncPage> {
-    let mut out = Output { entities: Vec::new(), relationships: Vec::new(), total: None };
-    let (mut step, mut done) = match &request.cursor {
-        Some(text) => {
-            let cursor = Cursor::decode(text, &account.id)?;
-            (cursor.step, cursor.done)
-        }
+    client.set_wait_budget(Duration::from_millis(u64::from(request.max_wait_ms)));
+    let mut out = Output::default();
+    let (mut cursor, mut finished) = match &request.cursor {
+        Some(text) => (Cursor::decode(text, &account.id)?, false),
         None => {
-            *cache = SyncCache::default();
-            out.entities.push(mapping::account(&account.id, &account.api_base_url, &account.host));
-            (Step::Users { c: None }, 0)
+            let cursor = start(client, account, request, &mut out)?;
+            let finished = next_phase(&cursor, None).is_none();
+            (cursor, finished)
         }
     };
+    cache.bind(&cursor.plan);
     let max_items = usize::try_from(request.max_items).unwrap_or(usize::MAX);
-    loop {
+    while !finished {
+        let step = cursor.step.clone();
         let phase = step.phase();
-        let (next, read) = run_step(client, account, cache, step, &mut out)?;
-        done += read;
-        let progress = SyncProgress { phase: phase.to_string(), done, total: out.total };
-        let Some(next) = next else {
-            logging::info(&format!("sync complete ({phase}: {done})"));
-            return Ok(SyncPage {
-                entities: out.entities,
-                relationships: out.relationships,
-                next_cursor: None,
-                progress,
-            });
+        let outcome = {
+            let mut ctx = Ctx { client, account, cache, cursor: &mut cursor, out: &mut out };
+            directory::run(&mut ctx, &step).or_else(|| users::run(&mut ctx, &step))
         };
-        if next.phase() != phase {
-            done = 0;
-            out.total = None;
+        if cursor.plan.t0.is_none() {
+            cursor.plan.t0 = client.unix_now();
         }
-        step = next;
-        if max_items == 0 || out.len() >= max_items {
-            let cursor = Cursor::new(&account.id, step, done).encode();
-            return Ok(SyncPage {
-                entities: out.entities,
-                relationships: out.relationships,
-                next_cursor: Some(cursor),
-                progress,
-            });
+        let next = match outcome.unwrap_or(Ok((None, 0))) {
+            Ok((next, read)) => {
+                cursor.done += read;
+                next
+            }
+            Err(error) if error.retryable() => {
+                if out.len() == 0 {
+                    return Err(error);
+                }
+                // Keep what this page has; the host calls again with this step.
+                logging::warn(&format!("{phase}: {error}; returning the page so far"));
+                break;
+            }
+            Err(error) => {
+                give_up(&mut cursor, step.kind(), error);
+                None
+            }
+        };
+        let next = match next {
+            Some(next) => Some(next),
+            None => {
+                let next = next_phase(&cursor, Some(&step));
+                complete_before(&mut cursor, next.as_ref());
+                cursor.done = 0;
+                next
+            }
+        };
+        match next {
+            Some(next) => {
+                if next.phase() != phase {
+                    cursor.done = 0;
+                    out.total = None;
+                }
+                cursor.step = next;
+            }
+            None => finished = true,
+        }
+        if !finished && (max_items == 0 || out.len() >= max_items) {
+            break;
         }
     }
-}
-
-/// Run one step: returns the next step (`None` = sync done) and how many
-/// objects of the phase it read.
-fn run_step<T: Transport>(
-    client: &mut Client<T>,
-    account: &Account,
-    cache: &mut SyncCache,
-    step: Step,
-    out: &mut Output,
-) -> Result<(Option<Step>, u64)> {
-    match step {
-        Step::Users { c } => {
-            let page = client.v2_page("/api/2/users", page_size::USERS, c.as_deref(), &[])?;
-            out.total = page.total;
-            for object in &page.items {
-                let Some(user) = mapping::user(object) else {
-                    logging::warn("skipped a user without a numeric id");
-                    continue;
-                };
-                out.relationships.push(mapping::relationship(HAS, &account.key, &user.key));
-                if let Some(group_id) = mapping::user_group_id(object) {
-                    out.relationships.push(mapping::relationship(HAS, &kinds::key(kinds::GROUP, group_id), &user.key));
-                }
-                out.entities.push(user);
-            }
-            let read = count(&page);
-            let next = match page.next {
-                Some(c) => Step::Users { c: Some(c) },
-                None => Step::Groups { c: None },
-            };
-            Ok((Some(next), read))
-        }
-        Step::Groups { c } => {
-            let page = client.v1_page("/api/1/groups", page_size::GROUPS, c.as_deref())?;
-            emit_owned(account, &page, mapping::group, "group", out);
-            let read = count(&page);
-            let next = match page.next {
-                Some(c) => Step::Groups { c: Some(c) },
-                None => Step::Roles { c: None },
-            };
-            Ok((Some(next), read))
-        }
-        Step::Roles { c } => {
-            let page = client.v2_page("/api/2/roles", page_size::ROLES, c.as_deref(), &[])?;
-            out.total = page.total;
-            emit_owned(account, &page, mapping::role, "role", out);
-            let read = count(&page);
-            cache.roles_page = Some((c.clone(), page));
-            Ok((Some(Step::RoleMembers { r: c, i: 0, c: None }), read))
-        }
-        Step::RoleMembers { r, i, c } => {
-            let page = match cache.roles_page.take() {
-                Some((key, page)) if key == r => page,
-                _ => client.v2_page("/api/2/roles", page_size::ROLES, r.as_deref(), &[])?,
-            };
-            // `None`: past the last role of the page; `Some(None)`: a role without a usable id.
-            let role_id = page.items.get(i).map(mapping::id_of);
-            let next_roles = page.next.clone();
-            cache.roles_page = Some((r.clone(), page));
-            let role_id = match role_id {
-                None => {
-                    cache.roles_page = None;
-                    let next = match next_roles {
-                        Some(c) => Step::Roles { c: Some(c) },
-                        None => Step::Apps { c: None },
-                    };
-                    return Ok((Some(next), 0));
-                }
-                Some(None) => return Ok((Some(Step::RoleMembers { r, i: i + 1, c: None }), 0)),
-                Some(Some(id)) => id,
-            };
-            let path = format!("/api/2/roles/{role_id}/users");
-            let members = client.v2_page(&path, page_size::ROLE_USERS, c.as_deref(), &[])?;
-            let role_key = kinds::key(kinds::ROLE, role_id);
-            for member in &members.items {
-                match mapping::id_of(member) {
-                    Some(user_id) => out.relationships.push(mapping::relationship_with(
-                        ASSIGNED,
-                        &kinds::key(kinds::USER, user_id),
-                        &role_key,
-                        json!({"permission": "member"}),
-                    )),
-                    None => logging::warn("skipped a role member without a numeric id"),
-                }
-            }
-            let read = count(&members);
-            let next = match members.next {
-                Some(c) => Step::RoleMembers { r, i, c: Some(c) },
-                None => Step::RoleMembers { r, i: i + 1, c: None },
-            };
-            Ok((Some(next), read))
-        }
-        Step::Apps { c } => {
-            let page = client.v2_page("/api/2/apps", page_size::APPS, c.as_deref(), &[])?;
-            out.total = page.total;
-            emit_owned(account, &page, mapping::application, "application", out);
-            Ok((page.next.clone().map(|c| Step::Apps { c: Some(c) }), count(&page)))
-        }
+    let progress = SyncProgress { phase: cursor.step.phase().to_string(), done: cursor.done, total: out.total };
+    let report = report(&cursor);
+    let Output { entities, relationships, .. } = out;
+    if finished {
+        logging::info("sync complete");
+        let checkpoint = cursor.plan.t0.map(|t| Checkpoint::new(&account.id, t).encode());
+        return Ok(SyncPage { entities, relationships, next_cursor: None, progress, report, checkpoint });
     }
+    Ok(SyncPage { entities, relationships, next_cursor: Some(cursor.encode()), progress, report, checkpoint: None })
 }
 
-/// Map each item and link it to the account (account HAS it).
-fn emit_owned(account: &Account, page: &Page, map: fn(&Value) -> Option<Entity>, what: &str, out: &mut Output) {
-    for object in &page.items {
-        match map(object) {
-            Some(entity) => {
-                out.relationships.push(mapping::relationship(HAS, &account.key, &entity.key));
-                out.entities.push(entity);
-            }
-            None => logging::warn(&format!("skipped a {what} without a numeric id")),
-        }
-    }
+/// The WIT report of every selected kind, and the unselected ones as skipped.
+fn report(cursor: &Cursor) -> Vec<KindReport> {
+    kinds::ALL
+        .iter()
+        .map(|kind| {
+            let status = match cursor.status(*kind) {
+                None => KindStatus::Skipped("not selected".into()),
+                Some(Status::Pending) => KindStatus::Pending,
+                Some(Status::Complete) => KindStatus::Complete,
+                Some(Status::Skipped(reason)) => KindStatus::Skipped(reason.clone()),
+                Some(Status::Failed(error)) => KindStatus::Failed(ConnectorError::from(error.clone())),
+            };
+            KindReport { kind: kind.name().into(), status }
+        })
+        .collect()
 }
 
-fn count(page: &Page) -> u64 {
-    u64::try_from(page.items.len()).unwrap_or(u64::MAX)
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
 }
