@@ -122,8 +122,10 @@ fn roles<T: Transport>(ctx: &mut Ctx<'_, T>, c: Option<String>) -> StepResult {
 
 /// Admins of the next `concurrency` roles, read together.
 fn role_admins<T: Transport>(ctx: &mut Ctx<'_, T>, i: usize) -> StepResult {
+    let size = ctx.concurrency();
     let roles = joins::roles(ctx)?;
-    let batch: Vec<u64> = roles.iter().skip(i).take(ctx.concurrency()).map(|r| r.id).collect();
+    let total = roles.len();
+    let batch: Vec<u64> = roles.iter().skip(i).take(size).map(|r| r.id).collect();
     if batch.is_empty() {
         return Ok((None, 0));
     }
@@ -160,7 +162,7 @@ fn role_admins<T: Transport>(ctx: &mut Ctx<'_, T>, i: usize) -> StepResult {
         }
     }
     let next = i + batch.len();
-    Ok(((next < roles.len()).then_some(Step::RoleAdmins { i: next }), count(read)))
+    Ok(((next < total).then_some(Step::RoleAdmins { i: next }), count(read)))
 }
 
 fn apps<T: Transport>(ctx: &mut Ctx<'_, T>, c: Option<String>) -> StepResult {
@@ -195,8 +197,9 @@ fn apps<T: Transport>(ctx: &mut Ctx<'_, T>, c: Option<String>) -> StepResult {
 /// Rules of the next apps: enabled ones (the default) and disabled ones
 /// (`enabled=false`), two requests per app, read together.
 fn rules<T: Transport>(ctx: &mut Ctx<'_, T>, i: usize) -> StepResult {
-    let apps = joins::apps(ctx)?;
     let per_step = (ctx.concurrency() / 2).max(1);
+    let apps = joins::apps(ctx)?;
+    let total = apps.len();
     let batch: Vec<u64> = apps.iter().skip(i).take(per_step).copied().collect();
     let mut collected = match ctx.cache.rules_collecting.take() {
         Some((expects, rules)) if expects == i => Some(rules),
@@ -229,7 +232,7 @@ fn rules<T: Transport>(ctx: &mut Ctx<'_, T>, i: usize) -> StepResult {
         }
     }
     let next = i + batch.len();
-    if next < apps.len() {
+    if next < total {
         if let Some(rules) = collected {
             ctx.cache.rules_collecting = Some((next, rules));
         }
@@ -244,7 +247,7 @@ fn rules<T: Transport>(ctx: &mut Ctx<'_, T>, i: usize) -> StepResult {
 
 /// The AWS IAM roles the enabled rules name, once each.
 fn aws_roles<T: Transport>(ctx: &mut Ctx<'_, T>) -> StepResult {
-    let rules = joins::aws_rules(ctx)?;
+    let rules = joins::aws_rules(ctx)?.to_vec();
     if ctx.plan().aws_apps.is_none() {
         joins::remember_aws_apps(&mut ctx.cursor.plan, &rules);
     }

@@ -101,10 +101,14 @@ pub fn role_apps(object: &Value) -> Option<RoleApps> {
 }
 
 /// Every role with its apps, sorted by id.
-pub fn roles<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<RoleApps>> {
-    if let Some(roles) = &ctx.cache.roles {
-        return Ok(roles.clone());
+pub fn roles<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c [RoleApps]> {
+    if ctx.cache.roles.is_none() {
+        ctx.cache.roles = Some(read_roles(ctx)?);
     }
+    Ok(ctx.cache.roles.as_deref().unwrap_or_default())
+}
+
+fn read_roles<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<RoleApps>> {
     let mut roles = Vec::new();
     let mut cursor = None;
     loop {
@@ -116,15 +120,18 @@ pub fn roles<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<RoleApps>> {
         }
     }
     roles.sort_by_key(|r| r.id);
-    ctx.cache.roles = Some(roles.clone());
     Ok(roles)
 }
 
 /// Every app id, sorted.
-pub fn apps<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<u64>> {
-    if let Some(apps) = &ctx.cache.apps {
-        return Ok(apps.clone());
+pub fn apps<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c [u64]> {
+    if ctx.cache.apps.is_none() {
+        ctx.cache.apps = Some(read_apps(ctx)?);
     }
+    Ok(ctx.cache.apps.as_deref().unwrap_or_default())
+}
+
+fn read_apps<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<u64>> {
     let mut apps = Vec::new();
     let mut cursor = None;
     loop {
@@ -136,19 +143,22 @@ pub fn apps<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<u64>> {
         }
     }
     apps.sort_unstable();
-    ctx.cache.apps = Some(apps.clone());
     Ok(apps)
 }
 
 /// The enabled rules that grant AWS roles. A resumed instance reads the
 /// rules of the apps the cursor lists, or of every app when it lists none.
-pub fn aws_rules<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<AwsRule>> {
-    if let Some(rules) = &ctx.cache.rules {
-        return Ok(rules.clone());
+pub fn aws_rules<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c [AwsRule]> {
+    if ctx.cache.rules.is_none() {
+        ctx.cache.rules = Some(read_aws_rules(ctx)?);
     }
+    Ok(ctx.cache.rules.as_deref().unwrap_or_default())
+}
+
+fn read_aws_rules<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<AwsRule>> {
     let app_ids = match ctx.plan().aws_apps.clone() {
         Some(ids) => ids,
-        None => apps(ctx)?,
+        None => apps(ctx)?.to_vec(),
     };
     let mut rules = Vec::new();
     for chunk in app_ids.chunks(ctx.concurrency()) {
@@ -158,7 +168,6 @@ pub fn aws_rules<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<AwsRule>> {
             rules.extend(body.as_array().into_iter().flatten().filter_map(|r| aws::parse_rule(*app_id, r)));
         }
     }
-    ctx.cache.rules = Some(rules.clone());
     Ok(rules)
 }
 

@@ -18,7 +18,7 @@ use super::directory::StepResult;
 use super::joins::{self, RoleApps};
 use super::kinds::Kind;
 use super::mapping::{self, kinds, ASSIGNED, HAS};
-use super::{count, page_size, Ctx};
+use super::{count, page_size, Ctx, Output};
 use crate::client::transport::Transport;
 use crate::error::{Error, Result};
 use crate::logging;
@@ -167,32 +167,46 @@ fn read_per_user<T: Transport>(ctx: &mut Ctx<'_, T>, ids: &[Option<u64>]) -> Res
 fn emit_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result<()> {
     let ids: Vec<Option<u64>> = users.iter().map(mapping::id_of).collect();
     let per_user = read_per_user(ctx, &ids)?;
-    let roles =
-        if ctx.pending(Kind::UserApps) || ctx.pending(Kind::AwsIamRoles) { joins::roles(ctx)? } else { Vec::new() };
-    let rules = if ctx.pending(Kind::AwsIamRoles) { joins::aws_rules(ctx)? } else { Vec::new() };
+    // Make sure the joins are in memory, then borrow them.
+    if ctx.pending(Kind::UserApps) || ctx.pending(Kind::AwsIamRoles) {
+        joins::roles(ctx)?;
+    }
+    if ctx.pending(Kind::AwsIamRoles) {
+        joins::aws_rules(ctx)?;
+    }
     let events_read = matches!(ctx.cursor.status(Kind::Events), Some(Status::Complete));
-    let logins =
-        if events_read && ctx.pending(Kind::UserApps) { Some(joins::events(ctx)?.last_login.clone()) } else { None };
+    let with_logins = events_read && ctx.pending(Kind::UserApps);
+    if with_logins {
+        joins::events(ctx)?;
+    }
+    let joins = Joins {
+        roles: ctx.cache.roles.as_deref().unwrap_or_default(),
+        rules: if ctx.pending(Kind::AwsIamRoles) { ctx.cache.rules.as_deref().unwrap_or_default() } else { &[] },
+        logins: if with_logins { ctx.cache.events.as_ref().map(|e| &e.last_login) } else { None },
+        account_key: &ctx.account.key,
+        kinds: ctx.cursor.plan.kinds,
+    };
     for (object, extra) in users.iter().zip(per_user) {
         let Some(user_id) = mapping::id_of(object) else {
             logging::warn("skipped a user without a numeric id");
             continue;
         };
-        emit_user(ctx, user_id, object, &extra, &roles, &rules, logins.as_ref());
+        emit_user(ctx.out, &joins, user_id, object, &extra);
     }
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn emit_user<T: Transport>(
-    ctx: &mut Ctx<'_, T>,
-    user_id: u64,
-    object: &Value,
-    extra: &PerUser,
-    roles: &[RoleApps],
-    rules: &[super::aws::AwsRule],
-    logins: Option<&BTreeMap<(u64, u64), String>>,
-) {
+/// What mapping a user joins with.
+struct Joins<'a> {
+    roles: &'a [RoleApps],
+    rules: &'a [super::aws::AwsRule],
+    logins: Option<&'a BTreeMap<(u64, u64), String>>,
+    account_key: &'a str,
+    kinds: super::kinds::Selection,
+}
+
+fn emit_user(out: &mut Output, joins: &Joins<'_>, user_id: u64, object: &Value, extra: &PerUser) {
+    let Joins { roles, rules, logins, account_key, kinds: selection } = *joins;
     let Some(mut user) = mapping::user(object) else { return };
     if let Some(devices) = &extra.devices {
         if let Ok(Value::Object(mut properties)) = serde_json::from_str::<Value>(&user.properties) {
@@ -201,11 +215,10 @@ fn emit_user<T: Transport>(
         }
     }
     let user_key = user.key.clone();
-    let out = &mut ctx.out;
-    out.relationships.push(mapping::relationship(HAS, &ctx.account.key, &user_key));
+    out.relationships.push(mapping::relationship(HAS, account_key, &user_key));
     out.entities.push(user);
 
-    if ctx.cursor.plan.kinds.has(Kind::Groups) {
+    if selection.has(Kind::Groups) {
         if let Some(group_id) = mapping::user_group_id(object) {
             let group_key = kinds::key(kinds::GROUP, group_id);
             let entitlement = mapping::entitlement_key(&group_key, "member");
@@ -213,7 +226,7 @@ fn emit_user<T: Transport>(
         }
     }
     let role_ids = mapping::id_list(object.get("role_ids").or_else(|| object.get("role_id")));
-    if ctx.cursor.plan.kinds.has(Kind::Roles) {
+    if selection.has(Kind::Roles) {
         for role_id in &role_ids {
             let role_key = kinds::key(kinds::ROLE, role_id);
             let entitlement = mapping::entitlement_key(&role_key, "member");
