@@ -19,9 +19,12 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// The dialect of a request path.
+    /// The dialect of a request path. The privileges endpoints live under `/api/1`
+    /// but answer in the v2 style.
     pub fn for_path(path: &str) -> Dialect {
-        if path == "/api/1" || path.starts_with("/api/1/") || path.starts_with("/auth/") {
+        if path == "/api/1/privileges" || path.starts_with("/api/1/privileges/") {
+            Dialect::V2
+        } else if path == "/api/1" || path.starts_with("/api/1/") || path.starts_with("/auth/") {
             Dialect::V1
         } else {
             Dialect::V2
@@ -100,6 +103,10 @@ pub fn error_for(path: &str, status: StatusCode, message: &str) -> Response {
 
 /// 401 for a missing/invalid/expired/revoked bearer token.
 pub fn unauthorized(path: &str) -> Response {
+    if Dialect::for_path(path) == Dialect::V2 && path.starts_with("/api/1/privileges") {
+        // The documented privileges 401 body.
+        return v2_error(StatusCode::UNAUTHORIZED, "UnauthorizedError", "The request requires user authentication.");
+    }
     match Dialect::for_path(path) {
         Dialect::V1 => v1_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Authentication Failure"),
         Dialect::V2 => v2_error(StatusCode::UNAUTHORIZED, "UnauthorizedError", "Unauthorized"),

@@ -3,9 +3,13 @@
 //! [`Simulator::start`] serves a deterministic [`Tenant`] over HTTP on 127.0.0.1 with
 //! the OneLogin endpoints the connector uses (see `shared/ONELOGIN_API.md`): the OAuth2
 //! token endpoint, v2 users/roles/apps/connectors with header pagination, v1
-//! groups/users with body pagination, the account rate budget, read/manage scopes and
-//! injectable faults. Tests read the ground truth with [`Simulator::tenant`] and the
-//! traffic with [`Simulator::request_counts`].
+//! groups/users with body pagination, user apps with provisioning states, app rules,
+//! MFA devices, delegated-administration privileges, events, the account rate budget,
+//! read/manage scopes and injectable faults (the full route list is in [`routes`]).
+//! Tests read the ground truth with [`Simulator::tenant`] (and its helpers
+//! [`Tenant::user_apps`], [`Tenant::aws_roles`], [`Tenant::events_between`]), change it
+//! between syncs with [`Simulator::update_tenant`], and read the traffic with
+//! [`Simulator::request_counts`].
 //!
 //! Every request goes through one middleware ([`gate`]) which, in order: counts it under
 //! `"{METHOD} {route template}"`, applies the configured latency, fires a queued fault,
@@ -16,12 +20,16 @@
 // OneLogin error response; these are cold paths, so the large `Err` is fine.
 #![allow(clippy::result_large_err)]
 
+pub mod access;
 pub mod auth;
 pub mod errors;
+pub mod events;
 pub mod faults;
 pub mod pagination;
+pub mod privileges;
 pub mod rate_limit;
 pub mod routes;
+pub mod rules;
 pub mod tenant;
 
 use std::collections::BTreeMap;
@@ -37,8 +45,12 @@ use tokio::net::TcpSocket;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use access::{AppProvisioning, UserApp, PROVISIONING_STATES, PROVISIONING_STATUSES};
 pub use auth::Scope;
+pub use events::{Event, EVENT_TYPES};
 pub use faults::{Fault, FaultKind};
+pub use privileges::Privilege;
+pub use rules::{AppRule, AwsRoleTruth, RuleAction, RuleCondition, Truth};
 pub use tenant::{App, Group, MfaDevice, Role, Tenant, User, UserMapping};
 
 /// Maximum page size (`limit`) per endpoint. Larger requested limits are capped to
@@ -64,6 +76,8 @@ pub mod limits {
     pub const V1_GROUPS: usize = 50;
     /// `GET /api/1/users`.
     pub const V1_USERS: usize = 50;
+    /// `GET /api/1/events` (also the default).
+    pub const EVENTS: usize = 50;
 }
 
 /// How to build and run a simulator.
@@ -79,6 +93,9 @@ pub struct SimulatorConfig {
     pub token_ttl: Duration,
     /// Added to every request.
     pub latency: Duration,
+    /// Whether the account has the Delegated Administration subscription. When
+    /// `false` the tenant has no privileges and every `/api/1/privileges*` call is 403.
+    pub privileges: bool,
 }
 
 impl Default for SimulatorConfig {
@@ -89,6 +106,7 @@ impl Default for SimulatorConfig {
             rate_limit_per_hour: Some(5000),
             token_ttl: Duration::from_secs(36_000),
             latency: Duration::ZERO,
+            privileges: true,
         }
     }
 }
@@ -121,6 +139,8 @@ pub struct Inner {
     pub latency: Duration,
     /// `http://127.0.0.1:PORT`, for links.
     pub base_url: String,
+    /// [`SimulatorConfig::privileges`].
+    pub privileges_enabled: bool,
 }
 
 /// The shared state handle.
@@ -155,8 +175,13 @@ impl Simulator {
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
 
+        let mut tenant = Tenant::generate(config.users, config.seed);
+        tenant.generate_events(tenant::now_millis());
+        if !config.privileges {
+            tenant.privileges.clear();
+        }
         let shared: Shared = Arc::new(Mutex::new(Inner {
-            tenant: Tenant::generate(config.users, config.seed),
+            tenant,
             tokens: auth::TokenStore::new(config.seed, config.token_ttl),
             rate: rate_limit::RateLimiter::new(config.rate_limit_per_hour),
             faults: faults::FaultQueue::default(),
@@ -164,6 +189,7 @@ impl Simulator {
             total: 0,
             latency: config.latency,
             base_url,
+            privileges_enabled: config.privileges,
         }));
         let app = router(shared.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -201,6 +227,66 @@ impl Simulator {
     /// A clone of the current tenant: the ground truth for tests.
     pub fn tenant(&self) -> Tenant {
         lock(&self.shared).tenant.clone()
+    }
+
+    /// Changes the tenant directly (e.g. between two syncs) and returns what `change`
+    /// returns. Afterwards users are re-sorted by id, role and privilege assignments
+    /// of users that no longer exist are dropped, [`User::role_ids`] is re-derived from
+    /// [`Role::users`], and every user that was created, deleted or changed gets an
+    /// event (13 / 17 / 14) with `created_at` = now, unless `change` already logged one
+    /// for it (e.g. through [`Tenant::delete_user`] or [`Tenant::touch_user`]); a
+    /// changed user whose `updated_at` was left alone gets `updated_at` = now.
+    pub fn update_tenant<R>(&self, change: impl FnOnce(&mut Tenant) -> R) -> R {
+        let mut st = lock(&self.shared);
+        let tenant = &mut st.tenant;
+        let before = tenant.users.clone();
+        let events_before = tenant.events.len();
+        let result = change(tenant);
+        tenant.users.sort_by_key(|u| u.id);
+        let ids: std::collections::BTreeSet<u64> = tenant.users.iter().map(|u| u.id).collect();
+        for r in &mut tenant.roles {
+            r.users.retain(|u| ids.contains(u));
+            r.admins.retain(|u| ids.contains(u));
+            r.mapped_users.retain(|u| ids.contains(u));
+        }
+        for p in &mut tenant.privileges {
+            p.users.retain(|u| ids.contains(u));
+        }
+        tenant.sync_role_ids();
+        let logged: std::collections::BTreeSet<u64> =
+            tenant.events[events_before.min(tenant.events.len())..].iter().filter_map(|e| e.user_id).collect();
+        let now = tenant::now_iso();
+        let mut changes = Vec::new();
+        let old: BTreeMap<u64, &User> = before.iter().map(|u| (u.id, u)).collect();
+        for u in &mut tenant.users {
+            match old.get(&u.id) {
+                None => changes.push((events::EVENT_CREATED, u.id)),
+                Some(prev) if *prev != u => {
+                    if prev.updated_at == u.updated_at {
+                        u.updated_at = now.clone();
+                    }
+                    changes.push((events::EVENT_UPDATED, u.id));
+                }
+                Some(_) => {}
+            }
+        }
+        for u in &before {
+            if !ids.contains(&u.id) && !logged.contains(&u.id) {
+                tenant.push_event(Event {
+                    event_type_id: events::EVENT_DELETED,
+                    user_id: Some(u.id),
+                    user_name: Some(format!("{} {}", u.firstname, u.lastname).into()),
+                    actor_system: Some("API".to_string()),
+                    ..Event::default()
+                });
+            }
+        }
+        for (kind, uid) in changes {
+            if !logged.contains(&uid) {
+                tenant.log_user_event(kind, uid, None);
+            }
+        }
+        result
     }
 
     /// Requests per `"{METHOD} {route template}"`, e.g. `"GET /api/2/roles/{id}/users"`;

@@ -5,12 +5,34 @@
 //! `BTreeMap`s). Ids of different kinds live in disjoint, non-contiguous ranges so a
 //! connector that confuses e.g. a role id with a user id is caught.
 //!
-//! Shape (see the brief): N users, `max(3, N/25)` groups, `max(4, N/20)` roles,
-//! `max(3, N/15)` apps, 3 custom attributes. For N >= 32 every user `status`
-//! (0,1,2,3,4,5,7,8) and `state` (0..=3) occurs; most users are status 1 / state 1.
-//! The first role has no members; for N >= 200 the second role has more than 100.
+//! Shape: N users, `max(3, N/25)` groups, `max(4, N/20)` roles, `max(3, N/15)` apps,
+//! 3 custom attributes. For N >= 32 every user `status` (0,1,2,3,4,5,7,8) and `state`
+//! (0..=3) occurs; most users are status 1 / state 1. The first role has no members;
+//! for N >= 200 the second role has more than 100.
+//!
+//! Data added later draws from separate ChaCha streams of the same seed, so earlier
+//! data stays put:
+//! * stream 1: MFA devices (about 30% of users, 1–2 each, some pending) and 1–2 user
+//!   mappings;
+//! * stream 3 ([`super::access`], [`super::rules`], [`super::privileges`]): an AWS
+//!   Multi Account app (connector 29024) always exists and is granted by the biggest
+//!   role; a visible provisioning-enabled app always exists; ~20% of users get a
+//!   `member_of` list of AD group DNs; ~10% direct app assignments
+//!   ([`User::direct_apps`]); stored provisioning states ([`User::app_states`]) with,
+//!   for N >= 17, every `provisioning_state` value; app rules ([`Tenant::rules`]);
+//!   four privileges ([`Tenant::privileges`]); and, for N >= 10, users with 0, 1 and 2+
+//!   active MFA devices.
+//!
+//! Events ([`Tenant::events`]) are NOT generated here: they are relative to the wall
+//! clock, see [`super::events`] and `Simulator::start`.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+pub use super::access::AppProvisioning;
+pub use super::events::Event;
+use super::events::{EVENT_ASSIGNED_ROLE, EVENT_DELETED, EVENT_UPDATED};
+pub use super::privileges::Privilege;
+pub use super::rules::AppRule;
 
 use rand::seq::index::sample;
 use rand::{Rng, SeedableRng};
@@ -34,6 +56,8 @@ pub const MFA_DEVICE_ID_BASE: u64 = 3_900_000;
 pub const MAPPING_ID_BASE: u64 = 700_000;
 /// The ChaCha stream of the data added after the original generator.
 const EXTRA_STREAM: u64 = 1;
+/// The ChaCha stream of the access, rules and privileges data.
+const ACCESS_STREAM: u64 = 3;
 /// MFA factor catalogue: (type_display_name, auth_factor_name).
 pub const MFA_FACTORS: [(&str, &str); 5] = [
     ("OneLogin Protect", "OneLogin"),
@@ -114,6 +138,61 @@ pub struct User {
     /// Enrolled MFA devices, active and pending.
     #[serde(skip)]
     pub mfa_devices: Vec<MfaDevice>,
+    /// Apps assigned to the user directly (not through a role), sorted.
+    #[serde(skip)]
+    pub direct_apps: Vec<u64>,
+    /// Stored provisioning states per app id; see [`super::access`] for the default.
+    #[serde(skip)]
+    pub app_states: BTreeMap<u64, AppProvisioning>,
+}
+
+impl User {
+    /// A user with `id` and `email` (also the username), status 1, state 1, and every
+    /// other field empty; for hand-made tenants and creation.
+    pub fn new(id: u64, email: &str) -> User {
+        User {
+            id,
+            username: email.to_string(),
+            email: email.to_string(),
+            firstname: String::new(),
+            lastname: String::new(),
+            title: String::new(),
+            department: String::new(),
+            company: String::new(),
+            comment: String::new(),
+            phone: String::new(),
+            status: 1,
+            state: 1,
+            group_id: None,
+            role_ids: Vec::new(),
+            manager_user_id: None,
+            manager_ad_id: None,
+            directory_id: None,
+            external_id: None,
+            distinguished_name: None,
+            member_of: None,
+            samaccountname: None,
+            userprincipalname: None,
+            trusted_idp_id: None,
+            preferred_locale_code: None,
+            invalid_login_attempts: 0,
+            created_at: iso_millis(EPOCH_2018_MS),
+            updated_at: iso_millis(EPOCH_2018_MS),
+            activated_at: None,
+            last_login: None,
+            password_changed_at: None,
+            invitation_sent_at: None,
+            locked_until: None,
+            custom_attributes: BTreeMap::new(),
+            password_set: false,
+            password_changes: 0,
+            sessions_ended: 0,
+            invites_sent: 0,
+            mfa_devices: Vec::new(),
+            direct_apps: Vec::new(),
+            app_states: BTreeMap::new(),
+        }
+    }
 }
 
 /// An enrolled MFA device (factor) of a user.
@@ -130,8 +209,9 @@ pub struct MfaDevice {
     pub active: bool,
 }
 
-/// A user mapping: "department == `department` → add role `role_id`". Applied to every
-/// user by a mapping run ([`Tenant::run_mappings`]), never at generation.
+/// A user mapping: "department == `department` → add role `role_id`". Applied by a
+/// mapping run ([`Tenant::run_mappings`]: on a user write with `mappings`, to that
+/// user only), never at generation.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct UserMapping {
     pub id: u64,
@@ -200,6 +280,15 @@ pub struct Tenant {
     pub mappings: Vec<UserMapping>,
     /// Invite links issued so far (part of the next token's derivation).
     pub invite_links_issued: u64,
+    /// App rules, sorted by `(app_id, position, id)` ([`Tenant::sort_rules`]).
+    pub rules: Vec<AppRule>,
+    /// Delegated-administration privileges (empty when the simulator runs with
+    /// `privileges: false`).
+    pub privileges: Vec<Privilege>,
+    /// Events in id (= time) order. Not serialized: relative to the wall clock, filled
+    /// by [`Tenant::generate_events`] and appended to by writes.
+    #[serde(skip)]
+    pub events: Vec<Event>,
 }
 
 const FIRST_NAMES: [&str; 24] = [
@@ -321,6 +410,9 @@ impl Tenant {
             seed,
             mappings: Vec::new(),
             invite_links_issued: 0,
+            rules: Vec::new(),
+            privileges: Vec::new(),
+            events: Vec::new(),
         };
         tenant.sync_role_ids();
         // Everything added after the original generator (MFA devices, mappings) draws
@@ -329,7 +421,65 @@ impl Tenant {
         extra.set_stream(EXTRA_STREAM);
         tenant.gen_mfa_devices(&mut extra);
         tenant.gen_mappings(&mut extra);
+        let mut access = ChaCha8Rng::seed_from_u64(seed);
+        access.set_stream(ACCESS_STREAM);
+        tenant.gen_access(&mut access);
+        tenant.gen_rules(&mut access);
+        tenant.gen_privileges(&mut access);
+        tenant.ensure_mfa_device_counts(&mut access);
         tenant
+    }
+
+    /// For N >= 10: makes sure some user has no active MFA device, some exactly one and
+    /// some two or more (v2 lists active devices only), adding devices where missing.
+    fn ensure_mfa_device_counts(&mut self, rng: &mut ChaCha8Rng) {
+        if self.users.len() < 10 {
+            return;
+        }
+        let active = |u: &User| u.mfa_devices.iter().filter(|d| d.active).count();
+        let mut next_id = self
+            .users
+            .iter()
+            .flat_map(|u| &u.mfa_devices)
+            .filter_map(|d| d.device_id.parse::<u64>().ok())
+            .max()
+            .unwrap_or(MFA_DEVICE_ID_BASE)
+            + 1;
+        let mut add = |u: &mut User, rng: &mut ChaCha8Rng| {
+            let (type_name, factor) = MFA_FACTORS[rng.random_range(0..MFA_FACTORS.len())];
+            let default = !u.mfa_devices.iter().any(|d| d.default);
+            let k = u.mfa_devices.len();
+            u.mfa_devices.push(MfaDevice {
+                device_id: next_id.to_string(),
+                type_display_name: type_name.to_string(),
+                auth_factor_name: factor.to_string(),
+                user_display_name: if k == 0 { type_name.to_string() } else { format!("{type_name} ({})", k + 1) },
+                default,
+                active: true,
+            });
+            next_id += 1;
+        };
+        if !self.users.iter().any(|u| active(u) >= 2) {
+            if let Some(u) = self.users.iter_mut().find(|u| active(u) == 1) {
+                add(u, rng);
+            } else if let Some(u) = self.users.get_mut(1) {
+                while active(u) < 2 {
+                    add(u, rng);
+                }
+            }
+        }
+        if !self.users.iter().any(|u| active(u) == 1) {
+            if let Some(u) = self.users.iter_mut().find(|u| active(u) == 0) {
+                add(u, rng);
+            }
+        }
+        // Someone without an active device: with 10+ users and ~30% enrolled this
+        // practically always holds already; otherwise drop the last user's devices.
+        if !self.users.iter().any(|u| active(u) == 0) {
+            if let Some(u) = self.users.last_mut() {
+                u.mfa_devices.clear();
+            }
+        }
     }
 
     fn gen_mfa_devices(&mut self, rng: &mut ChaCha8Rng) {
@@ -389,10 +539,15 @@ impl Tenant {
     ///
     /// ASSUMPTION: a run only adds; a user whose department stopped matching keeps a
     /// mapping-granted role (OneLogin's behaviour for that case is not documented).
-    pub fn run_mappings(&mut self) -> usize {
+    pub fn run_mappings(&mut self, only: Option<u64>) -> usize {
         let mut added = 0;
         for m in self.mappings.clone() {
-            let matching: Vec<u64> = self.users.iter().filter(|u| u.department == m.department).map(|u| u.id).collect();
+            let matching: Vec<u64> = self
+                .users
+                .iter()
+                .filter(|u| u.department == m.department && only.is_none_or(|id| id == u.id))
+                .map(|u| u.id)
+                .collect();
             let Some(role) = self.role(m.role_id) else { continue };
             let new: Vec<u64> = matching.into_iter().filter(|uid| role.users.binary_search(uid).is_err()).collect();
             if new.is_empty() {
@@ -419,13 +574,18 @@ impl Tenant {
         }
     }
 
-    /// Deletes a user, removing them from every role (members, admins, mapped).
-    /// Returns `false` when the user does not exist.
+    /// Deletes a user, removing them from every role (members, admins, mapped) and
+    /// privilege, and logs a "deleted" event. Returns `false` when the user does not
+    /// exist.
     pub fn delete_user(&mut self, id: u64) -> bool {
         let Ok(k) = self.users.binary_search_by_key(&id, |u| u.id) else {
             return false;
         };
+        self.log_user_event(EVENT_DELETED, id, None);
         self.users.remove(k);
+        for p in &mut self.privileges {
+            p.users.retain(|&u| u != id);
+        }
         for r in &mut self.roles {
             r.users.retain(|&u| u != id);
             r.admins.retain(|&u| u != id);
@@ -452,9 +612,22 @@ impl Tenant {
         }
     }
 
+    /// Sets user `id`'s `updated_at` to now and logs an "updated" event. Returns `false`
+    /// when the user does not exist.
+    pub fn touch_user(&mut self, id: u64) -> bool {
+        let Some(user) = self.user_mut(id) else {
+            return false;
+        };
+        user.updated_at = now_iso();
+        self.log_user_event(EVENT_UPDATED, id, None);
+        true
+    }
+
     /// Adds users as members (`admins == false`) or admins of a role, keeping
-    /// [`User::role_ids`] in sync. Existing members are left alone. Returns `false` when
-    /// the role does not exist.
+    /// [`User::role_ids`] in sync. Existing members are left alone. Each new member's
+    /// `updated_at` becomes now and an "assigned role" event is logged (an "updated"
+    /// one, naming the role, for a new admin). Returns `false` when the role does not
+    /// exist.
     pub fn add_to_role(&mut self, role_id: u64, user_ids: &[u64], admins: bool) -> bool {
         let Some(role) = self.role_mut(role_id) else {
             return false;
@@ -467,13 +640,20 @@ impl Tenant {
                 added.push(uid);
             }
         }
-        if !admins {
+        if admins {
+            for uid in added {
+                self.log_user_event(EVENT_UPDATED, uid, Some(role_id));
+            }
+        } else {
+            let now = now_iso();
             for uid in added {
                 if let Ok(k) = self.users.binary_search_by_key(&uid, |u| u.id) {
-                    let ids = &mut self.users[k].role_ids;
-                    if let Err(pos) = ids.binary_search(&role_id) {
-                        ids.insert(pos, role_id);
+                    let user = &mut self.users[k];
+                    if let Err(pos) = user.role_ids.binary_search(&role_id) {
+                        user.role_ids.insert(pos, role_id);
                     }
+                    user.updated_at = now.clone();
+                    self.log_user_event(EVENT_ASSIGNED_ROLE, uid, Some(role_id));
                 }
             }
         }
@@ -481,8 +661,9 @@ impl Tenant {
     }
 
     /// Removes users from a role's members (`admins == false`) or admins, keeping
-    /// [`User::role_ids`] in sync. Non-members are ignored. Returns `false` when the role
-    /// does not exist.
+    /// [`User::role_ids`] in sync. Non-members are ignored. Each removed member's
+    /// `updated_at` becomes now; every removal logs an "updated" event naming the role.
+    /// Returns `false` when the role does not exist.
     pub fn remove_from_role(&mut self, role_id: u64, user_ids: &[u64], admins: bool) -> bool {
         let Some(role) = self.role_mut(role_id) else {
             return false;
@@ -499,11 +680,16 @@ impl Tenant {
             // A removed mapped member is no longer "mapped"; the next mapping run
             // re-adds (and re-marks) it.
             role.mapped_users.retain(|u| !removed.contains(u));
-            for uid in removed {
+            let now = now_iso();
+            for &uid in &removed {
                 if let Ok(k) = self.users.binary_search_by_key(&uid, |u| u.id) {
                     self.users[k].role_ids.retain(|&r| r != role_id);
+                    self.users[k].updated_at = now.clone();
                 }
             }
+        }
+        for uid in removed {
+            self.log_user_event(EVENT_UPDATED, uid, Some(role_id));
         }
         true
     }
@@ -536,7 +722,8 @@ impl Tenant {
         self.apps.binary_search_by_key(&id, |a| a.id).ok().map(|k| &self.apps[k])
     }
 
-    /// Ids of users who get app `app_id` through any of their roles, sorted.
+    /// Ids of users who get app `app_id` through any of their roles or a direct
+    /// assignment, sorted.
     pub fn app_user_ids(&self, app_id: u64) -> Vec<u64> {
         let mut set = BTreeSet::new();
         for r in &self.roles {
@@ -544,6 +731,7 @@ impl Tenant {
                 set.extend(r.users.iter().copied());
             }
         }
+        set.extend(self.users.iter().filter(|u| u.direct_apps.contains(&app_id)).map(|u| u.id));
         set.into_iter().collect()
     }
 
@@ -672,6 +860,8 @@ fn gen_user(rng: &mut ChaCha8Rng, i: usize, id: u64, user_ids: &[u64], groups: &
         sessions_ended: 0,
         invites_sent: 0,
         mfa_devices: Vec::new(),
+        direct_apps: Vec::new(),
+        app_states: BTreeMap::new(),
     }
 }
 
@@ -837,8 +1027,8 @@ mod tests {
         }
         assert!(a.roles.iter().all(|r| r.mapped_users.is_empty()));
         let mut b = a.clone();
-        assert!(b.run_mappings() > 0);
-        assert_eq!(b.run_mappings(), 0);
+        assert!(b.run_mappings(None) > 0);
+        assert_eq!(b.run_mappings(None), 0);
     }
 
     #[test]

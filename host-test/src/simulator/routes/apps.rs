@@ -1,5 +1,6 @@
 //! Apps (v2): `GET /api/2/apps`, `GET /api/2/apps/{id}` and `GET /api/2/apps/{id}/users`
-//! (users who get the app through any of their roles).
+//! (users who get the app through any of their roles or a direct assignment). App
+//! rules are in [`super::rules`].
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -88,7 +89,8 @@ async fn get_one(State(sim): State<Shared>, Path(id): Path<String>) -> Response 
     json_response(StatusCode::OK, &v)
 }
 
-/// `GET /api/2/apps/{id}/users` → `[{"id","firstname","lastname","email","username"}]`.
+/// `GET /api/2/apps/{id}/users` → `[{"id","firstname","lastname","email","username"}]`
+/// (role grants and direct assignments).
 async fn list_users(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
     let page = match V2Page::from_params(&params, limits::APP_USERS) {

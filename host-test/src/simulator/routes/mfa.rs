@@ -2,7 +2,8 @@
 //! ACTIVE devices only (`device_id` is a string); `DELETE
 //! /api/2/mfa/users/{uid}/devices/{device_id}` → 204 (any enrolled device, pending
 //! ones included). Unknown user or device → 404 `NotFoundError`. The v1
-//! `otp_devices` listing (active and pending) is in [`super::users_v1`].
+//! `otp_devices` listing (active and pending) is in [`super::users_v1`]. Removing a
+//! device logs event 24 (`USER_REMOVED_OTP_DEVICE`).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -13,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::parse_id;
 use crate::simulator::errors::{json_response, v2_not_found};
+use crate::simulator::events::{Event, EVENT_REMOVED_OTP_DEVICE};
 use crate::simulator::{lock, Shared};
 
 /// The MFA routes.
@@ -55,6 +57,16 @@ async fn remove(State(sim): State<Shared>, Path((uid, device_id)): Path<(String,
     let Some(pos) = user.mfa_devices.iter().position(|d| d.device_id == device_id.trim()) else {
         return v2_not_found();
     };
-    user.mfa_devices.remove(pos);
+    let device = user.mfa_devices.remove(pos);
+    let event = Event {
+        event_type_id: EVENT_REMOVED_OTP_DEVICE,
+        user_id: Some(user.id),
+        user_name: Some(format!("{} {}", user.firstname, user.lastname).into()),
+        actor_system: Some("API".to_string()),
+        otp_device_id: device.device_id.parse().ok(),
+        otp_device_name: Some(device.user_display_name),
+        ..Event::default()
+    };
+    st.tenant.push_event(event);
     StatusCode::NO_CONTENT.into_response()
 }

@@ -1,10 +1,27 @@
 //! Route table: one module per resource, plus the token endpoints from [`super::auth`].
+//!
+//! | Module | Routes |
+//! |---|---|
+//! | [`super::auth`] | `POST /auth/oauth2/v2/token`, `POST /auth/oauth2/revoke`, `GET /auth/rate_limit` |
+//! | [`users`] | `GET`/`POST /api/2/users`, `GET`/`PUT`/`DELETE /api/2/users/{id}`, `GET /api/2/users/custom_attributes`, `POST /api/2/users/{id}/unlock`, `GET /api/2/users/{id}/apps`, `GET /api/1/users`, `GET /api/1/users/custom_attributes`, `GET /api/1/users/{id}`, `GET /api/1/users/{id}/roles`, `GET /api/1/users/{id}/apps` |
+//! | [`users_v1`] | `PUT /api/1/users/{id}/logout`, `lock_user`, `set_state`, `add_roles`, `remove_roles`; `GET /api/1/users/{id}/otp_devices`; `PUT /api/1/users/set_password_clear_text/{id}`; `POST /api/1/invites/get_invite_link`, `send_invite_link` |
+//! | [`mfa`] | `GET /api/2/mfa/users/{uid}/devices`, `DELETE /api/2/mfa/users/{uid}/devices/{device_id}` |
+//! | [`groups`] | `GET /api/1/groups`, `GET /api/1/groups/{id}` |
+//! | [`roles`] | `GET /api/2/roles`, `GET`/`PUT /api/2/roles/{id}`, `GET`/`POST`/`DELETE /api/2/roles/{id}/users` and `/admins`, `GET`/`PUT /api/2/roles/{id}/apps` |
+//! | [`apps`] | `GET /api/2/apps`, `GET /api/2/apps/{id}`, `GET /api/2/apps/{id}/users` |
+//! | [`rules`] | `GET /api/2/apps/{id}/rules`, `GET /api/2/apps/{id}/rules/{rule_id}` |
+//! | [`connectors`] | `GET /api/2/connectors` |
+//! | [`privileges`] | `GET /api/1/privileges`, `GET /api/1/privileges/{id}`, `GET /api/1/privileges/{id}/users`, `/roles` |
+//! | [`events`] | `GET /api/1/events`, `GET /api/1/events/types`, `GET /api/1/events/{id}` |
 
 pub mod apps;
 pub mod connectors;
+pub mod events;
 pub mod groups;
 pub mod mfa;
+pub mod privileges;
 pub mod roles;
+pub mod rules;
 pub mod users;
 pub mod users_v1;
 
@@ -28,7 +45,10 @@ pub fn routes() -> Router<Shared> {
         .merge(groups::routes())
         .merge(roles::routes())
         .merge(apps::routes())
+        .merge(rules::routes())
         .merge(connectors::routes())
+        .merge(privileges::routes())
+        .merge(events::routes())
 }
 
 /// Fallback for unknown routes and methods: v1 "No Route Exists" under `/api/1`, else

@@ -42,7 +42,9 @@ pub fn role_json(r: &Role) -> Value {
     json!({"id": r.id, "name": r.name, "apps": r.apps, "users": r.users, "admins": r.admins})
 }
 
-/// `GET /api/2/roles` (filters: `name` with `*` wildcards, `app_id`; `fields`).
+/// `GET /api/2/roles` (filters: `name` or `role_name` with `*` wildcards, `app_id`;
+/// `fields`). Each item carries the role's `apps` (ids) inline, plus `users` and
+/// `admins`.
 async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
     let page = match V2Page::from_params(&params, limits::ROLES) {
@@ -54,7 +56,8 @@ async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
         Err(_) => return v2_bad_request("Invalid app_id"),
     };
     let st = lock(&sim);
-    let name = params.get("name");
+    // `name` (docs) or `role_name` (py-sdk `list_roles`).
+    let name = params.get("name").or_else(|| params.get("role_name"));
     let matched: Vec<&Role> = st
         .tenant
         .roles

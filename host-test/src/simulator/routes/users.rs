@@ -13,6 +13,23 @@
 //!
 //! v2 users carry `role_ids`; v1 users carry `role_id` (null when empty) plus
 //! `openid_name` and `locale_code`.
+//!
+//! User apps (not paginated): `GET /api/2/users/{id}/apps[?ignore_visibility=true]` →
+//! bare array of py-sdk `GetUserApps200ResponseInner`
+//! `{id, icon_url, extension, login_id, name, provisioning_status, provisioning_state,
+//! provisioning_enabled}`; `GET /api/1/users/{id}/apps` → v1 envelope with
+//! `{id, name, icon, provisioned, extension, login_id, personal}` items, and the
+//! recorded quirk `"data":[[]]` when the user has no apps. Apps whose `visible` is
+//! false are left out unless `ignore_visibility=true` (the SDK's description: "When
+//! true will show all apps that are assigned to a user regardless of their portal
+//! visibility setting").
+//!
+//! Custom attributes: `GET /api/2/users/custom_attributes` → `[{"id","name",
+//! "shortname"}]` (go-sdk); `GET /api/1/users/custom_attributes` → `{"status":…,
+//! "data":[["shortname",…]]}` (py-sdk `GetCustomAttributes200Response`: a list of
+//! lists of strings).
+//!
+//! Every write logs an event naming the user (see [`crate::simulator::events`]).
 
 use std::collections::HashSet;
 
@@ -30,10 +47,11 @@ use super::{glob_match, parse_id, project};
 use crate::simulator::errors::{
     json_response, v1_not_found, v1_success_status, v2_bad_request, v2_error, v2_not_found,
 };
+use crate::simulator::events::{EVENT_CREATED, EVENT_UNLOCKED, EVENT_UPDATED};
 use crate::simulator::pagination::{v1_list, v2_list, Params, V2Page};
 use crate::simulator::tenant::{
-    custom_attribute_display_name, now_iso, parse_iso_millis, Tenant, User, CUSTOM_ATTRIBUTE_ID_BASE, STATUSES,
-    USER_ID_BASE,
+    custom_attribute_display_name, now_iso, parse_iso_millis, App, Tenant, User, APP_ID_BASE, CUSTOM_ATTRIBUTE_ID_BASE,
+    STATUSES, USER_ID_BASE,
 };
 use crate::simulator::{limits, lock, Shared};
 
@@ -44,9 +62,12 @@ pub fn routes() -> Router<Shared> {
         .route("/api/2/users/custom_attributes", get(custom_attributes))
         .route("/api/2/users/{id}", get(get_v2).put(update_v2).delete(delete_v2))
         .route("/api/2/users/{id}/unlock", post(unlock_v2))
+        .route("/api/2/users/{id}/apps", get(apps_v2))
         .route("/api/1/users", get(list_v1))
+        .route("/api/1/users/custom_attributes", get(custom_attributes_v1))
         .route("/api/1/users/{id}", get(get_v1))
         .route("/api/1/users/{id}/roles", get(roles_v1))
+        .route("/api/1/users/{id}/apps", get(apps_v1))
 }
 
 /// A user as v2 JSON (the simulator-only [`User`] fields are `#[serde(skip)]`).
@@ -187,6 +208,94 @@ async fn custom_attributes(State(sim): State<Shared>) -> Response {
         })
         .collect();
     json_response(StatusCode::OK, &Value::Array(items))
+}
+
+/// `GET /api/1/users/custom_attributes` → `data: [[shortname, …]]`.
+async fn custom_attributes_v1(State(sim): State<Shared>) -> Response {
+    let st = lock(&sim);
+    json_response(StatusCode::OK, &json!({"status": v1_success_status(), "data": [st.tenant.custom_attribute_names]}))
+}
+
+/// `login_id`: unique per (user, app).
+fn login_id(user_id: u64, app_id: u64) -> u64 {
+    user_id.saturating_sub(USER_ID_BASE) * 1_000_003 + app_id.saturating_sub(APP_ID_BASE) % 1_000_003
+}
+
+/// The user's apps for the user-apps routes: `(app, provisioning state, status)`,
+/// visible apps only unless `ignore_visibility=true`.
+fn visible_user_apps<'a>(tenant: &'a Tenant, user: &User, params: &Params) -> Vec<(&'a App, String, String)> {
+    let all = params.get("ignore_visibility").is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+    tenant
+        .accessible_app_ids(user)
+        .into_iter()
+        .filter_map(|a| tenant.app(a))
+        .filter(|a| all || a.visible)
+        .map(|a| {
+            let (state, status) = tenant.provisioning_of(user, a.id);
+            (a, state, status)
+        })
+        .collect()
+}
+
+/// `GET /api/2/users/{id}/apps` (not paginated).
+async fn apps_v2(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
+    let params = Params::parse(q.as_deref());
+    let st = lock(&sim);
+    let Some(user) = parse_id(&id).and_then(|n| st.tenant.user(n)) else {
+        return v2_not_found();
+    };
+    let items: Vec<Value> = visible_user_apps(&st.tenant, user, &params)
+        .into_iter()
+        .map(|(a, state, status)| {
+            json!({
+                "id": a.id,
+                "icon_url": super::apps::icon_url(a.connector_id),
+                "extension": a.auth_method == 6,
+                "login_id": login_id(user.id, a.id),
+                "name": a.name,
+                "provisioning_status": status,
+                "provisioning_state": state,
+                "provisioning_enabled": a.provisioning_enabled,
+            })
+        })
+        .collect();
+    json_response(StatusCode::OK, &Value::Array(items))
+}
+
+/// `GET /api/1/users/{id}/apps`: v1 envelope; `"data":[[]]` when the user has no apps.
+///
+/// Assumption: `provisioned` is null for an app without provisioning, `"pending"` for a
+/// pending or in-progress state and `"unknown"` otherwise (the only values seen in
+/// recorded traffic are null, "pending" and "unknown").
+async fn apps_v1(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
+    let params = Params::parse(q.as_deref());
+    let st = lock(&sim);
+    let Some(user) = parse_id(&id).and_then(|n| st.tenant.user(n)) else {
+        return v1_user_not_found(&id);
+    };
+    let items: Vec<Value> = visible_user_apps(&st.tenant, user, &params)
+        .into_iter()
+        .map(|(a, state, _)| {
+            let provisioned = if !a.provisioning_enabled {
+                Value::Null
+            } else if state.contains("pending") || matches!(state.as_str(), "provisioning" | "modifying" | "linking") {
+                json!("pending")
+            } else {
+                json!("unknown")
+            };
+            json!({
+                "id": a.id,
+                "name": a.name,
+                "icon": super::apps::icon_url(a.connector_id),
+                "provisioned": provisioned,
+                "extension": a.auth_method == 6,
+                "login_id": login_id(user.id, a.id),
+                "personal": false,
+            })
+        })
+        .collect();
+    let data = if items.is_empty() { json!([[]]) } else { Value::Array(items) };
+    json_response(StatusCode::OK, &json!({"status": v1_success_status(), "data": data}))
 }
 
 /// `GET /api/1/users`.
@@ -540,6 +649,8 @@ async fn create_v2(State(sim): State<Shared>, RawQuery(q): RawQuery, body: Bytes
         sessions_ended: 0,
         invites_sent: 0,
         mfa_devices: Vec::new(),
+        direct_apps: Vec::new(),
+        app_states: BTreeMap::new(),
     };
     let applied = match apply_user_fields(&mut user, &obj, tenant, opts.validate_policy) {
         Ok(a) => a,
@@ -560,8 +671,9 @@ async fn create_v2(State(sim): State<Shared>, RawQuery(q): RawQuery, body: Bytes
         user.activated_at = Some(now.clone());
     }
     tenant.users.push(user);
+    tenant.log_user_event(EVENT_CREATED, id, None);
     if opts.run_mappings {
-        tenant.run_mappings();
+        tenant.run_mappings(Some(id));
     }
     match tenant.user(id) {
         Some(u) => json_response(StatusCode::CREATED, &v2_user(u)),
@@ -607,8 +719,9 @@ async fn update_v2(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q
     if let Some(slot) = tenant.user_mut(uid) {
         *slot = user;
     }
+    tenant.log_user_event(EVENT_UPDATED, uid, None);
     if opts.run_mappings {
-        tenant.run_mappings();
+        tenant.run_mappings(Some(uid));
     }
     match tenant.user(uid) {
         Some(u) => json_response(StatusCode::OK, &v2_user(u)),
@@ -642,5 +755,7 @@ async fn unlock_v2(State(sim): State<Shared>, Path(id): Path<String>) -> Respons
     user.locked_until = None;
     user.invalid_login_attempts = 0;
     user.updated_at = now_iso();
+    let uid = user.id;
+    st.tenant.log_user_event(EVENT_UNLOCKED, uid, None);
     json_response(StatusCode::OK, &json!({"messsage": "User unlocked"}))
 }

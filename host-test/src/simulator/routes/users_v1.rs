@@ -23,6 +23,7 @@ use serde_json::{json, Map, Value};
 use super::parse_id;
 use super::users::meets_password_policy;
 use crate::simulator::errors::{json_response, v1_bad_request, v1_not_found, v1_success_status};
+use crate::simulator::events::{EVENT_LOCKED, EVENT_UPDATED};
 use crate::simulator::tenant::{iso_millis, now_iso, now_millis, User};
 use crate::simulator::{lock, Inner, Shared};
 
@@ -80,6 +81,7 @@ fn user_mut(st: &mut Inner, uid: u64) -> Result<&mut User, Response> {
 async fn logout(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
     with_user(&sim, &id, |st, uid| {
         user_mut(st, uid)?.sessions_ended += 1;
+        st.tenant.touch_user(uid);
         Ok(success())
     })
 }
@@ -110,6 +112,7 @@ async fn lock_user(State(sim): State<Shared>, Path(id): Path<String>, body: Byte
         user.status = 3;
         user.locked_until = Some(until);
         user.updated_at = now_iso();
+        st.tenant.log_user_event(EVENT_LOCKED, uid, None);
         Ok(success())
     })
 }
@@ -134,6 +137,7 @@ async fn set_state(State(sim): State<Shared>, Path(id): Path<String>, body: Byte
         }
         user.state = state;
         user.updated_at = now_iso();
+        st.tenant.log_user_event(EVENT_UPDATED, uid, None);
         Ok(success())
     })
 }
@@ -175,6 +179,7 @@ async fn set_password_clear_text(State(sim): State<Shared>, Path(id): Path<Strin
             }
         }
         user.updated_at = now;
+        st.tenant.log_user_event(EVENT_UPDATED, uid, None);
         Ok(success())
     })
 }
@@ -304,6 +309,7 @@ async fn send_invite_link(State(sim): State<Shared>, body: Bytes) -> Response {
     if let Some(user) = st.tenant.user_mut(uid) {
         user.invites_sent += 1;
         user.invitation_sent_at = Some(now_iso());
+        st.tenant.touch_user(uid);
     }
     success()
 }

@@ -1,0 +1,275 @@
+//! Events (v1 only): `GET /api/1/events`, `GET /api/1/events/types`,
+//! `GET /api/1/events/{id}`.
+//!
+//! `GET /api/1/events` answers the v1 envelope `{status, pagination, data:[Event]}`
+//! with at most [`limits::EVENTS`] (50, also the default) events per page. Query:
+//! `since` (inclusive) and `until` (exclusive), ISO8601 with or without milliseconds
+//! (`2026-11-23T12:00:00Z`, `…:00.000Z`, a bare date); `event_type_id` (CSV);
+//! `user_id`; `limit`; `after_cursor` / `before_cursor` (opaque key-set cursors on the
+//! event id, from `pagination.after_cursor` / `before_cursor`); `sort` = `+id`
+//! (default; an unencoded `+` arrives as a space and is accepted) or `-id`. Other
+//! documented filters (`client_id`, `directory_id`, `id`, `resolution`, `created_at`)
+//! are ignored. `pagination.after_cursor` / `next_link` are null on the last page;
+//! `before_cursor` / `previous_link` are set on every page reached through a cursor.
+//!
+//! Event items carry every py-sdk `Event` field (null where irrelevant). Assumption:
+//! the py-sdk model reads the app and group names from keys `app-name` and
+//! `group-name` while OneLogin's docs and third-party models use `app_name` and
+//! `group_name`; items carry both spellings.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::parse_id;
+use crate::simulator::errors::{json_response, v1_bad_request, v1_not_found, v1_success_status};
+use crate::simulator::events::{Event, EVENT_TYPES};
+use crate::simulator::pagination::{encode_v1_cursor, v1_request, Params, V1Cursor};
+use crate::simulator::tenant::parse_iso_millis;
+use crate::simulator::{limits, lock, Shared};
+
+/// The events routes.
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/api/1/events", get(list))
+        .route("/api/1/events/types", get(types))
+        .route("/api/1/events/{id}", get(get_one))
+}
+
+/// The py-sdk `Event` fields (plus `directory_id`, `resolution`, `operation_name`
+/// from the docs' sample) that the simulator always leaves null.
+const NULL_FIELDS: [&str; 37] = [
+    "assuming_acting_user_id",
+    "assumed_by_superadmin_or_reseller",
+    "group_id",
+    "group_name",
+    "group-name",
+    "policy_id",
+    "policy_name",
+    "policy_type",
+    "privilege_id",
+    "proxy_ip",
+    "notes",
+    "custom_message",
+    "param",
+    "object_id",
+    "mapping_id",
+    "adc_id",
+    "certificate_id",
+    "client_id",
+    "directory_id",
+    "directory_sync_run_id",
+    "service_directory_id",
+    "trusted_idp_id",
+    "radius_config_id",
+    "resource_type_id",
+    "user_field_id",
+    "error_description",
+    "resolution",
+    "resolved_at",
+    "solved",
+    "risk_score",
+    "risk_reasons",
+    "risk_cookie_id",
+    "operation_name",
+    "otp_device_id",
+    "otp_device_name",
+    "role_id",
+    "role_name",
+];
+
+/// An event as JSON (every py-sdk `Event` field).
+pub fn event_json(e: &Event, account_id: u64) -> Value {
+    let mut v = json!({
+        "id": e.id,
+        "created_at": e.created_at(),
+        "account_id": account_id,
+        "event_type_id": e.event_type_id,
+        "user_id": e.user_id,
+        "user_name": e.user_name.as_deref(),
+        "actor_user_id": e.actor_user_id,
+        "actor_user_name": e.actor_user_name.as_deref(),
+        "actor_system": e.actor_system,
+        "app_id": e.app_id,
+        "app_name": e.app_name.as_deref(),
+        "app-name": e.app_name.as_deref(),
+        "ipaddr": e.ipaddr,
+    });
+    if let Value::Object(obj) = &mut v {
+        for name in NULL_FIELDS {
+            obj.insert(name.to_string(), Value::Null);
+        }
+        obj.insert("role_id".into(), json!(e.role_id));
+        obj.insert("role_name".into(), json!(e.role_name.as_deref()));
+        obj.insert("otp_device_id".into(), json!(e.otp_device_id));
+        obj.insert("otp_device_name".into(), json!(e.otp_device_name));
+    }
+    v
+}
+
+/// The `GET /api/1/events` filters.
+struct EventFilter {
+    since: i64,
+    until: i64,
+    types: Option<Vec<u32>>,
+    user_id: Option<u64>,
+    descending: bool,
+}
+
+impl EventFilter {
+    fn from_params(p: &Params) -> Result<EventFilter, Response> {
+        let time = |name: &str, default: i64| -> Result<i64, Response> {
+            match p.get(name) {
+                Some(v) => parse_iso_millis(v).ok_or_else(|| v1_bad_request(&format!("{name} is invalid"))),
+                None => Ok(default),
+            }
+        };
+        let types = match p.get("event_type_id") {
+            Some(csv) => {
+                let mut v = Vec::new();
+                for part in csv.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    v.push(part.parse::<u32>().map_err(|_| v1_bad_request("event_type_id is invalid"))?);
+                }
+                Some(v)
+            }
+            None => None,
+        };
+        let user_id = p
+            .get("user_id")
+            .map(|v| v.trim().parse::<u64>().map_err(|_| v1_bad_request("user_id is invalid")))
+            .transpose()?;
+        let descending = match p.get("sort").map(str::trim) {
+            None | Some("") | Some("+id") | Some("id") => false,
+            Some("-id") => true,
+            Some(_) => return Err(v1_bad_request("sort is invalid")),
+        };
+        Ok(EventFilter { since: time("since", i64::MIN)?, until: time("until", i64::MAX)?, types, user_id, descending })
+    }
+
+    fn matches(&self, e: &Event) -> bool {
+        self.types.as_ref().is_none_or(|t| t.contains(&e.event_type_id))
+            && self.user_id.is_none_or(|u| e.user_id == Some(u))
+    }
+}
+
+/// Up to `limit` indexes of matching events, scanning from `from` in steps of
+/// `forward ? +1 : -1`, and whether another match lies beyond them.
+fn scan(events: &[Event], from: isize, forward: bool, limit: usize, f: &EventFilter) -> (Vec<usize>, bool) {
+    let mut out = Vec::new();
+    let mut i = from;
+    while i >= 0 && (i as usize) < events.len() {
+        if f.matches(&events[i as usize]) {
+            if out.len() == limit {
+                return (out, true);
+            }
+            out.push(i as usize);
+        }
+        i += if forward { 1 } else { -1 };
+    }
+    (out, false)
+}
+
+/// `GET /api/1/events`.
+async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
+    let params = Params::parse(q.as_deref());
+    let (limit, cursor) = match v1_request(&params, limits::EVENTS) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let filter = match EventFilter::from_params(&params) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let st = lock(&sim);
+    let account_id = st.tenant.account_id;
+    let events = st.tenant.events_between(filter.since, filter.until);
+    let below = |x: u64| events.partition_point(|e| e.id < x) as isize; // first index with id >= x
+    let above = |x: u64| events.partition_point(|e| e.id <= x) as isize; // first index with id > x
+    let desc = filter.descending;
+    // `toward_after`: the page walks in sort order (first page or after a cursor).
+    let (indexes, more, toward_after) = match (cursor, desc) {
+        (V1Cursor::Start, false) => {
+            let (v, m) = scan(events, 0, true, limit, &filter);
+            (v, m, true)
+        }
+        (V1Cursor::Start, true) => {
+            let (v, m) = scan(events, events.len() as isize - 1, false, limit, &filter);
+            (v, m, true)
+        }
+        (V1Cursor::After(x), false) => {
+            let (v, m) = scan(events, above(x), true, limit, &filter);
+            (v, m, true)
+        }
+        (V1Cursor::After(x), true) => {
+            let (v, m) = scan(events, below(x) - 1, false, limit, &filter);
+            (v, m, true)
+        }
+        (V1Cursor::Before(x), false) => {
+            let (mut v, m) = scan(events, below(x) - 1, false, limit, &filter);
+            v.reverse();
+            (v, m, false)
+        }
+        (V1Cursor::Before(x), true) => {
+            let (mut v, m) = scan(events, above(x), true, limit, &filter);
+            v.reverse();
+            (v, m, false)
+        }
+    };
+    let first = indexes.first().map(|&i| events[i].id);
+    let last = indexes.last().map(|&i| events[i].id);
+    let (after, before) = if toward_after {
+        (last.filter(|_| more), first.filter(|_| cursor != V1Cursor::Start))
+    } else {
+        (last, first.filter(|_| more))
+    };
+    let after = after.map(|id| encode_v1_cursor(account_id, id));
+    let before = before.map(|id| encode_v1_cursor(account_id, id));
+    let link = |name: &str, c: &str| {
+        let q = params.encode_with(&["after_cursor", "before_cursor"], &[(name, c.to_string())]);
+        format!("{}/api/1/events?{q}", st.base_url)
+    };
+    let data: Vec<Value> = indexes.iter().map(|&i| event_json(&events[i], account_id)).collect();
+    let body = json!({
+        "status": v1_success_status(),
+        "pagination": {
+            "before_cursor": before,
+            "after_cursor": after,
+            "previous_link": before.as_deref().map(|c| link("before_cursor", c)),
+            "next_link": after.as_deref().map(|c| link("after_cursor", c)),
+        },
+        "data": data,
+    });
+    json_response(StatusCode::OK, &body)
+}
+
+/// `GET /api/1/events/types` → `data: [{id, name, description}]` (not paginated).
+async fn types() -> Response {
+    let data: Vec<Value> = EVENT_TYPES
+        .iter()
+        .map(|(id, name, description)| json!({"id": id, "name": name, "description": description}))
+        .collect();
+    json_response(StatusCode::OK, &json!({"status": v1_success_status(), "data": data}))
+}
+
+/// `GET /api/1/events/{id}`.
+///
+/// Assumption: `data` is the event object itself, as the py-sdk
+/// `GetEventById200Response` model says (other v1 by-id reads return a one-element
+/// array).
+async fn get_one(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
+    let st = lock(&sim);
+    let found = parse_id(&id).and_then(|n| {
+        let k = st.tenant.events.binary_search_by_key(&n, |e| e.id).ok()?;
+        Some(&st.tenant.events[k])
+    });
+    match found {
+        Some(e) => json_response(
+            StatusCode::OK,
+            &json!({"status": v1_success_status(), "data": event_json(e, st.tenant.account_id)}),
+        ),
+        None => v1_not_found(&format!("Event for id {id} was not found")),
+    }
+}
