@@ -47,11 +47,18 @@ pub struct Client<T: Transport> {
     config: Config,
     token: Option<(Token, Duration)>,
     budget: Budget,
+    /// The most requests [`Client::get_json_many`] has in flight at once.
+    concurrency: usize,
 }
 
 impl<T: Transport> Client<T> {
     pub fn new(transport: T, config: Config) -> Self {
-        Client { transport, config, token: None, budget: Budget::default() }
+        Client { transport, config, token: None, budget: Budget::default(), concurrency: 1 }
+    }
+
+    /// Let [`Client::get_json_many`] keep up to `n` requests in flight (at least 1).
+    pub fn set_concurrency(&mut self, n: usize) {
+        self.concurrency = n.max(1);
     }
 
     /// Allow waiting up to `budget` (from now) for rate-limit resets; zero
@@ -239,11 +246,20 @@ impl<T: Transport> Client<T> {
         checked_json(response, path_and_query)
     }
 
-    /// Several GETs at once (in flight together, as the transport allows),
-    /// each with the same handling as [`Client::get_json`]: a response that
-    /// needs a retry, a new token or a wait is re-done on its own. Results
-    /// are in the order of `paths`.
+    /// Several GETs, up to the concurrency in flight together, each with the
+    /// same handling as [`Client::get_json`]: a response that needs a retry,
+    /// a new token or a wait is re-done on its own. Results are in the order
+    /// of `paths`.
     pub fn get_json_many(&mut self, paths: &[String]) -> Vec<Result<(Response, Value)>> {
+        let mut results = Vec::with_capacity(paths.len());
+        for wave in paths.chunks(self.concurrency) {
+            results.extend(self.get_json_wave(wave));
+        }
+        results
+    }
+
+    /// One wave of [`Client::get_json_many`]: all of `paths` in flight at once.
+    fn get_json_wave(&mut self, paths: &[String]) -> Vec<Result<(Response, Value)>> {
         let batch_fits = self.budget.remaining.is_none_or(|left| left > paths.len() as u64);
         if paths.len() < 2 || !batch_fits {
             return paths.iter().map(|path| self.get_json(path)).collect();
@@ -513,6 +529,7 @@ mod tests {
         script.push(404, &[], r#"{"message":"gone","statusCode":404,"name":"NotFoundError"}"#);
         script.push(200, &[], "[2]");
         let mut client = client(&script);
+        client.set_concurrency(8);
         client.authenticate().unwrap();
         let paths: Vec<String> = ["/a", "/b", "/c"].iter().map(|p| p.to_string()).collect();
         let results = client.get_json_many(&paths);

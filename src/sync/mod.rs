@@ -254,6 +254,7 @@ pub fn sync_page<T: Transport>(
         }
     };
     cache.bind(&cursor.plan);
+    client.set_concurrency(usize::try_from(cursor.plan.concurrency).unwrap_or(1));
     let max_items = usize::try_from(request.max_items).unwrap_or(usize::MAX);
     while !finished {
         let step = cursor.step.clone();

@@ -135,6 +135,11 @@ fn read_per_user<T: Transport>(ctx: &mut Ctx<'_, T>, ids: &[Option<u64>]) -> Res
             Ok((_, Value::Array(items))) => items,
             // v1 shape, or the `[[]]` quirk of an empty list.
             Ok((_, body)) => body.get("data").and_then(Value::as_array).cloned().unwrap_or_default(),
+            // No such endpoint: the kind cannot be read on this tenant.
+            Err(Error::NotFound(message)) if message.to_lowercase().contains("route") => {
+                refused.entry(kind).or_insert(Error::NotFound(message));
+                continue;
+            }
             // The user was deleted after the users page was read.
             Err(Error::NotFound(_)) => Vec::new(),
             Err(error) if error.retryable() => return Err(error),
