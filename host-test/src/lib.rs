@@ -4,7 +4,10 @@
 //!   HTTP policy and resource limits, and drives `describe`, `configure`,
 //!   `sync` and `provision` on it.
 //! * [`simulator`]: an in-process OneLogin API simulator to run it against.
+//! * [`bench`]: the sync benchmark (requests against the minimum, speed-up,
+//!   throughput, memory) behind `host-test bench`.
 //! * The `host-test` binary (`src/bin/host-test`): a CLI over the harness.
 
+pub mod bench;
 pub mod harness;
 pub mod simulator;

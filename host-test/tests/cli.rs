@@ -101,3 +101,172 @@ async fn simulator_sync_and_describe_succeed() {
     let info: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(info["name"], "onelogin");
 }
+
+/// Runs `host-test ARGS` off the async runtime.
+async fn run(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || host_test(&args.iter().map(String::as_str).collect::<Vec<_>>())).await.unwrap()
+}
+
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sync_selects_kinds_prints_the_report_and_round_trips_a_checkpoint() {
+    let dir = temp_dir("checkpoint");
+    let (checkpoint, stats, out) = (dir.join("checkpoint"), dir.join("stats.json"), dir.join("out.jsonl"));
+    let (checkpoint, stats, out) = (checkpoint.to_str().unwrap(), stats.to_str().unwrap(), out.to_str().unwrap());
+    let full = run(args(&[
+        "sync",
+        "--simulator",
+        "--users",
+        "30",
+        "--kinds",
+        "users,groups",
+        "--concurrency",
+        "2",
+        "--checkpoint-out",
+        checkpoint,
+        "--stats",
+        stats,
+        "--out",
+        out,
+    ]))
+    .await;
+    let printed = text(&full);
+    assert!(full.status.success(), "{printed}");
+    assert!(printed.contains("sync: full; kinds: users, groups; concurrency: 2"), "{printed}");
+    assert!(printed.contains("kinds:") && printed.contains("complete"), "{printed}");
+    assert!(printed.contains("skipped (not selected)"), "unselected kinds are reported: {printed}");
+    assert!(printed.contains(&format!("checkpoint: yes, written to {checkpoint}")), "{printed}");
+    let stats: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(stats).unwrap()).unwrap();
+    assert_eq!(stats["incremental"], false);
+    assert_eq!(stats["checkpoint"], true);
+    let kinds = stats["kinds"].as_array().unwrap();
+    assert!(kinds.iter().any(|k| k["kind"] == "users" && k["status"] == "complete"), "{kinds:?}");
+    assert!(stats["http_requests_by_endpoint"].get("GET /api/2/roles").is_none(), "roles were not selected");
+    let first = std::fs::read_to_string(out).unwrap();
+    let header: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    assert_eq!((header["record"].as_str(), header["incremental"].as_bool()), (Some("sync"), Some(false)));
+    assert!(!std::fs::read_to_string(checkpoint).unwrap().trim().is_empty());
+
+    // The checkpoint feeds an incremental sync (of a fresh simulator: the same tenant).
+    let incremental =
+        run(args(&["sync", "--simulator", "--users", "30", "--checkpoint-in", checkpoint, "--out", out])).await;
+    let printed = text(&incremental);
+    assert!(incremental.status.success(), "{printed}");
+    assert!(printed.contains("sync: incremental from the checkpoint in"), "{printed}");
+    let first = std::fs::read_to_string(out).unwrap();
+    let header: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    assert_eq!(header["incremental"], true);
+
+    let missing = run(args(&["sync", "--simulator", "--checkpoint-in", "/nonexistent/checkpoint"])).await;
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn diff_prints_tombstones_of_two_full_syncs_and_refuses_an_incremental_one() {
+    let dir = temp_dir("diff");
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let (before, after, incremental, checkpoint) =
+        (path("before.jsonl"), path("after.jsonl"), path("incremental.jsonl"), path("checkpoint"));
+    // Same seed, fewer users: the tenant "lost" users (and whatever went with them).
+    for (users, out) in [("40", &before), ("30", &after)] {
+        let output = run(args(&[
+            "sync",
+            "--simulator",
+            "--users",
+            users,
+            "--seed",
+            "3",
+            "--out",
+            out,
+            "--checkpoint-out",
+            &checkpoint,
+        ]))
+        .await;
+        assert!(output.status.success(), "{}", text(&output));
+    }
+    let diff = run(args(&["diff", &before, &after])).await;
+    assert!(diff.status.success(), "{}", text(&diff));
+    let tombstones: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&diff.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let users_gone = tombstones
+        .iter()
+        .filter(|t| t["record"] == "entity_tombstone" && t["entity_type"] == "onelogin_user")
+        .inspect(|t| assert_eq!(t["status"], "deprovisioned"))
+        .count();
+    assert_eq!(users_gone, 10, "{tombstones:?}");
+    assert!(tombstones.iter().any(|t| t["record"] == "relationship_tombstone" && t["status"] == "removed"));
+    assert!(tombstones.iter().any(|t| t["status"] == "suspended"), "the deleted users' app access is suspended");
+    assert!(
+        !tombstones.iter().any(|t| t["entity_type"] == "onelogin_event"),
+        "events (class Record) age out of their window; they are never tombstoned"
+    );
+    for t in tombstones.iter().filter(|t| t["status"] == "suspended") {
+        assert_eq!((t["class"].as_str(), t["record"].as_str()), (Some("ASSIGNED"), Some("relationship_tombstone")));
+        assert!(t["to_key"].as_str().unwrap().starts_with("onelogin_application:"), "{t}");
+    }
+    assert!(String::from_utf8_lossy(&diff.stderr).contains("tombstones:"));
+    let same = run(args(&["diff", &before, &before])).await;
+    assert!(same.status.success() && same.stdout.is_empty(), "{}", text(&same));
+
+    let output = run(args(&[
+        "sync",
+        "--simulator",
+        "--users",
+        "30",
+        "--seed",
+        "3",
+        "--checkpoint-in",
+        &checkpoint,
+        "--out",
+        &incremental,
+    ]))
+    .await;
+    assert!(output.status.success(), "{}", text(&output));
+    let refused = run(args(&["diff", &before, &incremental])).await;
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(text(&refused).contains("incremental"), "{}", text(&refused));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bench_prints_the_table_with_targets_and_describe_lists_sync_kinds() {
+    let output = run(args(&["bench", "--users", "60", "--latency-ms", "0", "--concurrency", "4"])).await;
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{}", text(&output));
+    for expected in [
+        "requests made (simulator)",
+        "minimum for these kinds",
+        "per-user fan-out",
+        "speed-up",
+        "peak linear memory",
+        "concurrency 4",
+        "C=4",
+        "targets:",
+        "requests <= 1.05 x minimum",
+    ] {
+        assert!(printed.contains(expected), "{expected:?} missing from:\n{printed}");
+    }
+    assert!(printed.contains("(not judged: latency 0 ms"), "speed-up is not judged without latency:\n{printed}");
+    // With --assert, the exit status says whether every target held: bulk kinds only, no latency.
+    let asserted =
+        run(args(&["bench", "--users", "60", "--latency-ms", "0", "--kinds", "users,groups,roles,apps", "--assert"]))
+            .await;
+    assert!(asserted.status.success(), "{}", text(&asserted));
+    assert!(String::from_utf8_lossy(&asserted.stdout).contains("PASS  every selected kind complete"));
+
+    let kinds = run(args(&["describe", "--sync-kinds"])).await;
+    let table = String::from_utf8_lossy(&kinds.stdout).into_owned();
+    assert!(kinds.status.success(), "{}", text(&kinds));
+    assert!(table.starts_with("kind") && table.contains("users") && table.contains("per user"), "{table}");
+    let json = run(args(&["describe"])).await;
+    let info: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let users = info["sync_kinds"].as_array().unwrap().iter().find(|k| k["name"] == "users").cloned();
+    let users = users.expect("a users kind");
+    for field in ["default_selected", "calls_per_user", "cost", "requires", "description"] {
+        assert!(users.get(field).is_some(), "{field} missing: {users}");
+    }
+}

@@ -33,6 +33,7 @@
 
 pub mod action;
 pub mod config;
+pub mod diff;
 mod instance;
 pub mod limits;
 pub mod log;
@@ -62,8 +63,8 @@ pub mod types {
     pub use super::bindings::identity::connector::types::{
         AccessLevel, AccountInfo, AccountPatch, Action, ActionOutcome, ActionSpec, ConfigField, ConfigFieldSpec,
         ConnectorError, ConnectorInfo, CredentialChange, CustomAction, EntitlementChange, Entity, EntityKind,
-        ErrorKind, LinkRequest, ParamSpec, PlannedCall, ProvisionOptions, Relationship, RelationshipKind, SyncPage,
-        SyncProgress, SyncRequest, ValueType,
+        ErrorKind, KindReport, KindStatus, LinkRequest, ParamSpec, PlannedCall, ProvisionOptions, Relationship,
+        RelationshipKind, SyncKind, SyncPage, SyncProgress, SyncRequest, ValueType,
     };
     pub use super::log::{LogLevel, LogLine};
 }
@@ -72,4 +73,4 @@ pub use instance::{ConnectorInstance, Harness, HarnessConfig};
 pub use limits::Limits;
 pub use log::ComponentLog;
 pub use policy::{RefusedRequest, RequestLog};
-pub use sync::{sync_all, SyncOutput};
+pub use sync::{sync_all, sync_pages, SyncEnd, SyncOptions, SyncOutput};

@@ -1,24 +1,69 @@
-//! Driving a full sync: call `sync` with each page's `next-cursor` until it
-//! is `none`, collecting everything.
+//! Driving a sync: call `sync` with each page's `next-cursor` until it is
+//! `none`, either collecting everything ([`sync_all`]) or handing each page
+//! to a callback and keeping only the totals ([`sync_pages`], for tenants too
+//! big to hold in memory).
+//!
+//! A sync started with [`SyncOptions::checkpoint`] is *incremental*: it
+//! returns only what changed since the checkpoint, and never says what was
+//! deleted. [`SyncOutput::incremental`] records which kind of sync an output
+//! came from, so that [`diff::tombstones`](super::diff::tombstones) can refuse
+//! to treat an incremental output as the whole tenant.
 
 use std::collections::BTreeMap;
 
 use super::instance::ConnectorInstance;
-use super::types::{ConnectorError, Entity, Relationship, SyncPage, SyncRequest};
+use super::types::{ConnectorError, Entity, KindReport, Relationship, SyncPage, SyncRequest};
 
 /// Hard stop for [`sync_all`]: a component that never ends its cursor chain
 /// is a bug, not a big tenant.
 pub const MAX_PAGES: u64 = 1_000_000;
 
-/// Everything a full sync produced.
+/// Everything a sync produced.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncOutput {
+    /// True when the sync started from a checkpoint: the output then holds
+    /// only what changed, and the absence of an entity means nothing.
+    pub incremental: bool,
     /// All entities, in the order the pages returned them.
     pub entities: Vec<Entity>,
     /// All relationships, in the order the pages returned them.
     pub relationships: Vec<Relationship>,
     /// How many pages (`sync` calls) it took.
     pub pages: u64,
+    /// The per-kind report of the last page.
+    pub report: Vec<KindReport>,
+    /// The last page's checkpoint, for a later incremental sync.
+    pub checkpoint: Option<String>,
+}
+
+/// What a sync asks for, besides the cursor (see `sync-request` in the WIT).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Stop a page at about this many items (0 = no hint).
+    pub max_items: u32,
+    /// Kinds to read (empty = the connector's defaults).
+    pub kinds: Vec<String>,
+    /// An earlier sync's checkpoint: read only changes.
+    pub checkpoint: Option<String>,
+    /// How long the component may wait for rate limits inside one call.
+    pub max_wait_ms: u32,
+    /// Requests in flight at once (0 = the connector's default).
+    pub concurrency: u32,
+}
+
+impl SyncOptions {
+    /// The request for one page: the options only go with the first page
+    /// (`cursor` none); later pages carry them in the cursor.
+    pub fn request(&self, cursor: Option<String>) -> SyncRequest {
+        SyncRequest {
+            max_items: self.max_items,
+            kinds: self.kinds.clone(),
+            checkpoint: self.checkpoint.clone(),
+            max_wait_ms: self.max_wait_ms,
+            concurrency: self.concurrency,
+            cursor,
+        }
+    }
 }
 
 /// The entity type of a key: the part before the first `:`
@@ -49,38 +94,85 @@ impl SyncOutput {
     }
 }
 
-/// Runs a full sync from the beginning (`cursor: none`), passing `max_items`
-/// as each page's hint and calling `on_page` after each page. Returns the
-/// component's error as soon as a page fails (the pages before it are lost:
-/// resume with [`ConnectorInstance::sync_page`] if that matters).
-pub async fn sync_all(
+/// How a sync driven by [`sync_pages`] ended: everything of a
+/// [`SyncOutput`] except the records themselves.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncEnd {
+    /// True when the sync started from a checkpoint.
+    pub incremental: bool,
+    /// How many pages (`sync` calls) it took.
+    pub pages: u64,
+    /// Entities over all pages.
+    pub entities: u64,
+    /// Relationships over all pages.
+    pub relationships: u64,
+    /// The per-kind report of the last page.
+    pub report: Vec<KindReport>,
+    /// The last page's checkpoint.
+    pub checkpoint: Option<String>,
+}
+
+/// Runs a sync from the beginning (`cursor: none`) with `options`, handing
+/// each page to `on_page` (by value: keep what you need) and keeping only
+/// counts. Returns the component's error as soon as a page fails (resume
+/// with [`ConnectorInstance::sync_page`] if that matters).
+pub async fn sync_pages(
     instance: &mut ConnectorInstance,
-    max_items: u32,
-    mut on_page: impl FnMut(&SyncPage),
-) -> anyhow::Result<Result<SyncOutput, ConnectorError>> {
-    let mut output = SyncOutput::default();
+    options: &SyncOptions,
+    mut on_page: impl FnMut(SyncPage),
+) -> anyhow::Result<Result<SyncEnd, ConnectorError>> {
+    let mut end = SyncEnd { incremental: options.checkpoint.is_some(), ..SyncEnd::default() };
     let mut cursor = None;
     loop {
-        let page = match instance.sync_page(SyncRequest { cursor: cursor.take(), max_items }).await? {
+        let page = match instance.sync_page(options.request(cursor.take())).await? {
             Ok(page) => page,
             Err(error) => return Ok(Err(error)),
         };
-        output.pages += 1;
-        on_page(&page);
-        let SyncPage { entities, relationships, next_cursor, progress: _ } = page;
-        output.entities.extend(entities);
-        output.relationships.extend(relationships);
+        end.pages += 1;
+        end.entities += page.entities.len() as u64;
+        end.relationships += page.relationships.len() as u64;
+        end.report = page.report.clone();
+        end.checkpoint = page.checkpoint.clone();
+        let next_cursor = page.next_cursor.clone();
+        on_page(page);
         match next_cursor {
-            None => return Ok(Ok(output)),
+            None => return Ok(Ok(end)),
             Some(next) => {
                 anyhow::ensure!(
-                    output.pages < MAX_PAGES,
+                    end.pages < MAX_PAGES,
                     "the component returned more than {MAX_PAGES} pages without ending the sync"
                 );
                 cursor = Some(next);
             }
         }
     }
+}
+
+/// Runs a sync from the beginning (`cursor: none`) with `options`, calling
+/// `on_page` after each page and collecting every record. Returns the
+/// component's error as soon as a page fails (the pages before it are lost:
+/// resume with [`ConnectorInstance::sync_page`] if that matters).
+pub async fn sync_all(
+    instance: &mut ConnectorInstance,
+    options: &SyncOptions,
+    mut on_page: impl FnMut(&SyncPage),
+) -> anyhow::Result<Result<SyncOutput, ConnectorError>> {
+    let mut entities = Vec::new();
+    let mut relationships = Vec::new();
+    let end = sync_pages(instance, options, |page| {
+        on_page(&page);
+        entities.extend(page.entities);
+        relationships.extend(page.relationships);
+    })
+    .await?;
+    Ok(end.map(|end| SyncOutput {
+        incremental: end.incremental,
+        entities,
+        relationships,
+        pages: end.pages,
+        report: end.report,
+        checkpoint: end.checkpoint,
+    }))
 }
 
 #[cfg(test)]
@@ -107,6 +199,7 @@ mod tests {
                 rel("ASSIGNED", "onelogin_role:3", "onelogin_user:1"),
             ],
             pages: 1,
+            ..SyncOutput::default()
         };
         assert_eq!(output.entities_by_type()["onelogin_user"], 1);
         let by_class = output.relationships_by_class();

@@ -98,11 +98,13 @@ pub fn access_level_name(level: AccessLevel) -> &'static str {
     }
 }
 
-/// `--rate-limit N|off`: simulator calls per hour.
+/// `--rate-limit N|on|off`: simulator calls per hour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RateLimit {
     /// No rate limiting.
     Off,
+    /// The simulator's default budget.
+    On,
     /// This many calls per hour.
     PerHour(u32),
 }
@@ -114,9 +116,12 @@ impl std::str::FromStr for RateLimit {
         if s.eq_ignore_ascii_case("off") {
             return Ok(RateLimit::Off);
         }
+        if s.eq_ignore_ascii_case("on") {
+            return Ok(RateLimit::On);
+        }
         s.parse()
             .map(RateLimit::PerHour)
-            .map_err(|_| format!("expected a number of calls per hour or `off`, not {s:?}"))
+            .map_err(|_| format!("expected a number of calls per hour, `on` or `off`, not {s:?}"))
     }
 }
 
@@ -129,9 +134,9 @@ pub struct SimulatorOptions {
     /// Seed of the simulated tenant [default: the simulator's].
     #[arg(long, value_name = "S", conflicts_with = "config")]
     pub seed: Option<u64>,
-    /// Simulated account rate limit, calls per hour, or `off`
-    /// [default: the simulator's].
-    #[arg(long, value_name = "N|off", conflicts_with = "config")]
+    /// Simulated account rate limit, calls per hour, `on` (the simulator's
+    /// default) or `off` [default: the simulator's].
+    #[arg(long, value_name = "N|on|off", conflicts_with = "config")]
     pub rate_limit: Option<RateLimit>,
 }
 
@@ -148,7 +153,7 @@ impl SimulatorOptions {
         match self.rate_limit {
             Some(RateLimit::Off) => config.rate_limit_per_hour = None,
             Some(RateLimit::PerHour(n)) => config.rate_limit_per_hour = Some(n),
-            None => {}
+            Some(RateLimit::On) | None => {}
         }
         config
     }

@@ -3,13 +3,18 @@
 use std::path::Path;
 
 use clap::Args;
-use host_test::harness::types::{ConnectorInfo, ValueType};
+use host_test::harness::types::{ConnectorInfo, SyncKind, ValueType};
 use host_test::harness::{Harness, HarnessConfig, Limits};
 use serde_json::{json, Value};
 
 /// Print the connector's self-description (no network) as pretty JSON.
 #[derive(Args, Debug)]
-pub struct DescribeCommand {}
+pub struct DescribeCommand {
+    /// Print only the sync kinds, as a table (name, default, calls per
+    /// user, cost, requires).
+    #[arg(long)]
+    sync_kinds: bool,
+}
 
 impl DescribeCommand {
     /// Runs the subcommand.
@@ -18,9 +23,30 @@ impl DescribeCommand {
         let harness =
             Harness::new(HarnessConfig { component: component.to_path_buf(), limits, ..HarnessConfig::default() })?;
         let info = harness.instantiate().await?.describe().await?;
-        println!("{}", serde_json::to_string_pretty(&info_json(&info))?);
+        if self.sync_kinds {
+            print!("{}", sync_kinds_table(&info.sync_kinds));
+        } else {
+            println!("{}", serde_json::to_string_pretty(&info_json(&info))?);
+        }
         Ok(())
     }
+}
+
+/// The sync kinds as a plain-text table.
+pub fn sync_kinds_table(kinds: &[SyncKind]) -> String {
+    let width = kinds.iter().map(|k| k.name.len()).max().unwrap_or(0).max("kind".len());
+    let requires_width = kinds.iter().map(|k| k.requires.join(",").len()).max().unwrap_or(0).max("requires".len());
+    let mut out =
+        format!("{:<width$}  {:<7}  {:>8}  {:<requires_width$}  cost\n", "kind", "default", "per user", "requires");
+    for k in kinds {
+        let requires = if k.requires.is_empty() { "-".to_string() } else { k.requires.join(",") };
+        let default = if k.default_selected { "yes" } else { "no" };
+        out.push_str(&format!(
+            "{:<width$}  {default:<7}  {:>8}  {requires:<requires_width$}  {}\n",
+            k.name, k.calls_per_user, k.cost
+        ));
+    }
+    out
 }
 
 fn value_type_name(t: ValueType) -> &'static str {
@@ -60,6 +86,14 @@ pub fn info_json(info: &ConnectorInfo) -> Value {
             "from_type": k.from_type,
             "to_type": k.to_type,
             "description": k.description,
+        })).collect::<Vec<_>>(),
+        "sync_kinds": info.sync_kinds.iter().map(|k| json!({
+            "name": k.name,
+            "description": k.description,
+            "default_selected": k.default_selected,
+            "calls_per_user": k.calls_per_user,
+            "cost": k.cost,
+            "requires": k.requires,
         })).collect::<Vec<_>>(),
         "actions": info.actions.iter().map(|a| json!({
             "name": a.name,

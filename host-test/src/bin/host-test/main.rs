@@ -5,9 +5,12 @@
 //! component's `invalid-config`); 3 `authentication-failed` or
 //! `insufficient-scope`; 4 `rate-limited`; 1 anything else.
 
+mod bench;
 mod common;
 mod describe;
+mod diff;
 mod provision;
+mod records;
 mod simulator;
 mod sync;
 
@@ -37,8 +40,12 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a full sync (see `sync --help`).
+    /// Run a full or incremental sync (see `sync --help`).
     Sync(sync::SyncCommand),
+    /// Tombstones between two full syncs' `sync --out` files, as JSON Lines.
+    Diff(diff::DiffCommand),
+    /// Benchmark a sync of a simulated tenant: requests, speed-up, memory.
+    Bench(bench::BenchCommand),
     /// Run one provisioning action.
     Provision(provision::ProvisionCommand),
     /// Print the connector's self-description as JSON.
@@ -65,6 +72,8 @@ async fn main() -> ExitCode {
     let limits = cli.limits.limits();
     let result = match cli.command {
         Command::Sync(command) => command.run(&component, limits).await,
+        Command::Diff(command) => command.run(),
+        Command::Bench(command) => command.run(&component, limits).await,
         Command::Provision(command) => command.run(&component, limits).await,
         Command::Describe(command) => command.run(&component, limits).await,
         Command::Simulator(command) => command.run().await,

@@ -1,0 +1,873 @@
+//! The sync benchmark behind `host-test bench`: API calls against the
+//! minimum, speed-up from concurrency, throughput and memory.
+//!
+//! [`run_bench`] starts an in-process [`Simulator`] and runs one full sync at
+//! concurrency 1 and one at [`BenchConfig::concurrency`], each against a
+//! fresh simulator (same users and seed, so the same tenant, and a fresh
+//! rate budget) and in a fresh harness and instance. For each run it records
+//! the requests the sync made (the simulator's counters, cross-checked with
+//! the harness's request log), the wall time of the sync, the records it
+//! produced and the component's peak linear memory.
+//!
+//! Requests are counted **for the sync only**: `configure`'s token request
+//! and scope probe(s) happen before the counters are reset, and are reported
+//! separately ([`BenchRun::configure_requests`]). The sync reuses
+//! `configure`'s token, so [`minimum_requests`] has no token term either.
+//!
+//! The report compares the requests with [`minimum_requests`] (what the API
+//! makes unavoidable for the selected kinds) and with
+//! [`fan_out_requests`] (what a per-user fan-out design such as
+//! baton-onelogin or graph-onelogin needs), and checks the targets of
+//! [`BenchReport::targets`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+
+use crate::harness::types::{ConnectorError, KindReport, KindStatus, SyncKind};
+use crate::harness::{sync_pages, Harness, HarnessConfig, Limits, SyncOptions};
+use crate::simulator::tenant::now_millis;
+use crate::simulator::{limits, Simulator, SimulatorConfig, Tenant};
+
+/// The concurrency of the second run when the caller does not choose one.
+pub const DEFAULT_CONCURRENCY: u32 = 8;
+/// The host name the simulated tenant is reached under (routed to loopback).
+pub const TENANT_HOST: &str = "acme.onelogin.com";
+/// `GET /api/1/events` page size (OneLogin's fixed 50).
+// TODO(simulator): use `simulator::limits::EVENTS` once the simulator serves events.
+pub const EVENTS_PAGE: usize = 50;
+/// The events window of a full sync: `since = now − 90 days`.
+pub const EVENTS_LOOKBACK_DAYS: i64 = 90;
+/// [`EVENTS_LOOKBACK_DAYS`] in milliseconds.
+const EVENTS_LOOKBACK_MS: i64 = EVENTS_LOOKBACK_DAYS * 24 * 3600 * 1000;
+
+/// Target: requests at most this many times the minimum.
+pub const TARGET_RATIO: f64 = 1.05;
+/// Target: the concurrent run at least this many times faster ...
+pub const TARGET_SPEED_UP: f64 = 5.0;
+/// ... when every request takes at least this long.
+pub const TARGET_SPEED_UP_LATENCY: Duration = Duration::from_millis(20);
+/// Target: peak linear memory at most this many bytes (set for 100k users).
+pub const TARGET_PEAK_MEMORY: usize = 32 * 1024 * 1024;
+
+/// `ceil(items / page)`, but at least 1: reading an empty list still costs
+/// one call.
+pub fn pages(items: usize, page: usize) -> u64 {
+    items.div_ceil(page.max(1)).max(1) as u64
+}
+
+/// One term of [`minimum_requests`]: calls to one endpoint for one kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MinimumTerm {
+    /// The sync kind that needs the calls.
+    pub kind: &'static str,
+    /// The endpoint, as the harness's request log names it
+    /// (`GET /api/2/roles/{id}/admins`).
+    pub endpoint: &'static str,
+    /// How many calls.
+    pub calls: u64,
+}
+
+/// Each term of [`minimum_requests`], in kind order, for a sync that
+/// started at `sync_start_ms` (unix milliseconds: the end of the events
+/// window). See [`minimum_requests`].
+pub fn minimum_terms(tenant: &Tenant, kinds: &BTreeSet<String>, sync_start_ms: i64) -> Vec<MinimumTerm> {
+    let has = |kind: &str| kinds.contains(kind);
+    let users = tenant.users.len();
+    let apps = tenant.apps.len();
+    let mut terms = Vec::new();
+    let mut term = |kind, endpoint, calls| terms.push(MinimumTerm { kind, endpoint, calls });
+    if has("users") {
+        term("users", "GET /api/2/users", pages(users, limits::USERS));
+        term("users", "GET /api/2/users/custom_attributes", 1);
+    }
+    if has("groups") {
+        term("groups", "GET /api/1/groups", pages(tenant.groups.len(), limits::V1_GROUPS));
+    }
+    if has("roles") {
+        term("roles", "GET /api/2/roles", pages(tenant.roles.len(), limits::ROLES));
+        let admins = tenant.roles.iter().map(|role| pages(role.admins.len(), limits::ROLE_ADMINS)).sum();
+        term("roles", "GET /api/2/roles/{id}/admins", admins);
+    }
+    if has("apps") {
+        term("apps", "GET /api/2/apps", pages(apps, limits::APPS));
+    }
+    if has("app_rules") {
+        // Rules are not paginated; the second call (`enabled=false`) lists
+        // the disabled rules, which the first one hides.
+        term("app_rules", "GET /api/2/apps/{id}/rules", 2 * apps as u64);
+    }
+    if has("privileges") {
+        // An account without the subscription (no privileges) costs the one list call.
+        let privileges = tenant.privileges.len() as u64;
+        term("privileges", "GET /api/1/privileges", 1);
+        if privileges > 0 {
+            term("privileges", "GET /api/1/privileges/{id}/users", privileges);
+            term("privileges", "GET /api/1/privileges/{id}/roles", privileges);
+        }
+    }
+    if has("events") {
+        let since_ms = sync_start_ms.saturating_sub(EVENTS_LOOKBACK_MS);
+        let in_window = tenant.events.iter().filter(|e| e.created_at_ms >= since_ms).count();
+        term("events", "GET /api/1/events", pages(in_window, EVENTS_PAGE));
+    }
+    if has("user_apps") {
+        term("user_apps", "GET /api/2/users/{id}/apps", users as u64);
+    }
+    if has("mfa_devices") {
+        term("mfa_devices", "GET /api/2/mfa/users/{id}/devices", users as u64);
+    }
+    terms
+}
+
+/// The fewest OneLogin API calls a full sync of `kinds` can make on
+/// `tenant`, given the simulator's maximum page sizes
+/// ([`simulator::limits`](crate::simulator::limits)). `kinds` is the
+/// selection with required kinds already added (see [`resolve_kinds`]).
+/// Every list costs `⌈items / page⌉` calls, and at least 1 when empty.
+/// "Now" is the time of the call; [`minimum_terms`] takes the sync's start.
+///
+/// | kind | endpoint | calls |
+/// |---|---|---|
+/// | `users` | `GET /api/2/users` | ⌈users / 50⌉ |
+/// | `users` | `GET /api/2/users/custom_attributes` | 1 |
+/// | `groups` | `GET /api/1/groups` | ⌈groups / 50⌉ |
+/// | `roles` | `GET /api/2/roles` (each role's apps inline) | ⌈roles / 650⌉ |
+/// | `roles` | `GET /api/2/roles/{id}/admins` | Σ over roles of max(1, ⌈admins / 100⌉) |
+/// | `apps` | `GET /api/2/apps` | ⌈apps / 1000⌉ |
+/// | `app_rules` | `GET /api/2/apps/{id}/rules`, and again with `enabled=false` | 2 × apps |
+/// | `aws_iam_roles` | none (evaluated from rules, roles and users) | 0 |
+/// | `privileges` | `GET /api/1/privileges`, `/{id}/users`, `/{id}/roles` | 1 + 2 × privileges |
+/// | `events` | `GET /api/1/events?since=now−90d` | max(1, ⌈events since now − 90 days / 50⌉) |
+/// | `user_apps` | `GET /api/2/users/{id}/apps` | users |
+/// | `mfa_devices` | `GET /api/2/mfa/users/{id}/devices` | users |
+///
+/// Role *members* cost nothing: they come with each user's `role_ids`.
+/// Not counted: `configure`'s token request (`POST /auth/oauth2/v2/token`,
+/// which the sync reuses) and its scope probe (`GET /api/2/connectors`).
+pub fn minimum_requests(tenant: &Tenant, kinds: &BTreeSet<String>) -> u64 {
+    minimum_terms(tenant, kinds, now_millis()).iter().map(|t| t.calls).sum()
+}
+
+/// What a per-user fan-out design (baton-onelogin, graph-onelogin) needs
+/// for the same kinds: the users pages, then `GET /api/2/users/{id}` for
+/// every user, the per-user kinds, and per role its members and its apps:
+///
+/// ```text
+/// fan-out = minimum + users                        (GET /api/2/users/{id})
+///         + Σ over roles of max(1, ⌈members / 100⌉) (GET /api/2/roles/{id}/users)
+///         + Σ over roles of max(1, ⌈apps / 100⌉)    (GET /api/2/roles/{id}/apps)
+/// ```
+///
+/// (the role terms only when `roles` is selected, the user term only when
+/// `users` is).
+pub fn fan_out_requests(tenant: &Tenant, kinds: &BTreeSet<String>, sync_start_ms: i64) -> u64 {
+    let mut calls: u64 = minimum_terms(tenant, kinds, sync_start_ms).iter().map(|t| t.calls).sum();
+    if kinds.contains("users") {
+        calls += tenant.users.len() as u64;
+    }
+    if kinds.contains("roles") {
+        for role in &tenant.roles {
+            calls += pages(role.users.len(), limits::ROLE_USERS) + pages(role.apps.len(), limits::ROLE_APPS);
+        }
+    }
+    calls
+}
+
+/// The kinds a sync reads for `requested` (empty = the kinds marked
+/// `default-selected`), with every required kind added, as the connector
+/// describes them. Unknown names are an error. When the connector lists no
+/// sync kinds, `requested` is taken as is.
+pub fn resolve_kinds(available: &[SyncKind], requested: &[String]) -> anyhow::Result<BTreeSet<String>> {
+    if available.is_empty() {
+        return Ok(requested.iter().cloned().collect());
+    }
+    let by_name: BTreeMap<&str, &SyncKind> = available.iter().map(|k| (k.name.as_str(), k)).collect();
+    let mut todo: Vec<String> = if requested.is_empty() {
+        available.iter().filter(|k| k.default_selected).map(|k| k.name.clone()).collect()
+    } else {
+        requested.to_vec()
+    };
+    let mut selected = BTreeSet::new();
+    while let Some(name) = todo.pop() {
+        let Some(kind) = by_name.get(name.as_str()) else {
+            let known: Vec<&str> = by_name.keys().copied().collect();
+            anyhow::bail!("unknown sync kind `{name}`; the connector has: {}", known.join(", "));
+        };
+        if selected.insert(name) {
+            todo.extend(kind.requires.iter().cloned());
+        }
+    }
+    Ok(selected)
+}
+
+/// What to benchmark.
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    /// The component `.wasm`.
+    pub component: PathBuf,
+    /// Users in the simulated tenant.
+    pub users: usize,
+    /// Seed of the simulated tenant.
+    pub seed: u64,
+    /// Latency the simulator adds to every request.
+    pub latency: Duration,
+    /// The simulator's account rate limit (calls per hour); `None` = off.
+    pub rate_limit_per_hour: Option<u32>,
+    /// Kinds to sync (empty = the connector's defaults).
+    pub kinds: Vec<String>,
+    /// The concurrency of the second run (the first runs at 1).
+    pub concurrency: u32,
+    /// `sync-request.max-wait-ms`.
+    pub max_wait_ms: u32,
+    /// Limits per call.
+    pub limits: Limits,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        BenchConfig {
+            component: crate::harness::config::component_path(),
+            users: 1000,
+            seed: 1,
+            latency: Duration::ZERO,
+            rate_limit_per_hour: None,
+            kinds: Vec::new(),
+            concurrency: DEFAULT_CONCURRENCY,
+            max_wait_ms: 60_000,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// One sync of the benchmark.
+#[derive(Clone, Debug)]
+pub struct BenchRun {
+    /// `sync-request.concurrency`.
+    pub concurrency: u32,
+    /// Requests `configure` made (token + scope probe), not in `requests`.
+    pub configure_requests: u64,
+    /// Requests the sync made, as the simulator counted them.
+    pub requests: u64,
+    /// [`minimum_requests`] for this run's tenant and events window (each
+    /// run has its own simulator, whose events are relative to its start).
+    pub minimum: u64,
+    /// Requests the sync made, as the harness's request log counted them
+    /// (the same unless a request was refused or lost on the way).
+    pub harness_requests: u64,
+    /// The harness's count per endpoint (`GET /api/2/roles/{id}/admins`).
+    pub requests_by_endpoint: BTreeMap<String, u64>,
+    /// Wall time of the sync (all pages; not `configure`).
+    pub wall: Duration,
+    /// `sync` calls.
+    pub pages: u64,
+    /// Entities produced.
+    pub entities: u64,
+    /// Relationships produced.
+    pub relationships: u64,
+    /// The component's peak linear memory.
+    pub peak_memory_bytes: usize,
+    /// The last page's per-kind report.
+    pub report: Vec<KindReport>,
+}
+
+impl BenchRun {
+    /// Entities per second of wall time.
+    pub fn entities_per_second(&self) -> f64 {
+        self.entities as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// Requests over [`BenchRun::minimum`].
+    pub fn ratio(&self) -> f64 {
+        self.requests as f64 / self.minimum.max(1) as f64
+    }
+
+    /// Requests in flight on average: `requests × latency / wall time`
+    /// (about 1 for a strictly serial sync, about C when C stay in flight).
+    pub fn average_in_flight(&self, latency: Duration) -> f64 {
+        self.requests as f64 * latency.as_secs_f64() / self.wall.as_secs_f64().max(1e-9)
+    }
+}
+
+/// A kind status in one word: `complete`, `skipped`, `failed`, `pending`.
+pub fn kind_status_word(status: &KindStatus) -> &'static str {
+    match status {
+        KindStatus::Pending => "pending",
+        KindStatus::Complete => "complete",
+        KindStatus::Skipped(_) => "skipped",
+        KindStatus::Failed(_) => "failed",
+    }
+}
+
+/// A kind status in words: `complete`, `skipped (reason)`, `failed (message)`, `pending`.
+pub fn kind_status_text(status: &KindStatus) -> String {
+    match status {
+        KindStatus::Pending => "pending".into(),
+        KindStatus::Complete => "complete".into(),
+        KindStatus::Skipped(reason) => format!("skipped ({reason})"),
+        KindStatus::Failed(error) => format!("failed ({})", error.message),
+    }
+}
+
+/// The verdict on one target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Met.
+    Pass,
+    /// Missed.
+    Fail,
+    /// Not measurable with this configuration (why).
+    NotApplicable(String),
+}
+
+/// One target and how the benchmark did against it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetCheck {
+    /// The target, e.g. `requests <= 1.05 x minimum`.
+    pub target: String,
+    /// The measured value, in words.
+    pub measured: String,
+    /// Pass, fail or not applicable.
+    pub verdict: Verdict,
+}
+
+/// Everything [`run_bench`] measured.
+#[derive(Clone, Debug)]
+pub struct BenchReport {
+    /// The configuration.
+    pub config: BenchConfig,
+    /// The selected kinds with their requirements.
+    pub kinds: BTreeSet<String>,
+    /// The simulated tenant.
+    pub tenant_summary: TenantSummary,
+    /// [`minimum_terms`] for the tenant and kinds (of the run at concurrency 1).
+    pub minimum_terms: Vec<MinimumTerm>,
+    /// [`minimum_requests`] (of the run at concurrency 1; see [`BenchRun::minimum`]).
+    pub minimum: u64,
+    /// [`fan_out_requests`].
+    pub fan_out: u64,
+    /// The run at concurrency 1.
+    pub serial: BenchRun,
+    /// The run at [`BenchConfig::concurrency`].
+    pub concurrent: BenchRun,
+}
+
+/// The sizes of the simulated tenant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TenantSummary {
+    /// Users.
+    pub users: usize,
+    /// Groups.
+    pub groups: usize,
+    /// Roles.
+    pub roles: usize,
+    /// Applications.
+    pub apps: usize,
+}
+
+impl BenchReport {
+    /// The larger of the runs' requests over their minimum.
+    pub fn ratio(&self) -> f64 {
+        self.serial.ratio().max(self.concurrent.ratio())
+    }
+
+    /// Wall time at concurrency 1 over wall time at the chosen concurrency.
+    pub fn speed_up(&self) -> f64 {
+        self.serial.wall.as_secs_f64() / self.concurrent.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// The larger run's peak linear memory.
+    pub fn peak_memory_bytes(&self) -> usize {
+        self.serial.peak_memory_bytes.max(self.concurrent.peak_memory_bytes)
+    }
+
+    /// The targets: requests within [`TARGET_RATIO`] of the minimum; a
+    /// [`TARGET_SPEED_UP`] speed-up when requests take
+    /// [`TARGET_SPEED_UP_LATENCY`] or more (not applicable at lower latency,
+    /// where the CPU, not the network, bounds the sync); peak memory within
+    /// [`TARGET_PEAK_MEMORY`] (set for 100k users, so it holds for fewer
+    /// too); every selected kind complete (else the request count is
+    /// meaningless).
+    pub fn targets(&self) -> Vec<TargetCheck> {
+        let verdict = |ok: bool| if ok { Verdict::Pass } else { Verdict::Fail };
+        let mut checks = Vec::new();
+        let ratio = self.ratio();
+        checks.push(TargetCheck {
+            target: format!("requests <= {TARGET_RATIO:.2} x minimum"),
+            measured: format!(
+                "{ratio:.3} ({} / {} at concurrency 1, {} / {} at {})",
+                self.serial.requests,
+                self.serial.minimum,
+                self.concurrent.requests,
+                self.concurrent.minimum,
+                self.concurrent.concurrency
+            ),
+            verdict: verdict(ratio <= TARGET_RATIO),
+        });
+        let speed_up = self.speed_up();
+        let latency_ms = TARGET_SPEED_UP_LATENCY.as_millis();
+        checks.push(TargetCheck {
+            target: format!("speed-up >= {TARGET_SPEED_UP:.0}x at {latency_ms} ms latency"),
+            measured: format!("{speed_up:.1}x at concurrency {}", self.concurrent.concurrency),
+            verdict: if self.config.latency >= TARGET_SPEED_UP_LATENCY {
+                verdict(speed_up >= TARGET_SPEED_UP)
+            } else {
+                Verdict::NotApplicable(format!("latency {} ms < {latency_ms} ms", self.config.latency.as_millis()))
+            },
+        });
+        let peak = self.peak_memory_bytes();
+        checks.push(TargetCheck {
+            target: format!("peak memory <= {} MiB at 100k users", TARGET_PEAK_MEMORY / (1024 * 1024)),
+            measured: format!("{} at {} users", mib(peak), self.config.users),
+            verdict: verdict(peak <= TARGET_PEAK_MEMORY),
+        });
+        let incomplete: BTreeSet<String> =
+            self.incomplete_kinds().map(|r| format!("{} {}", r.kind, kind_status_word(&r.status))).collect();
+        checks.push(TargetCheck {
+            target: "every selected kind complete".into(),
+            measured: if incomplete.is_empty() {
+                "yes".into()
+            } else {
+                format!("no: {}", incomplete.iter().map(String::as_str).collect::<Vec<_>>().join(", "))
+            },
+            verdict: verdict(incomplete.is_empty()),
+        });
+        checks
+    }
+
+    /// The reports, of either run, of selected kinds that did not end
+    /// `complete` (kinds left out of the selection do not count).
+    fn incomplete_kinds(&self) -> impl Iterator<Item = &KindReport> {
+        [&self.serial, &self.concurrent]
+            .into_iter()
+            .flat_map(|run| &run.report)
+            .filter(|r| self.kinds.contains(&r.kind) && !matches!(r.status, KindStatus::Complete))
+    }
+
+    /// Whether every selected kind ended `complete` in both runs (else the
+    /// request counts leave out what the missing kinds would cost).
+    pub fn all_kinds_complete(&self) -> bool {
+        self.incomplete_kinds().next().is_none()
+    }
+
+    /// Whether every applicable target passed.
+    pub fn passed(&self) -> bool {
+        self.targets().iter().all(|t| t.verdict != Verdict::Fail)
+    }
+
+    /// The report as a plain-text table (what `host-test bench` prints).
+    pub fn table(&self) -> String {
+        let (s, c) = (&self.serial, &self.concurrent);
+        let t = &self.tenant_summary;
+        let mut out = String::new();
+        let rate = match self.config.rate_limit_per_hour {
+            Some(n) => format!("{n} calls/hour"),
+            None => "off".into(),
+        };
+        let kinds: Vec<&str> = self.kinds.iter().map(String::as_str).collect();
+        let _ = writeln!(
+            out,
+            "tenant: {} users, {} groups, {} roles, {} apps (seed {}); latency {} ms; rate limit {rate}",
+            t.users,
+            t.groups,
+            t.roles,
+            t.apps,
+            self.config.seed,
+            self.config.latency.as_millis()
+        );
+        let _ = writeln!(out, "kinds: {}", kinds.join(", "));
+        let _ = writeln!(out, "requests: the sync's only; configure's token + scope probe are not counted");
+        let _ = writeln!(out);
+        let head_c = format!("concurrency {}", c.concurrency);
+        let _ = writeln!(out, "{:<34} {:>16} {:>16}", "", "concurrency 1", head_c);
+        let mut row = |label: &str, a: String, b: String| {
+            let _ = writeln!(out, "{label:<34} {a:>16} {b:>16}");
+        };
+        row("requests made (simulator)", s.requests.to_string(), c.requests.to_string());
+        row("requests made (harness log)", s.harness_requests.to_string(), c.harness_requests.to_string());
+        row("minimum for these kinds", s.minimum.to_string(), c.minimum.to_string());
+        row("ratio to minimum", format!("{:.3}", s.ratio()), format!("{:.3}", c.ratio()));
+        row("per-user fan-out design needs", self.fan_out.to_string(), self.fan_out.to_string());
+        row("configure requests (not counted)", s.configure_requests.to_string(), c.configure_requests.to_string());
+        row("pages (sync calls)", s.pages.to_string(), c.pages.to_string());
+        row("entities", s.entities.to_string(), c.entities.to_string());
+        row("relationships", s.relationships.to_string(), c.relationships.to_string());
+        row(
+            "wall time (sync only)",
+            format!("{:.2} s", s.wall.as_secs_f64()),
+            format!("{:.2} s", c.wall.as_secs_f64()),
+        );
+        row("speed-up", String::new(), format!("{:.1}x", self.speed_up()));
+        row(
+            "entities per second",
+            format!("{:.0}", s.entities_per_second()),
+            format!("{:.0}", c.entities_per_second()),
+        );
+        row("peak linear memory", mib(s.peak_memory_bytes), mib(c.peak_memory_bytes));
+        if !self.config.latency.is_zero() {
+            let latency = self.config.latency;
+            row(
+                "avg requests in flight",
+                format!("{:.1}", s.average_in_flight(latency)),
+                format!("{:.1}", c.average_in_flight(latency)),
+            );
+        }
+
+        let _ = writeln!(out);
+        let _ = writeln!(out, "kinds (concurrency {}):", c.concurrency);
+        for report in &c.report {
+            let mut status = kind_status_text(&report.status);
+            if status.chars().count() > 100 {
+                status = status.chars().take(99).chain(['…']).collect();
+            }
+            let _ = writeln!(out, "  {:<16} {status}", report.kind);
+        }
+
+        let _ = writeln!(out);
+        let head_c = format!("C={}", c.concurrency);
+        let _ = writeln!(out, "{:<40} {:>10} {:>10} {:>10}", "requests by endpoint", "minimum", "C=1", head_c);
+        let mut minimum_by_endpoint: BTreeMap<&str, u64> = BTreeMap::new();
+        for term in &self.minimum_terms {
+            *minimum_by_endpoint.entry(term.endpoint).or_insert(0) += term.calls;
+        }
+        let endpoints: BTreeSet<&str> = minimum_by_endpoint
+            .keys()
+            .copied()
+            .chain(s.requests_by_endpoint.keys().map(String::as_str))
+            .chain(c.requests_by_endpoint.keys().map(String::as_str))
+            .collect();
+        for endpoint in endpoints {
+            let count = |map: &BTreeMap<String, u64>| map.get(endpoint).copied().unwrap_or(0).to_string();
+            let minimum = minimum_by_endpoint.get(endpoint).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "  {endpoint:<38} {minimum:>10} {:>10} {:>10}",
+                count(&s.requests_by_endpoint),
+                count(&c.requests_by_endpoint)
+            );
+        }
+
+        let _ = writeln!(out);
+        let _ = writeln!(out, "targets:");
+        for check in self.targets() {
+            let (verdict, note) = match &check.verdict {
+                Verdict::Pass => ("PASS", String::new()),
+                Verdict::Fail => ("FAIL", String::new()),
+                Verdict::NotApplicable(why) => ("n/a", format!(" (not judged: {why})")),
+            };
+            let _ = writeln!(out, "  {verdict:<4}  {}: {}{note}", check.target, check.measured);
+        }
+        out
+    }
+}
+
+/// Bytes as `12.3 MiB`.
+pub fn mib(bytes: usize) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// The harness's request log templates numeric path segments as `{id}`;
+/// this also templates string ids such as privileges' UUIDs
+/// (`GET /api/1/privileges/48a3158e-…/users` → `GET /api/1/privileges/{id}/users`),
+/// adding up the counts.
+pub fn merge_string_ids(counts: BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    let is_string_id = |segment: &str| {
+        segment.len() >= 16
+            && segment.bytes().any(|b| b.is_ascii_digit())
+            && segment.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+    };
+    let mut merged = BTreeMap::new();
+    for (endpoint, count) in counts {
+        let key: Vec<&str> = endpoint.split('/').map(|seg| if is_string_id(seg) { "{id}" } else { seg }).collect();
+        *merged.entry(key.join("/")).or_insert(0) += count;
+    }
+    merged
+}
+
+/// A connector error as an `anyhow` error (the bench has no use for its type).
+fn connector_error(during: &str, error: ConnectorError) -> anyhow::Error {
+    anyhow::anyhow!("{during} failed: {:?}: {}", error.kind, error.message)
+}
+
+/// Runs the benchmark (see the module docs). Host failures and connector
+/// errors (configure or a sync page failing) are errors; kinds that end
+/// `skipped` or `failed` are reported, not errors.
+pub async fn run_bench(config: &BenchConfig) -> anyhow::Result<BenchReport> {
+    let mut serial = run_once(config, 1).await.context("the sync at concurrency 1")?;
+    let mut concurrent = run_once(config, config.concurrency).await.context("the concurrent sync")?;
+    for run in [&mut serial, &mut concurrent] {
+        run.run.minimum = minimum_terms(&run.tenant, &run.kinds, run.sync_start_ms).iter().map(|t| t.calls).sum();
+    }
+    let (tenant, kinds) = (serial.tenant, serial.kinds);
+    let minimum_terms = minimum_terms(&tenant, &kinds, serial.sync_start_ms);
+    Ok(BenchReport {
+        config: config.clone(),
+        tenant_summary: TenantSummary {
+            users: tenant.users.len(),
+            groups: tenant.groups.len(),
+            roles: tenant.roles.len(),
+            apps: tenant.apps.len(),
+        },
+        minimum: minimum_terms.iter().map(|t| t.calls).sum(),
+        fan_out: fan_out_requests(&tenant, &kinds, serial.sync_start_ms),
+        minimum_terms,
+        kinds,
+        serial: serial.run,
+        concurrent: concurrent.run,
+    })
+}
+
+/// One run plus what the report needs from it once.
+struct RunResult {
+    run: BenchRun,
+    tenant: Tenant,
+    kinds: BTreeSet<String>,
+    /// When the sync started, in unix milliseconds (the end of its events window).
+    sync_start_ms: i64,
+}
+
+/// One full sync at `concurrency` against a fresh simulator, harness and instance.
+async fn run_once(config: &BenchConfig, concurrency: u32) -> anyhow::Result<RunResult> {
+    let simulator = Simulator::start(SimulatorConfig {
+        users: config.users,
+        seed: config.seed,
+        latency: config.latency,
+        rate_limit_per_hour: config.rate_limit_per_hour,
+        ..SimulatorConfig::default()
+    })
+    .await
+    .context("cannot start the simulator")?;
+    let result = sync_once(config, concurrency, &simulator).await;
+    let tenant = simulator.tenant();
+    simulator.shutdown().await;
+    let (run, kinds, sync_start_ms) = result?;
+    Ok(RunResult { run, tenant, kinds, sync_start_ms })
+}
+
+async fn sync_once(
+    config: &BenchConfig,
+    concurrency: u32,
+    simulator: &Simulator,
+) -> anyhow::Result<(BenchRun, BTreeSet<String>, i64)> {
+    let harness = Harness::new(HarnessConfig {
+        component: config.component.clone(),
+        allowed_hosts: vec![TENANT_HOST.to_string()],
+        routes: BTreeMap::from([(TENANT_HOST.to_string(), simulator.addr())]),
+        limits: config.limits,
+    })?;
+    let mut instance = harness.instantiate().await?;
+    let info = instance.describe().await?;
+    let kinds = resolve_kinds(&info.sync_kinds, &config.kinds)?;
+    let credentials = simulator.manage_credentials();
+    let fields = [("client_id", credentials.client_id), ("client_secret", credentials.client_secret)]
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .chain([("subdomain".to_string(), "acme".to_string())])
+        .collect::<Vec<_>>();
+    instance.configure(&fields).await?.map_err(|e| connector_error("configure", e))?;
+    let configure_requests = simulator.total_requests();
+    simulator.reset_counts();
+    harness.request_log().reset();
+
+    tracing::info!(users = config.users, concurrency, "bench: sync started");
+    let options = SyncOptions {
+        kinds: config.kinds.clone(),
+        max_wait_ms: config.max_wait_ms,
+        concurrency,
+        ..SyncOptions::default()
+    };
+    let sync_start_ms = now_millis();
+    let started = Instant::now();
+    let end = sync_pages(&mut instance, &options, |_| {}).await?.map_err(|e| connector_error("sync", e))?;
+    let wall = started.elapsed();
+    let log = harness.request_log();
+    let run = BenchRun {
+        concurrency,
+        configure_requests,
+        minimum: 0, // filled in by `run_bench`, which has the tenant
+        requests: simulator.total_requests(),
+        harness_requests: log.total(),
+        requests_by_endpoint: merge_string_ids(log.counts()),
+        wall,
+        pages: end.pages,
+        entities: end.entities,
+        relationships: end.relationships,
+        peak_memory_bytes: instance.peak_memory_bytes(),
+        report: end.report,
+    };
+    tracing::info!(requests = run.requests, wall_ms = wall.as_millis() as u64, "bench: sync done");
+    Ok((run, kinds, sync_start_ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(name: &str, default_selected: bool, requires: &[&str]) -> SyncKind {
+        SyncKind {
+            name: name.into(),
+            description: String::new(),
+            default_selected,
+            calls_per_user: 0,
+            cost: String::new(),
+            requires: requires.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn kinds_resolve_to_defaults_plus_requirements() {
+        let available = [
+            kind("users", true, &[]),
+            kind("roles", true, &[]),
+            kind("apps", true, &[]),
+            kind("app_rules", false, &["apps"]),
+            kind("aws_iam_roles", false, &["users", "app_rules"]),
+        ];
+        assert_eq!(resolve_kinds(&available, &[]).unwrap(), set(&["apps", "roles", "users"]));
+        assert_eq!(
+            resolve_kinds(&available, &["aws_iam_roles".into()]).unwrap(),
+            set(&["app_rules", "apps", "aws_iam_roles", "users"])
+        );
+        let error = resolve_kinds(&available, &["people".into()]).unwrap_err().to_string();
+        assert!(error.contains("people") && error.contains("app_rules"), "{error}");
+        assert_eq!(resolve_kinds(&[], &["x".into()]).unwrap(), set(&["x"]));
+    }
+
+    #[test]
+    fn minimum_follows_the_documented_formula() {
+        let now = now_millis();
+        let mut tenant = Tenant::generate(230, 3);
+        tenant.generate_events(now);
+        let (users, groups, roles, apps) =
+            (tenant.users.len(), tenant.groups.len(), tenant.roles.len(), tenant.apps.len() as u64);
+        assert_eq!((users, groups, roles), (230, 9, 11));
+        let admins: u64 = tenant.roles.iter().map(|r| r.admins.len().div_ceil(100).max(1) as u64).sum();
+        assert_eq!(admins, roles as u64, "fewer than 100 admins per role: one call each");
+        let privileges = tenant.privileges.len() as u64;
+        assert!(privileges > 0, "the simulator generates privileges");
+        let since = now - 90 * 24 * 3600 * 1000;
+        let in_window = tenant.events.iter().filter(|e| e.created_at_ms >= since).count();
+        assert!(in_window > 50 && in_window < tenant.events.len(), "several pages, and older events left out");
+        let event_calls = in_window.div_ceil(50) as u64;
+        let minimum = |kinds: &[&str]| minimum_terms(&tenant, &set(kinds), now).iter().map(|t| t.calls).sum::<u64>();
+
+        assert_eq!(minimum(&["users"]), 5 + 1);
+        assert_eq!(minimum(&["groups"]), 1);
+        assert_eq!(minimum(&["roles"]), 1 + admins);
+        assert_eq!(minimum(&["apps", "app_rules", "aws_iam_roles"]), 1 + 2 * apps);
+        assert_eq!(minimum(&["user_apps", "mfa_devices"]), 2 * 230);
+        assert_eq!(minimum(&["privileges"]), 1 + 2 * privileges);
+        assert_eq!(minimum(&["events"]), event_calls);
+        assert_eq!(minimum(&[]), 0);
+        let empty = Tenant { privileges: Vec::new(), events: Vec::new(), ..tenant.clone() };
+        assert_eq!(minimum_requests(&empty, &set(&["privileges", "events"])), 2, "empty lists cost one call each");
+
+        let all = set(&[
+            "users",
+            "groups",
+            "roles",
+            "apps",
+            "app_rules",
+            "aws_iam_roles",
+            "privileges",
+            "events",
+            "user_apps",
+            "mfa_devices",
+        ]);
+        let terms = minimum_terms(&tenant, &all, now);
+        let total: u64 = terms.iter().map(|t| t.calls).sum();
+        assert_eq!(total, 6 + 1 + (1 + admins) + (1 + 2 * apps) + (1 + 2 * privileges) + event_calls + 460);
+        assert!(terms.iter().all(|t| t.endpoint.starts_with("GET /")), "{terms:?}");
+
+        let per_role: u64 =
+            tenant.roles.iter().map(|r| pages(r.users.len(), 100) + pages(r.apps.len(), 100)).sum::<u64>();
+        assert!(tenant.roles.iter().any(|r| r.users.len() > 100), "the second role has > 100 members");
+        assert_eq!(fan_out_requests(&tenant, &all, now), total + 230 + per_role);
+        assert_eq!(fan_out_requests(&tenant, &set(&["apps"]), now), 1);
+    }
+
+    #[test]
+    fn string_ids_in_endpoints_are_templated() {
+        let counts = BTreeMap::from([
+            ("GET /api/1/privileges/48a3158e-6401-478b-abbc-99ebc7d33217/users".to_string(), 1),
+            ("GET /api/1/privileges/d58b2e42-6c3e-4d17-a6f4-56a49506db25/users".to_string(), 2),
+            ("GET /api/2/users/custom_attributes".to_string(), 1),
+            ("GET /api/2/roles/{id}/admins".to_string(), 5),
+        ]);
+        let merged = merge_string_ids(counts);
+        assert_eq!(merged["GET /api/1/privileges/{id}/users"], 3);
+        assert_eq!(merged["GET /api/2/users/custom_attributes"], 1);
+        assert_eq!(merged["GET /api/2/roles/{id}/admins"], 5);
+        assert_eq!(merged.len(), 3);
+    }
+
+    #[test]
+    fn pages_count_an_empty_list_once() {
+        assert_eq!(pages(0, 50), 1);
+        assert_eq!(pages(50, 50), 1);
+        assert_eq!(pages(51, 50), 2);
+        assert_eq!(pages(3, 0), 3);
+    }
+
+    fn run(requests: u64, wall_ms: u64, peak: usize, concurrency: u32) -> BenchRun {
+        BenchRun {
+            concurrency,
+            configure_requests: 2,
+            minimum: 100,
+            requests,
+            harness_requests: requests,
+            requests_by_endpoint: BTreeMap::from([("GET /api/2/users".to_string(), requests)]),
+            wall: Duration::from_millis(wall_ms),
+            pages: 3,
+            entities: 1000,
+            relationships: 10,
+            peak_memory_bytes: peak,
+            report: vec![
+                KindReport { kind: "users".into(), status: KindStatus::Complete },
+                KindReport { kind: "events".into(), status: KindStatus::Skipped("not selected".into()) },
+            ],
+        }
+    }
+
+    fn report(latency_ms: u64, serial: BenchRun, concurrent: BenchRun) -> BenchReport {
+        BenchReport {
+            config: BenchConfig { latency: Duration::from_millis(latency_ms), ..BenchConfig::default() },
+            kinds: set(&["users"]),
+            tenant_summary: TenantSummary::default(),
+            minimum_terms: vec![MinimumTerm { kind: "users", endpoint: "GET /api/2/users", calls: 100 }],
+            minimum: 100,
+            fan_out: 1100,
+            serial,
+            concurrent,
+        }
+    }
+
+    #[test]
+    fn targets_pass_fail_and_not_applicable() {
+        let good = report(20, run(100, 1000, 1 << 20, 1), run(104, 150, 2 << 20, 8));
+        assert!(good.passed(), "{}", good.table());
+        assert!(good.all_kinds_complete(), "a kind left out of the selection does not count");
+        assert!((good.ratio() - 1.04).abs() < 1e-9);
+        assert!((good.speed_up() - 1000.0 / 150.0).abs() < 1e-9);
+        let table = good.table();
+        assert!(table.contains("PASS") && !table.contains("FAIL"), "{table}");
+        assert!(table.contains("GET /api/2/users"), "{table}");
+
+        let mut bad = report(20, run(100, 1000, 1 << 20, 1), run(106, 500, 40 << 20, 8));
+        bad.concurrent.report[0].status = KindStatus::Skipped("not licensed".into());
+        let verdicts: Vec<Verdict> = bad.targets().into_iter().map(|t| t.verdict).collect();
+        assert_eq!(verdicts, [Verdict::Fail, Verdict::Fail, Verdict::Fail, Verdict::Fail]);
+        assert!(!bad.passed());
+
+        let fast = report(0, run(100, 10, 1 << 20, 1), run(100, 10, 1 << 20, 8));
+        assert!(matches!(fast.targets()[1].verdict, Verdict::NotApplicable(_)));
+        assert!(fast.passed());
+    }
+}
