@@ -3,8 +3,8 @@
 mod common;
 
 use common::{Fixture, TENANT_HOST};
-use host_test::harness::sync_all;
 use host_test::harness::types::{AccessLevel, ErrorKind, ValueType};
+use host_test::harness::{sync_all, SyncOptions};
 use host_test::simulator::Credentials;
 
 fn with(mut fields: Vec<(String, String)>, name: &str, value: Option<&str>) -> Vec<(String, String)> {
@@ -20,7 +20,7 @@ async fn describe_needs_no_configuration_or_network() {
     let fixture = Fixture::new(5, 1).await;
     let mut instance = fixture.harness.instantiate().await.unwrap();
     let info = instance.describe().await.unwrap();
-    assert_eq!((info.name.as_str(), info.interface_version.as_str()), ("onelogin", "0.2.0"));
+    assert_eq!((info.name.as_str(), info.interface_version.as_str()), ("onelogin", "0.3.0"));
     let secret = info.config_schema.iter().find(|f| f.name == "client_secret").unwrap();
     assert!(secret.secret && secret.required);
     let region = info.config_schema.iter().find(|f| f.name == "region").unwrap();
@@ -103,7 +103,11 @@ async fn the_client_secret_never_appears_in_output_errors_or_logs() {
     let secret = fixture.sim.manage_credentials().client_secret;
     let (mut instance, info) = fixture.manage().await;
     let mut seen = format!("{info:?}");
-    let output = sync_all(&mut instance, 40, |page| seen.push_str(&format!("{:?}", page.next_cursor))).await.unwrap();
+    let output = sync_all(&mut instance, &SyncOptions { max_items: 40, ..SyncOptions::default() }, |page| {
+        seen.push_str(&format!("{:?}", page.next_cursor))
+    })
+    .await
+    .unwrap();
     seen.push_str(&format!("{output:?}"));
 
     // A canary secret that OneLogin rejects must not be echoed either.

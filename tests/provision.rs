@@ -3,8 +3,8 @@
 mod common;
 
 use common::Fixture;
-use host_test::harness::sync_all;
 use host_test::harness::types::{AccessLevel, Action, EntitlementChange, ErrorKind};
+use host_test::harness::{sync_all, SyncOptions};
 
 fn change(user: u64, role: u64, permission: &str) -> EntitlementChange {
     EntitlementChange {
@@ -35,7 +35,10 @@ fn outsider(fixture: &Fixture) -> (u64, u64) {
 
 async fn assigned_in_sync(fixture: &Fixture, user: u64, role: u64) -> bool {
     let (mut instance, _) = fixture.manage().await;
-    let output = sync_all(&mut instance, 500, |_| {}).await.unwrap().expect("sync");
+    let output = sync_all(&mut instance, &SyncOptions { max_items: 500, ..SyncOptions::default() }, |_| {})
+        .await
+        .unwrap()
+        .expect("sync");
     output.relationships.iter().any(|r| {
         r.class == "ASSIGNED"
             && r.from_key == format!("onelogin_user:{user}")

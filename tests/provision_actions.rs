@@ -6,9 +6,9 @@ mod common;
 
 use common::Fixture;
 use host_test::harness::action::parse_action;
-use host_test::harness::sync_all;
 use host_test::harness::types::{ActionOutcome, ConnectorError, ErrorKind, ProvisionOptions};
 use host_test::harness::ConnectorInstance;
+use host_test::harness::{sync_all, SyncOptions};
 use host_test::simulator::{Fault, FaultKind, Tenant};
 use serde_json::Value;
 
@@ -51,7 +51,10 @@ fn active_user(tenant: &Tenant) -> u64 {
 
 async fn synced_user(fixture: &Fixture, id: u64) -> Option<Value> {
     let (mut instance, _) = fixture.manage().await;
-    let output = sync_all(&mut instance, 1000, |_| {}).await.unwrap().expect("sync");
+    let output = sync_all(&mut instance, &SyncOptions { max_items: 1000, ..SyncOptions::default() }, |_| {})
+        .await
+        .unwrap()
+        .expect("sync");
     output.entities.iter().find(|e| e.key == key(id)).map(|e| serde_json::from_str(&e.properties).unwrap())
 }
 

@@ -5,9 +5,12 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::{page, pages, Fixture};
-use host_test::harness::sync_all;
-use host_test::harness::types::{Entity, ErrorKind, Relationship};
-use host_test::simulator::{limits, Fault, FaultKind, Tenant};
+use host_test::bench;
+use host_test::harness::diff::{self, Tombstone, TombstoneStatus};
+use host_test::harness::types::{AccountPatch, Action, Entity, ErrorKind, KindStatus, Relationship};
+use host_test::harness::SyncOutput;
+use host_test::harness::{sync_all, SyncOptions};
+use host_test::simulator::{limits, Fault, FaultKind, SimulatorConfig, Tenant};
 use serde_json::{json, Value};
 
 /// `max_items` for the tests' pages: small enough for many pages.
@@ -29,84 +32,312 @@ fn role_member_pairs(tenant: &Tenant) -> BTreeSet<(String, String)> {
         .collect()
 }
 
-fn pairs(relationships: &[Relationship], class: &str, from_prefix: &str) -> BTreeSet<(String, String)> {
-    relationships
+fn props(properties: &str) -> Value {
+    serde_json::from_str(properties).expect("properties are JSON")
+}
+
+/// The relationships of `class` from `from_prefix` to `to_prefix`.
+fn rels<'a>(output: &'a SyncOutput, class: &str, from_prefix: &str, to_prefix: &str) -> Vec<&'a Relationship> {
+    output
+        .relationships
         .iter()
-        .filter(|r| r.class == class && r.from_key.starts_with(from_prefix))
-        .map(|r| (r.from_key.clone(), r.to_key.clone()))
+        .filter(|r| r.class == class && r.from_key.starts_with(from_prefix) && r.to_key.starts_with(to_prefix))
         .collect()
 }
 
-/// What a sync of `tenant` must cost: one token, one scope probe, and each
-/// list read in pages of the endpoint's maximum size (an empty list still
-/// costs one request).
-fn expected_requests(tenant: &Tenant) -> BTreeMap<String, u64> {
-    let role_users: u64 = tenant.roles.iter().map(|r| pages(r.users.len(), limits::ROLE_USERS)).sum();
-    BTreeMap::from([
-        ("POST /auth/oauth2/v2/token".to_string(), 1),
-        ("GET /api/2/connectors".to_string(), 1),
-        ("GET /api/2/users".to_string(), pages(tenant.users.len(), limits::USERS)),
-        ("GET /api/1/groups".to_string(), pages(tenant.groups.len(), limits::V1_GROUPS)),
-        ("GET /api/2/roles".to_string(), pages(tenant.roles.len(), limits::ROLES)),
-        ("GET /api/2/roles/{id}/users".to_string(), role_users),
-        ("GET /api/2/apps".to_string(), pages(tenant.apps.len(), limits::APPS)),
-    ])
+fn key_pairs(relationships: &[&Relationship]) -> BTreeSet<(String, String)> {
+    relationships.iter().map(|r| (r.from_key.clone(), r.to_key.clone())).collect()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// Every kind the connector has (the default selection).
+fn all_kinds() -> BTreeSet<String> {
+    [
+        "groups",
+        "roles",
+        "apps",
+        "app_rules",
+        "privileges",
+        "events",
+        "users",
+        "user_apps",
+        "mfa_devices",
+        "aws_iam_roles",
+    ]
+    .iter()
+    .map(|k| k.to_string())
+    .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sync_matches_the_simulators_ground_truth() {
+async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
     let fixture = Fixture::new(230, 7).await;
     let tenant = fixture.sim.tenant();
-    assert!(tenant.roles.iter().any(|r| r.users.len() > limits::ROLE_USERS), "a role needs several member pages");
     let output = fixture.full_sync(PAGE).await.expect("sync");
-
-    let expected_entities = BTreeMap::from([
-        ("onelogin_account".to_string(), 1),
-        ("onelogin_user".to_string(), tenant.users.len() as u64),
-        ("onelogin_group".to_string(), tenant.groups.len() as u64),
-        ("onelogin_role".to_string(), tenant.roles.len() as u64),
-        ("onelogin_application".to_string(), tenant.apps.len() as u64),
-    ]);
-    assert_eq!(output.entities_by_type(), expected_entities);
+    let by_type = output.entities_by_type();
+    let count = |t: &str| by_type.get(t).copied().unwrap_or(0);
     let keys: BTreeSet<&str> = output.entities.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(keys.len(), output.entities.len(), "entity keys are unique");
-    for user in &tenant.users {
-        assert!(keys.contains(format!("onelogin_user:{}", user.id).as_str()));
+    // A user may be both member and admin of a role: two grants, told apart by `permission`.
+    let rel_keys: BTreeSet<(&str, &str, &str, String)> = output
+        .relationships
+        .iter()
+        .map(|r| {
+            (r.class.as_str(), r.from_key.as_str(), r.to_key.as_str(), props(&r.properties)["permission"].to_string())
+        })
+        .collect();
+    assert_eq!(rel_keys.len(), output.relationships.len(), "relationships are unique");
+
+    // Every kind is complete.
+    for report in &output.report {
+        assert!(matches!(report.status, KindStatus::Complete), "{}: {:?}", report.kind, report.status);
     }
 
-    let account = format!("onelogin_account:{}", tenant.account_id);
-    let owned = pairs(&output.relationships, "HAS", &account);
-    assert_eq!(owned.len(), keys.len() - 1, "account HAS every other entity");
-    assert_eq!(pairs(&output.relationships, "HAS", "onelogin_group:"), user_group_pairs(&tenant));
-    assert_eq!(pairs(&output.relationships, "ASSIGNED", "onelogin_user:"), role_member_pairs(&tenant));
+    // Entities per kind.
+    let active_devices: Vec<(u64, String)> = tenant
+        .users
+        .iter()
+        .flat_map(|u| u.mfa_devices.iter().filter(|d| d.active).map(move |d| (u.id, d.device_id.clone())))
+        .collect();
+    assert_eq!(count("onelogin_account"), 1);
+    assert_eq!(count("onelogin_service"), 2, "SSO and MFA services");
+    assert_eq!(count("onelogin_custom_attribute"), tenant.custom_attribute_names.len() as u64);
+    assert_eq!(count("onelogin_user"), tenant.users.len() as u64);
+    assert_eq!(count("onelogin_group"), tenant.groups.len() as u64);
+    assert_eq!(count("onelogin_role"), tenant.roles.len() as u64);
+    assert_eq!(count("onelogin_application"), tenant.apps.len() as u64);
+    assert_eq!(count("onelogin_app_rule"), tenant.rules.len() as u64, "enabled and disabled rules");
+    assert!(tenant.rules.iter().any(|r| !r.enabled), "the tenant has disabled rules");
+    assert_eq!(count("onelogin_mfa_device"), active_devices.len() as u64);
+    assert_eq!(count("onelogin_privilege"), tenant.privileges.len() as u64);
     assert_eq!(
-        output.relationships.len(),
-        owned.len() + user_group_pairs(&tenant).len() + role_member_pairs(&tenant).len(),
-        "no duplicate relationships"
+        count("onelogin_entitlement"),
+        (tenant.groups.len() + 2 * tenant.roles.len() + tenant.apps.len()) as u64,
+        "group member, role member and admin, app access"
     );
+    let window = tenant.events_between(now_ms() - 90 * 86_400_000, now_ms() + 1).len() as u64;
+    assert_eq!(count("onelogin_event"), window, "events of the last 90 days");
+    assert!((tenant.events.len() as u64) > window, "some events are older than the window");
 
-    // Every v2 field and custom attribute reaches the entity.
-    let user = &tenant.users[0];
-    let entity = output.entities.iter().find(|e| e.key == format!("onelogin_user:{}", user.id)).unwrap();
-    let properties: Value = serde_json::from_str(&entity.properties).unwrap();
-    assert_eq!(properties["email"], json!(user.email));
-    assert_eq!(properties["status"], json!(user.status));
-    assert_eq!(properties["active"], json!(user.status == 1));
-    assert_eq!(properties["role_ids"], json!(user.role_ids));
-    for name in &tenant.custom_attribute_names {
-        assert_eq!(properties["custom_attributes"][name], json!(user.custom_attributes[name]), "{name}");
+    // Users: normalized statuses, the email identity, MFA enrolment, custom attributes.
+    for entity in output.entities.iter().filter(|e| e.entity_type == "onelogin_user") {
+        let p = props(&entity.properties);
+        let user = tenant.users.iter().find(|u| format!("onelogin_user:{}", u.id) == entity.key).unwrap();
+        let expected_account = match (user.status, user.state) {
+            (1 | 4 | 5, 1) => "active",
+            (1..=5, _) => "suspended",
+            _ => "discovered",
+        };
+        let expected_employment = match user.status {
+            0 => "inactive",
+            1 | 4 | 5 => "active",
+            2 | 3 => "suspended",
+            _ => "staged",
+        };
+        let got = (p["account_status"].as_str(), p["employment_status"].as_str());
+        assert_eq!(got, (Some(expected_account), Some(expected_employment)), "{}", entity.key);
+        assert_eq!(p["employee_email"], json!(user.email.to_lowercase()));
+        assert_eq!(p["mfa_enrolled"], json!(user.mfa_devices.iter().any(|d| d.active)));
+        for name in &tenant.custom_attribute_names {
+            assert_eq!(p["custom_attributes"][name], json!(user.custom_attributes[name]), "{name}");
+        }
     }
+
+    // Groups and roles.
+    let account = format!("onelogin_account:{}", tenant.account_id);
+    assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_group:", "onelogin_user:")), user_group_pairs(&tenant));
+    let role_grants = rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_role:");
+    let by_permission = |permission: &str| -> BTreeSet<(String, String)> {
+        role_grants
+            .iter()
+            .filter(|r| props(&r.properties)["permission"] == permission)
+            .map(|r| (r.from_key.clone(), r.to_key.clone()))
+            .collect()
+    };
+    assert_eq!(by_permission("member"), role_member_pairs(&tenant));
+    let admins: BTreeSet<(String, String)> = tenant
+        .roles
+        .iter()
+        .flat_map(|r| r.admins.iter().map(move |u| (format!("onelogin_user:{u}"), format!("onelogin_role:{}", r.id))))
+        .collect();
+    assert!(!admins.is_empty());
+    assert_eq!(by_permission("admin"), admins, "role admins, distinguishable from members");
+    let role_apps: BTreeSet<(String, String)> = tenant
+        .roles
+        .iter()
+        .flat_map(|r| {
+            r.apps.iter().map(move |a| (format!("onelogin_role:{}", r.id), format!("onelogin_application:{a}")))
+        })
+        .collect();
+    assert_eq!(key_pairs(&rels(&output, "ALLOWS", "onelogin_role:", "onelogin_application:")), role_apps);
+
+    // App rules belong to their apps.
+    let app_rules: BTreeSet<(String, String)> = tenant
+        .rules
+        .iter()
+        .map(|r| (format!("onelogin_application:{}", r.app_id), format!("onelogin_app_rule:{}", r.id)))
+        .collect();
+    assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_application:", "onelogin_app_rule:")), app_rules);
+
+    // User-app access: via roles or direct, provisioning state mapped.
+    let mut states = BTreeSet::new();
+    for user in &tenant.users {
+        let user_key = format!("onelogin_user:{}", user.id);
+        let got: BTreeMap<String, Value> = rels(&output, "ASSIGNED", &user_key, "onelogin_application:")
+            .iter()
+            .filter(|r| r.from_key == user_key)
+            .map(|r| (r.to_key.clone(), props(&r.properties)))
+            .collect();
+        let truth = tenant.user_apps(user.id);
+        assert_eq!(got.len(), truth.len(), "{user_key} apps");
+        for app in truth {
+            let p = &got[&format!("onelogin_application:{}", app.app_id)];
+            let via: Vec<String> = app.via_role_ids.iter().map(|r| format!("onelogin_role:{r}")).collect();
+            assert_eq!(p["via_roles"], json!(via), "{user_key} app {}", app.app_id);
+            if via.is_empty() {
+                assert!(app.direct);
+                assert_eq!(p["via"], "direct");
+            }
+            assert_eq!(p["provisioning_state"], json!(app.provisioning_state));
+            let mapped = match app.provisioning_state.as_str() {
+                "provisioned" => "active",
+                s if s.ends_with("_pending_approval") => "staged",
+                "deleted" | "disabled" => "deprovisioned",
+                "unknown" => "access_created",
+                _ => "discovered",
+            };
+            assert_eq!(p["status"], mapped);
+            states.insert(app.provisioning_state.clone());
+        }
+    }
+    assert!(states.len() >= 10, "many provisioning states occur: {states:?}");
+    let with_login = rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_application:")
+        .iter()
+        .filter(|r| props(&r.properties)["last_login"].is_string())
+        .count();
+    assert!(with_login > 0, "assignments carry the last login from type-8 events");
+
+    // MFA devices.
+    let devices: BTreeSet<(String, String)> = active_devices
+        .iter()
+        .map(|(u, d)| (format!("onelogin_user:{u}"), format!("onelogin_mfa_device:{d}")))
+        .collect();
+    assert_eq!(key_pairs(&rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_mfa_device:")), devices);
+
+    // AWS IAM roles, against the simulator's own rule evaluator.
+    let mut undetermined_seen = false;
+    for user in &tenant.users {
+        let user_key = format!("onelogin_user:{}", user.id);
+        let truth = tenant.aws_roles(user.id);
+        let aws: Vec<&Relationship> =
+            rels(&output, "ASSIGNED", &user_key, "arn:").into_iter().filter(|r| r.from_key == user_key).collect();
+        let certain: BTreeSet<String> =
+            aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| r.to_key.clone()).collect();
+        assert_eq!(certain, truth.certain, "{user_key} AWS roles");
+        let undetermined: BTreeSet<u64> = aws
+            .iter()
+            .flat_map(|r| props(&r.properties)["undetermined_rule_ids"].as_array().cloned().unwrap_or_default())
+            .filter_map(|v| v.as_u64())
+            .collect();
+        assert_eq!(undetermined, truth.undetermined_rules, "{user_key} undetermined rules");
+        undetermined_seen |= !undetermined.is_empty();
+    }
+    assert!(undetermined_seen, "some rule cannot be evaluated, and the output says so");
+    let arns: BTreeSet<String> = tenant.users.iter().flat_map(|u| tenant.aws_roles(u.id).certain).collect();
+    assert!(arns.iter().any(|a| a.contains(":role/engineering/")), "IAM paths survive: {arns:?}");
+    for arn in &arns {
+        assert!(keys.contains(arn.as_str()), "aws_iam_role entity for {arn}");
+    }
+
+    // Privileges.
+    let privilege_users: BTreeSet<(String, String)> = tenant
+        .privileges
+        .iter()
+        .flat_map(|p| {
+            p.users.iter().map(move |u| (format!("onelogin_user:{u}"), format!("onelogin_privilege:{}", p.id)))
+        })
+        .collect();
+    assert_eq!(key_pairs(&rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_privilege:")), privilege_users);
+    let privilege_roles: BTreeSet<(String, String)> = tenant
+        .privileges
+        .iter()
+        .flat_map(|p| {
+            p.roles.iter().map(move |r| (format!("onelogin_role:{r}"), format!("onelogin_privilege:{}", p.id)))
+        })
+        .collect();
+    assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_role:", "onelogin_privilege:")), privilege_roles);
+
+    // The account owns the top-level entities.
+    let owned = key_pairs(&rels(&output, "HAS", &account, "")).len() as u64;
+    let top_level = [
+        "onelogin_user",
+        "onelogin_group",
+        "onelogin_role",
+        "onelogin_application",
+        "onelogin_service",
+        "onelogin_custom_attribute",
+        "onelogin_privilege",
+    ];
+    assert_eq!(owned, top_level.iter().map(|t| count(t)).sum::<u64>());
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn request_count_follows_the_page_size_formula_on_both_sides() {
+async fn request_count_is_the_minimum_for_the_selected_kinds_on_both_sides() {
     let fixture = Fixture::new(230, 7).await;
     let tenant = fixture.sim.tenant();
-    fixture.full_sync(PAGE).await.expect("sync");
-    let expected = expected_requests(&tenant);
-    println!("requests for a {}-user tenant: {expected:#?}", tenant.users.len());
-    assert_eq!(fixture.harness.request_log().counts(), expected, "harness counter");
-    assert_eq!(fixture.sim.request_counts(), expected, "simulator counter");
+    let (mut instance, _) = fixture.manage().await;
+    let configure = fixture.harness.request_log().counts();
+    let started_ms = now_ms();
+    let options = SyncOptions { max_items: PAGE, ..SyncOptions::default() };
+    let output = sync_all(&mut instance, &options, |_| {}).await.unwrap().expect("sync");
+    assert!(output.pages > 5);
+    let spent = counts_since(&configure, &fixture.harness.request_log().counts());
+    let terms = bench::minimum_terms(&tenant, &all_kinds(), started_ms);
+    let mut minimum: BTreeMap<String, u64> = BTreeMap::new();
+    for term in &terms {
+        *minimum.entry(term.endpoint.to_string()).or_default() += term.calls;
+    }
+    println!("requests for a {}-user tenant: {spent:#?}", tenant.users.len());
+    assert_eq!(bench::merge_string_ids(spent), minimum, "harness counter, per endpoint");
+    let configure_total: u64 = configure.values().sum();
+    assert_eq!(fixture.sim.total_requests(), minimum.values().sum::<u64>() + configure_total, "simulator counter");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn privileges_without_a_subscription_are_reported_skipped_and_the_sync_goes_on() {
+    let config =
+        SimulatorConfig { users: 30, seed: 2, rate_limit_per_hour: None, privileges: false, ..Default::default() };
+    let fixture = Fixture::with_config(config).await;
+    let output = fixture.full_sync(PAGE).await.expect("sync");
+    let status = |kind: &str| output.report.iter().find(|r| r.kind == kind).map(|r| r.status.clone()).unwrap();
+    assert!(matches!(status("privileges"), KindStatus::Skipped(_)), "{:?}", status("privileges"));
+    assert!(matches!(status("users"), KindStatus::Complete));
+    assert_eq!(output.entities_by_type()["onelogin_user"], 30);
+    assert!(!output.entities_by_type().contains_key("onelogin_privilege"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_selection_reads_only_its_kinds_and_reports_the_rest_unselected() {
+    let fixture = Fixture::new(60, 3).await;
+    let options = SyncOptions { kinds: vec!["mfa_devices".into()], max_items: PAGE, ..SyncOptions::default() };
+    let output = fixture.sync_with(&options).await.expect("sync");
+    let types = output.entities_by_type();
+    assert!(types.contains_key("onelogin_mfa_device") && types.contains_key("onelogin_user"));
+    assert!(!types.contains_key("onelogin_group") && !types.contains_key("onelogin_event"), "{types:?}");
+    let counts = fixture.harness.request_log().counts();
+    assert!(!counts.contains_key("GET /api/1/groups"), "{counts:?}");
+    assert!(!counts.contains_key("GET /api/2/users/{id}/apps"), "{counts:?}");
+    let status = |kind: &str| output.report.iter().find(|r| r.kind == kind).map(|r| r.status.clone()).unwrap();
+    assert_eq!(status("groups"), KindStatus::Skipped("not selected".into()));
+    assert!(matches!(status("mfa_devices"), KindStatus::Complete));
+
+    let (mut instance, _) = fixture.manage().await;
+    let bad = SyncOptions { kinds: vec!["people".into()], ..SyncOptions::default() };
+    let error = sync_all(&mut instance, &bad, |_| {}).await.unwrap().expect_err("unknown kind");
+    assert_eq!(error.kind, ErrorKind::InvalidInput("kinds".into()));
 }
 
 fn records(entities: &[Entity], relationships: &[Relationship]) -> Vec<String> {
@@ -116,38 +347,71 @@ fn records(entities: &[Entity], relationships: &[Relationship]) -> Vec<String> {
     entities.chain(relationships).collect()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn resuming_in_a_fresh_instance_at_every_page_boundary_loses_and_repeats_nothing() {
-    // max-items 1: every page is one OneLogin request, so every step boundary
-    // (users pages, groups, roles, each role's members, apps) is a resume point.
-    let fixture = Fixture::new(120, 3).await;
+/// Every page of a sync from `cursor` on, as records, in a fresh instance.
+async fn pages_from(fixture: &Fixture, cursor: Option<String>, max_items: u32) -> Vec<(Vec<String>, Option<String>)> {
     let (mut instance, _) = fixture.manage().await;
-    let mut baseline = Vec::new();
-    let mut cursors = Vec::new();
-    let mut cursor = None;
+    let mut pages = Vec::new();
+    let mut cursor = cursor;
     loop {
-        let page = instance.sync_page(page(cursor, 1)).await.unwrap().expect("page");
-        baseline.push(records(&page.entities, &page.relationships));
-        cursor = page.next_cursor;
-        match &cursor {
-            Some(c) => cursors.push(c.clone()),
-            None => break,
+        let page = instance.sync_page(page(cursor, max_items)).await.unwrap().expect("page");
+        let next = page.next_cursor.clone();
+        if let Some(c) = &next {
+            assert!(c.len() < 4096, "cursor size {}", c.len());
+        }
+        pages.push((records(&page.entities, &page.relationships), next.clone()));
+        match next {
+            Some(c) => cursor = Some(c),
+            None => return pages,
         }
     }
-    assert!(baseline.len() > 8, "enough pages to make the test meaningful: {}", baseline.len());
-    let expected: Vec<String> = baseline.concat();
+}
 
-    for (k, resume_at) in cursors.iter().enumerate() {
-        assert!(resume_at.len() < 4096, "cursor size {}", resume_at.len());
-        let (mut fresh, _) = fixture.manage().await;
-        let mut got: Vec<String> = baseline[..=k].concat();
-        let mut cursor = Some(resume_at.clone());
-        while let Some(c) = cursor {
-            let page = fresh.sync_page(page(Some(c), 1)).await.unwrap().expect("resumed page");
-            got.extend(records(&page.entities, &page.relationships));
-            cursor = page.next_cursor;
-        }
-        assert_eq!(got, expected, "resumed after page {}", k + 1);
+/// Resume after page `k` of `baseline` in a fresh instance: the union of
+/// pages must equal the clean run exactly.
+async fn assert_resume_after(fixture: &Fixture, baseline: &[(Vec<String>, Option<String>)], k: usize, max_items: u32) {
+    let expected: Vec<String> = baseline.iter().flat_map(|(r, _)| r.clone()).collect();
+    let mut got: Vec<String> = baseline[..=k].iter().flat_map(|(r, _)| r.clone()).collect();
+    for (records, _) in pages_from(fixture, baseline[k].1.clone(), max_items).await {
+        got.extend(records);
+    }
+    if got != expected {
+        let missing: Vec<_> = expected.iter().filter(|r| !got.contains(r)).take(3).collect();
+        let extra = got.len() as i64 - expected.len() as i64;
+        panic!("resumed after page {}: {extra} extra records; missing e.g. {missing:?}", k + 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resuming_in_a_fresh_instance_at_every_page_boundary_loses_and_repeats_nothing() {
+    // max-items 1: every page is one step (one upstream page or one batch of
+    // concurrent per-user / per-role / per-app requests): every step boundary
+    // of every kind is a resume point.
+    let fixture = Fixture::new(40, 3).await;
+    let baseline = pages_from(&fixture, None, 1).await;
+    assert!(baseline.len() >= 20, "enough pages to make the test meaningful: {}", baseline.len());
+    for k in 0..baseline.len() - 1 {
+        assert_resume_after(&fixture, &baseline, k, 1).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resuming_a_larger_tenant_at_seeded_random_pages_loses_and_repeats_nothing() {
+    let seed: u64 = std::env::var("RESUME_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(1)
+    });
+    println!("resume seed {seed} (rerun with RESUME_SEED={seed})");
+    let fixture = Fixture::new(400, 11).await;
+    let baseline = pages_from(&fixture, None, 300).await;
+    assert!(baseline.len() > 10, "pages: {}", baseline.len());
+    // A small xorshift from the seed picks the resume points.
+    let mut state = seed | 1;
+    for _ in 0..6 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let k = (state % (baseline.len() as u64 - 1)) as usize;
+        println!("seed {seed}: resuming after page {}", k + 1);
+        assert_resume_after(&fixture, &baseline, k, 300).await;
     }
 }
 
@@ -155,8 +419,12 @@ async fn resuming_in_a_fresh_instance_at_every_page_boundary_loses_and_repeats_n
 async fn golden_sync_output_for_a_small_tenant() {
     // OneLogin JSON in (the simulator's seed-5 tenant), entities out.
     // Regenerate with BLESS=1 after a deliberate mapping change.
+    // Events are left out: the simulator dates them relative to the real clock.
     let fixture = Fixture::new(12, 5).await;
-    let output = fixture.full_sync(0).await.expect("sync");
+    let kinds =
+        ["groups", "roles", "apps", "app_rules", "privileges", "users", "user_apps", "mfa_devices", "aws_iam_roles"];
+    let options = SyncOptions { kinds: kinds.iter().map(|k| k.to_string()).collect(), ..SyncOptions::default() };
+    let output = fixture.sync_with(&options).await.expect("sync");
     let mut lines = String::new();
     for entity in &output.entities {
         let properties: Value = serde_json::from_str(&entity.properties).unwrap();
@@ -193,20 +461,25 @@ async fn a_revoked_token_is_renewed_once_and_the_sync_goes_on() {
 #[tokio::test(flavor = "multi_thread")]
 async fn transient_server_errors_and_dropped_connections_are_retried() {
     let fixture = Fixture::new(60, 4).await;
-    fixture.sim.inject(Fault::on("/api/2/users", FaultKind::ServerError(503), 1));
+    fixture.sim.inject(Fault::on("/api/1/groups", FaultKind::ServerError(503), 1));
     fixture.sim.inject(Fault::on("/api/2/roles", FaultKind::DropConnection, 1));
     let output = fixture.full_sync(PAGE).await.expect("sync despite faults");
     assert_eq!(output.entities_by_type()["onelogin_user"], 60);
     let counts = fixture.harness.request_log().counts();
-    let expected = expected_requests(&fixture.sim.tenant());
-    assert_eq!(counts["GET /api/2/users"], expected["GET /api/2/users"] + 1);
+    assert_eq!(
+        counts["GET /api/1/groups"],
+        pages(fixture.sim.tenant().groups.len(), limits::V1_GROUPS) + 1,
+        "one retry"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limits_become_typed_retryable_errors() {
     for (with_headers, seconds) in [(true, 30), (false, 60)] {
         let fixture = Fixture::new(10, 1).await;
-        fixture.sim.inject(Fault::on("/api/2/roles", FaultKind::RateLimited { with_headers }, 1));
+        // The first call returns what it read before the 429 (no wait budget);
+        // the next call, starting at the roles, gets the typed error.
+        fixture.sim.inject(Fault::on("/api/2/roles", FaultKind::RateLimited { with_headers }, 2));
         let error = fixture.full_sync(PAGE).await.expect_err("rate limited");
         assert_eq!(error.kind, ErrorKind::RateLimited(seconds), "{}", error.message);
         assert!(error.retryable);
@@ -220,7 +493,8 @@ async fn html_error_bodies_become_upstream_errors_after_bounded_retries() {
     let error = fixture.full_sync(PAGE).await.expect_err("upstream error");
     assert_eq!(error.kind, ErrorKind::Upstream(502));
     assert!(error.message.contains("HTML"), "{}", error.message);
-    assert_eq!(fixture.harness.request_log().counts()["GET /api/1/groups"], 3, "1 try + 2 retries");
+    // The first call keeps what it read before the groups; the second fails.
+    assert_eq!(fixture.harness.request_log().counts()["GET /api/1/groups"], 6, "2 calls x (1 try + 2 retries)");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -241,5 +515,98 @@ async fn sync_before_configure_is_refused_without_network() {
     assert_eq!(error.kind, ErrorKind::NotConfigured);
     assert_eq!(fixture.sim.total_requests(), 0);
     // And the full sync helper agrees.
-    assert!(sync_all(&mut instance, 10, |_| {}).await.unwrap().is_err());
+    assert!(sync_all(&mut instance, &SyncOptions { max_items: 10, ..SyncOptions::default() }, |_| {})
+        .await
+        .unwrap()
+        .is_err());
+}
+
+/// Request counts of `after` minus `before`, per endpoint template.
+fn counts_since(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    after.iter().map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0))).filter(|(_, v)| *v > 0).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incremental_sync_returns_only_what_changed_and_a_new_checkpoint() {
+    let fixture = Fixture::new(80, 6).await;
+    let full = fixture.full_sync(PAGE).await.expect("full sync");
+    let checkpoint = full.checkpoint.clone().expect("a complete sync returns a checkpoint");
+    let users_in_full = full.entities_by_type()["onelogin_user"];
+    assert_eq!(users_in_full, 80);
+
+    let changed = fixture.sim.tenant().users[3].id;
+    let (mut instance, _) = fixture.manage().await;
+    let patch = AccountPatch {
+        principal: format!("onelogin_user:{changed}"),
+        attributes: json!({"title": "Chief Tester"}).to_string(),
+    };
+    instance.provision(Action::UpdateAccount(patch)).await.unwrap().expect("update");
+
+    let before = fixture.harness.request_log().counts();
+    let options = SyncOptions { checkpoint: Some(checkpoint), max_items: PAGE, ..SyncOptions::default() };
+    let incremental = fixture.sync_with(&options).await.expect("incremental sync");
+    let spent = counts_since(&before, &fixture.harness.request_log().counts());
+    println!("incremental sync requests: {spent:#?}");
+
+    let users: Vec<&Entity> = incremental.entities.iter().filter(|e| e.entity_type == "onelogin_user").collect();
+
+    assert_eq!(users.len(), 1, "only the changed user: {:?}", users.iter().map(|u| &u.key).collect::<Vec<_>>());
+    let properties: Value = serde_json::from_str(&users[0].properties).unwrap();
+    assert_eq!(
+        (users[0].key.clone(), properties["title"].clone()),
+        (format!("onelogin_user:{changed}"), json!("Chief Tester"))
+    );
+    // Per-user kinds cost one call for the changed user, not one per user.
+    assert_eq!(spent.get("GET /api/2/users/{id}/apps"), Some(&1));
+    assert_eq!(spent.get("GET /api/2/mfa/users/{id}/devices"), Some(&1));
+    assert!(incremental.checkpoint.is_some(), "an incremental sync returns the next checkpoint");
+    assert!(incremental.report.iter().all(|r| !matches!(r.status, KindStatus::Failed(_))), "{:?}", incremental.report);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tombstones_from_two_full_syncs_name_exactly_what_was_deleted() {
+    let fixture = Fixture::new(60, 9).await;
+    let before = fixture.full_sync(PAGE).await.expect("first full sync");
+    let tenant = fixture.sim.tenant();
+    let deleted = tenant.users[5].id;
+    // A user whose access to an app is direct only: taking it away is a suspension.
+    let (holder, app) = tenant
+        .users
+        .iter()
+        .filter(|u| u.id != deleted)
+        .find_map(|u| tenant.user_apps(u.id).into_iter().find(|a| a.via_role_ids.is_empty()).map(|a| (u.id, a.app_id)))
+        .expect("a direct-only assignment");
+    fixture.sim.update_tenant(|t| {
+        t.delete_user(deleted);
+        t.user_mut(holder).unwrap().direct_apps.retain(|a| *a != app);
+    });
+    let after = fixture.full_sync(PAGE).await.expect("second full sync");
+
+    let tombstones = diff::tombstones(&before, &after).expect("two full syncs compare");
+    let deleted_key = format!("onelogin_user:{deleted}");
+    let access = (format!("onelogin_user:{holder}"), format!("onelogin_application:{app}"));
+    let mut saw_user = false;
+    let mut saw_access = false;
+    for tombstone in &tombstones {
+        match tombstone {
+            Tombstone::EntityTombstone { key, status, .. } => {
+                assert_eq!((key, *status), (&deleted_key, TombstoneStatus::Deprovisioned));
+                saw_user = true;
+            }
+            Tombstone::RelationshipTombstone { from_key, to_key, status, .. } => {
+                if (from_key.clone(), to_key.clone()) == access {
+                    assert_eq!(*status, TombstoneStatus::Suspended, "a lost assignment is suspended");
+                    saw_access = true;
+                } else {
+                    assert!(from_key == &deleted_key || to_key == &deleted_key, "unexpected {tombstone:?}");
+                }
+            }
+        }
+    }
+    assert!(saw_user && saw_access, "{tombstones:#?}");
+
+    // An incremental output is refused: it never shows deletions.
+    let options = SyncOptions { checkpoint: after.checkpoint.clone(), max_items: PAGE, ..SyncOptions::default() };
+    let incremental = fixture.sync_with(&options).await.expect("incremental");
+    assert!(diff::tombstones(&after, &incremental).is_err());
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use host_test::harness::config::component_path;
 use host_test::harness::types::{AccountInfo, ConnectorError, SyncRequest};
-use host_test::harness::{sync_all, ConnectorInstance, Harness, HarnessConfig, SyncOutput};
+use host_test::harness::{sync_all, ConnectorInstance, Harness, HarnessConfig, SyncOptions, SyncOutput};
 use host_test::simulator::{Credentials, Simulator, SimulatorConfig};
 
 pub const TENANT_HOST: &str = "acme.onelogin.com";
@@ -60,14 +60,19 @@ impl Fixture {
 
     /// A full sync in a fresh, manage-configured instance.
     pub async fn full_sync(&self, max_items: u32) -> Result<SyncOutput, ConnectorError> {
+        self.sync_with(&SyncOptions { max_items, ..SyncOptions::default() }).await
+    }
+
+    /// A sync with `options` in a fresh, manage-configured instance.
+    pub async fn sync_with(&self, options: &SyncOptions) -> Result<SyncOutput, ConnectorError> {
         let (mut instance, _) = self.manage().await;
-        sync_all(&mut instance, max_items, |_| {}).await.expect("no trap")
+        sync_all(&mut instance, options, |_| {}).await.expect("no trap")
     }
 }
 
 /// One page request.
 pub fn page(cursor: Option<String>, max_items: u32) -> SyncRequest {
-    SyncRequest { cursor, max_items }
+    SyncOptions { max_items, ..SyncOptions::default() }.request(cursor)
 }
 
 /// `ceil(n / size)`, but at least one request (an empty list is still read).
