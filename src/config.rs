@@ -289,6 +289,17 @@ mod tests {
     }
 
     #[test]
+    fn event_lookback_defaults_to_90_days_and_must_be_a_sane_number() {
+        let base = [("client_id", "id"), ("client_secret", "s"), ("subdomain", "acme")];
+        assert_eq!(parse(&fields(&base)).unwrap().event_lookback_days, 90);
+        let with = |days: &str| parse(&fields(&[base.as_slice(), &[("event_lookback_days", days)]].concat()));
+        assert_eq!(with("30").unwrap().event_lookback_days, 30);
+        for bad in ["0", "-1", "ninety", "100000"] {
+            assert_eq!(field_of(with(bad)), "event_lookback_days", "{bad}");
+        }
+    }
+
+    #[test]
     fn region_becomes_shard_host() {
         let config = parse(&fields(&[("client_id", "id"), ("client_secret", "s"), ("region", "eu")])).unwrap();
         assert_eq!(config.base_url.display(), "https://api.eu.onelogin.com");
