@@ -610,3 +610,22 @@ async fn tombstones_from_two_full_syncs_name_exactly_what_was_deleted() {
     let incremental = fixture.sync_with(&options).await.expect("incremental");
     assert!(diff::tombstones(&after, &incremental).is_err());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spent_rate_budget_stops_the_sync_with_the_wait_and_without_hammering() {
+    let config = SimulatorConfig { users: 120, seed: 4, rate_limit_per_hour: Some(30), ..Default::default() };
+    let fixture = Fixture::with_config(config).await;
+    let (mut instance, _) = fixture.manage().await;
+    let options = SyncOptions { max_items: 50, max_wait_ms: 0, ..SyncOptions::default() };
+    let mut pages = 0;
+    let error = sync_all(&mut instance, &options, |_| pages += 1).await.unwrap().expect_err("rate limited");
+    match error.kind {
+        ErrorKind::RateLimited(seconds) => assert!(seconds > 60, "waits for the window to reset: {seconds} s"),
+        other => panic!("expected rate-limited, got {other:?}: {}", error.message),
+    }
+    assert!(error.retryable);
+    assert!(pages > 0, "the pages read before the budget ran out were returned");
+    // The component saw `X-RateLimit-Remaining: 0` and sent nothing more: the
+    // 30 budgeted API calls, plus the token request (not counted by the budget).
+    assert_eq!(fixture.sim.total_requests(), 31, "{:?}", fixture.sim.request_counts());
+}
