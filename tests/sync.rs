@@ -629,3 +629,25 @@ async fn a_spent_rate_budget_stops_the_sync_with_the_wait_and_without_hammering(
     // 30 budgeted API calls, plus the token request (not counted by the budget).
     assert_eq!(fixture.sim.total_requests(), 31, "{:?}", fixture.sim.request_counts());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aws_roles_alone_cost_no_per_user_calls_and_still_match_the_ground_truth() {
+    let fixture = Fixture::new(150, 8).await;
+    let tenant = fixture.sim.tenant();
+    let options = SyncOptions { kinds: vec!["aws_iam_roles".into()], max_items: PAGE, ..SyncOptions::default() };
+    let output = fixture.sync_with(&options).await.expect("sync");
+    let counts = fixture.harness.request_log().counts();
+    assert!(!counts.contains_key("GET /api/2/users/{id}/apps"), "access comes from app users: {counts:?}");
+    let mut granted = 0;
+    for user in &tenant.users {
+        let user_key = format!("onelogin_user:{}", user.id);
+        let certain: BTreeSet<String> = rels(&output, "ASSIGNED", &user_key, "arn:")
+            .into_iter()
+            .filter(|r| r.from_key == user_key && props(&r.properties)["determined"] == true)
+            .map(|r| r.to_key.clone())
+            .collect();
+        assert_eq!(certain, tenant.aws_roles(user.id).certain, "{user_key}");
+        granted += certain.len();
+    }
+    assert!(granted > 0);
+}

@@ -29,6 +29,7 @@ use anyhow::Context as _;
 
 use crate::harness::types::{ConnectorError, KindReport, KindStatus, SyncKind};
 use crate::harness::{sync_pages, Harness, HarnessConfig, Limits, SyncOptions};
+use crate::simulator::rules::role_arns;
 use crate::simulator::tenant::now_millis;
 use crate::simulator::{limits, Simulator, SimulatorConfig, Tenant};
 
@@ -100,6 +101,20 @@ pub fn minimum_terms(tenant: &Tenant, kinds: &BTreeSet<String>, sync_start_ms: i
         // the disabled rules, which the first one hides.
         term("app_rules", "GET /api/2/apps/{id}/rules", 2 * apps as u64);
     }
+    if has("aws_iam_roles") {
+        // Who can reach each app whose enabled rules grant AWS roles.
+        let aws_apps: BTreeSet<u64> = tenant
+            .rules
+            .iter()
+            .filter(|r| r.enabled)
+            .filter(|r| {
+                r.actions.iter().any(|a| a.action == "set_role" && a.value.iter().any(|v| !role_arns(v).is_empty()))
+            })
+            .map(|r| r.app_id)
+            .collect();
+        let calls = aws_apps.iter().map(|app| pages(tenant.app_user_ids(*app).len(), limits::APP_USERS)).sum();
+        term("aws_iam_roles", "GET /api/2/apps/{id}/users", calls);
+    }
     if has("privileges") {
         // An account without the subscription (no privileges) costs the one list call.
         let privileges = tenant.privileges.len() as u64;
@@ -139,7 +154,7 @@ pub fn minimum_terms(tenant: &Tenant, kinds: &BTreeSet<String>, sync_start_ms: i
 /// | `roles` | `GET /api/2/roles/{id}/admins` | Σ over roles of max(1, ⌈admins / 100⌉) |
 /// | `apps` | `GET /api/2/apps` | ⌈apps / 1000⌉ |
 /// | `app_rules` | `GET /api/2/apps/{id}/rules`, and again with `enabled=false` | 2 × apps |
-/// | `aws_iam_roles` | none (evaluated from rules, roles and users) | 0 |
+/// | `aws_iam_roles` | `GET /api/2/apps/{id}/users` for each app with enabled `set_role` rules | Σ max(1, ⌈app users / 1000⌉) |
 /// | `privileges` | `GET /api/1/privileges`, `/{id}/users`, `/{id}/roles` | 1 + 2 × privileges |
 /// | `events` | `GET /api/1/events?since=now−90d` | max(1, ⌈events since now − 90 days / 50⌉) |
 /// | `user_apps` | `GET /api/2/users/{id}/apps` | users |
@@ -761,7 +776,11 @@ mod tests {
         assert_eq!(minimum(&["users"]), 5 + 1);
         assert_eq!(minimum(&["groups"]), 1);
         assert_eq!(minimum(&["roles"]), 1 + admins);
-        assert_eq!(minimum(&["apps", "app_rules", "aws_iam_roles"]), 1 + 2 * apps);
+        // One AWS app (the first gets the covering rule set) with under 1000 users: 1 call.
+        let aws_apps = tenant.apps.iter().filter(|a| a.connector_id == 29_024).count() as u64;
+        assert!(aws_apps >= 1);
+        let aws = minimum(&["apps", "app_rules", "aws_iam_roles"]) - (1 + 2 * apps);
+        assert!((1..=aws_apps).contains(&aws), "one app-users call per app with AWS rules: {aws}");
         assert_eq!(minimum(&["user_apps", "mfa_devices"]), 2 * 230);
         assert_eq!(minimum(&["privileges"]), 1 + 2 * privileges);
         assert_eq!(minimum(&["events"]), event_calls);
@@ -783,7 +802,7 @@ mod tests {
         ]);
         let terms = minimum_terms(&tenant, &all, now);
         let total: u64 = terms.iter().map(|t| t.calls).sum();
-        assert_eq!(total, 6 + 1 + (1 + admins) + (1 + 2 * apps) + (1 + 2 * privileges) + event_calls + 460);
+        assert_eq!(total, 6 + 1 + (1 + admins) + (1 + 2 * apps + aws) + (1 + 2 * privileges) + event_calls + 460);
         assert!(terms.iter().all(|t| t.endpoint.starts_with("GET /")), "{terms:?}");
 
         let per_role: u64 =

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::aws;
 use super::cursor::Step;
-use super::joins::{self, Collecting, EventJoin};
+use super::joins::{self, Collecting};
 use super::mapping::{self, kinds, ALLOWS, ASSIGNED, HAS};
 use super::{count, page_size, Ctx};
 use crate::client::transport::Transport;
@@ -80,12 +80,7 @@ fn groups<T: Transport>(ctx: &mut Ctx<'_, T>, c: Option<String>) -> StepResult {
 fn roles<T: Transport>(ctx: &mut Ctx<'_, T>, c: Option<String>) -> StepResult {
     let page = ctx.client.v2_page("/api/2/roles", page_size::ROLES, c.as_deref(), &[])?;
     ctx.out.total = page.total;
-    let mut collected = match ctx.cache.roles_collecting.take() {
-        Some(collecting) if collecting.expects == c => Some(collecting.items),
-        _ if c.is_none() => Some(Vec::new()),
-        // A resumed instance missed earlier pages: the join is read again when needed.
-        _ => None,
-    };
+    let collected = Collecting::resume(&mut ctx.cache.roles_collecting, &c, &None);
     for object in &page.items {
         let Some(role) = mapping::role(object) else {
             logging::warn("skipped a role without a numeric id");
@@ -107,13 +102,13 @@ fn roles<T: Transport>(ctx: &mut Ctx<'_, T>, c: Option<String>) -> StepResult {
         ctx.out.entities.push(mapping::entitlement(&role, "admin"));
         owned(ctx, role);
     }
-    if let Some(mut items) = collected.take() {
-        items.extend(page.items.iter().filter_map(joins::role_apps));
+    if let Some(mut so_far) = collected {
+        so_far.extend(page.items.iter().filter_map(joins::role_apps));
         match &page.next {
-            Some(next) => ctx.cache.roles_collecting = Some(Collecting { expects: Some(next.clone()), items }),
+            Some(next) => ctx.cache.roles_collecting = Some(Collecting { position: Some(next.clone()), so_far }),
             None => {
-                items.sort_by_key(|r| r.id);
-                ctx.cache.roles = Some(items);
+                so_far.sort_by_key(|r| r.id);
+                ctx.cache.roles = Some(so_far);
             }
         }
     }
@@ -168,11 +163,7 @@ fn role_admins<T: Transport>(ctx: &mut Ctx<'_, T>, i: usize) -> StepResult {
 fn apps<T: Transport>(ctx: &mut Ctx<'_, T>, c: Option<String>) -> StepResult {
     let page = ctx.client.v2_page("/api/2/apps", page_size::APPS, c.as_deref(), &[])?;
     ctx.out.total = page.total;
-    let mut collected = match ctx.cache.apps_collecting.take() {
-        Some(collecting) if collecting.expects == c => Some(collecting.items),
-        _ if c.is_none() => Some(Vec::new()),
-        _ => None,
-    };
+    let collected = Collecting::resume(&mut ctx.cache.apps_collecting, &c, &None);
     for object in &page.items {
         let Some(app) = mapping::application(object) else {
             logging::warn("skipped an application without a numeric id");
@@ -181,13 +172,13 @@ fn apps<T: Transport>(ctx: &mut Ctx<'_, T>, c: Option<String>) -> StepResult {
         ctx.out.entities.push(mapping::entitlement(&app, "access"));
         owned(ctx, app);
     }
-    if let Some(mut items) = collected.take() {
-        items.extend(page.items.iter().filter_map(mapping::id_of));
+    if let Some(mut so_far) = collected {
+        so_far.extend(page.items.iter().filter_map(mapping::id_of));
         match &page.next {
-            Some(next) => ctx.cache.apps_collecting = Some(Collecting { expects: Some(next.clone()), items }),
+            Some(next) => ctx.cache.apps_collecting = Some(Collecting { position: Some(next.clone()), so_far }),
             None => {
-                items.sort_unstable();
-                ctx.cache.apps = Some(items);
+                so_far.sort_unstable();
+                ctx.cache.apps = Some(so_far);
             }
         }
     }
@@ -201,11 +192,7 @@ fn rules<T: Transport>(ctx: &mut Ctx<'_, T>, i: usize) -> StepResult {
     let apps = joins::apps(ctx)?;
     let total = apps.len();
     let batch: Vec<u64> = apps.iter().skip(i).take(per_step).copied().collect();
-    let mut collected = match ctx.cache.rules_collecting.take() {
-        Some((expects, rules)) if expects == i => Some(rules),
-        _ if i == 0 => Some(Vec::new()),
-        _ => None,
-    };
+    let mut collected = Collecting::resume(&mut ctx.cache.rules_collecting, &i, &0);
     let paths: Vec<String> = batch
         .iter()
         .flat_map(|id| [format!("/api/2/apps/{id}/rules"), format!("/api/2/apps/{id}/rules?enabled=false")])
@@ -233,8 +220,8 @@ fn rules<T: Transport>(ctx: &mut Ctx<'_, T>, i: usize) -> StepResult {
     }
     let next = i + batch.len();
     if next < total {
-        if let Some(rules) = collected {
-            ctx.cache.rules_collecting = Some((next, rules));
+        if let Some(so_far) = collected {
+            ctx.cache.rules_collecting = Some(Collecting { position: next, so_far });
         }
         return Ok((Some(Step::Rules { i: next }), count(read)));
     }
@@ -245,7 +232,8 @@ fn rules<T: Transport>(ctx: &mut Ctx<'_, T>, i: usize) -> StepResult {
     Ok((None, count(read)))
 }
 
-/// The AWS IAM roles the enabled rules name, once each.
+/// The AWS IAM roles the enabled rules name, once each; and who can reach
+/// the apps holding them (read here, used by the users phase).
 fn aws_roles<T: Transport>(ctx: &mut Ctx<'_, T>) -> StepResult {
     let rules = joins::aws_rules(ctx)?.to_vec();
     if ctx.plan().aws_apps.is_none() {
@@ -255,6 +243,7 @@ fn aws_roles<T: Transport>(ctx: &mut Ctx<'_, T>) -> StepResult {
     for arn in &arns {
         ctx.out.entities.push(mapping::aws_iam_role(arn));
     }
+    joins::aws_app_users(ctx)?;
     Ok((None, count(arns.len())))
 }
 
@@ -350,11 +339,7 @@ fn events<T: Transport>(ctx: &mut Ctx<'_, T>, c: Option<String>) -> StepResult {
     };
     let extra = [("since", since.as_str()), ("until", until.as_str())];
     let page = ctx.client.v1_page("/api/1/events", page_size::EVENTS, c.as_deref(), &extra)?;
-    let mut join = match ctx.cache.events_collecting.take() {
-        Some((expects, join)) if expects == c => Some(join),
-        _ if c.is_none() => Some(EventJoin::default()),
-        _ => None,
-    };
+    let mut join = Collecting::resume(&mut ctx.cache.events_collecting, &c, &None);
     for object in &page.items {
         match mapping::event(object) {
             Some(event) => ctx.out.entities.push(event),
@@ -366,7 +351,7 @@ fn events<T: Transport>(ctx: &mut Ctx<'_, T>, c: Option<String>) -> StepResult {
     }
     if let Some(join) = join {
         match &page.next {
-            Some(next) => ctx.cache.events_collecting = Some((Some(next.clone()), join)),
+            Some(next) => ctx.cache.events_collecting = Some(Collecting { position: Some(next.clone()), so_far: join }),
             None => ctx.cache.events = Some(join),
         }
     }

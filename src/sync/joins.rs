@@ -58,13 +58,26 @@ impl EventJoin {
     }
 }
 
-/// A list being collected page by page: complete once `next` is `None` after
-/// the last page. Only a page that continues the collection is added.
+/// A join being collected step by step while its phase is read: `position`
+/// is where the next step must start (an upstream cursor, or an index) for
+/// its data to continue the collection.
 #[derive(Debug)]
-pub struct Collecting<T> {
-    /// The upstream cursor (or index) the next page must have.
-    pub expects: Option<String>,
-    pub items: Vec<T>,
+pub struct Collecting<P, A> {
+    pub position: P,
+    pub so_far: A,
+}
+
+impl<P: PartialEq, A: Default> Collecting<P, A> {
+    /// What was collected before the step at `position`: empty at the
+    /// phase's `start`, `None` when this instance missed earlier steps (a
+    /// resumed instance: the join is then read again when needed).
+    pub fn resume(slot: &mut Option<Collecting<P, A>>, position: &P, start: &P) -> Option<A> {
+        match slot.take() {
+            Some(collecting) if collecting.position == *position => Some(collecting.so_far),
+            _ if position == start => Some(A::default()),
+            _ => None,
+        }
+    }
 }
 
 /// The instance's memory of the current sync.
@@ -73,15 +86,16 @@ pub struct SyncCache {
     /// The sync this belongs to ([`Plan::id`]).
     sync: Option<u64>,
     pub roles: Option<Vec<RoleApps>>,
-    pub roles_collecting: Option<Collecting<RoleApps>>,
+    pub roles_collecting: Option<Collecting<Option<String>, Vec<RoleApps>>>,
     pub apps: Option<Vec<u64>>,
-    pub apps_collecting: Option<Collecting<u64>>,
+    pub apps_collecting: Option<Collecting<Option<String>, Vec<u64>>>,
     pub rules: Option<Vec<AwsRule>>,
-    /// Rules collected so far and the app index the next Rules step starts at.
-    pub rules_collecting: Option<(usize, Vec<AwsRule>)>,
+    /// Who can reach each app with AWS rules (its users, through roles or directly).
+    pub aws_app_users: Option<BTreeMap<u64, BTreeSet<u64>>>,
+    pub rules_collecting: Option<Collecting<usize, Vec<AwsRule>>>,
     pub privileges: Option<Vec<String>>,
     pub events: Option<EventJoin>,
-    pub events_collecting: Option<(Option<String>, EventJoin)>,
+    pub events_collecting: Option<Collecting<Option<String>, EventJoin>>,
     /// The users page being worked through, by its upstream cursor.
     pub users_page: Option<(Option<String>, Page)>,
 }
@@ -109,18 +123,28 @@ pub fn roles<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c [RoleApps]
 }
 
 fn read_roles<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<RoleApps>> {
-    let mut roles = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = ctx.client.v2_page("/api/2/roles", page_size::ROLES, cursor.as_deref(), &[])?;
-        roles.extend(page.items.iter().filter_map(role_apps));
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let mut roles = read_all(ctx, "/api/2/roles", page_size::ROLES, role_apps)?;
     roles.sort_by_key(|r| r.id);
     Ok(roles)
+}
+
+/// Every page of a v2 list, each item mapped (items `map` refuses are skipped).
+fn read_all<T: Transport, R>(
+    ctx: &mut Ctx<'_, T>,
+    path: &str,
+    limit: usize,
+    map: impl Fn(&Value) -> Option<R>,
+) -> Result<Vec<R>> {
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = ctx.client.v2_page(path, limit, cursor.as_deref(), &[])?;
+        items.extend(page.items.iter().filter_map(&map));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return Ok(items),
+        }
+    }
 }
 
 /// Every app id, sorted.
@@ -132,16 +156,7 @@ pub fn apps<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c [u64]> {
 }
 
 fn read_apps<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<u64>> {
-    let mut apps = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = ctx.client.v2_page("/api/2/apps", page_size::APPS, cursor.as_deref(), &[])?;
-        apps.extend(page.items.iter().filter_map(id_of));
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
+    let mut apps = read_all(ctx, "/api/2/apps", page_size::APPS, id_of)?;
     apps.sort_unstable();
     Ok(apps)
 }
@@ -169,6 +184,22 @@ fn read_aws_rules<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<AwsRule>> {
         }
     }
     Ok(rules)
+}
+
+/// The users of every app with AWS rules (`GET /api/2/apps/{id}/users`:
+/// through roles and direct assignments), so rules are evaluated only for
+/// users who can reach the app, whatever else the sync reads.
+pub fn aws_app_users<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c BTreeMap<u64, BTreeSet<u64>>> {
+    if ctx.cache.aws_app_users.is_none() {
+        let apps: BTreeSet<u64> = aws_rules(ctx)?.iter().map(|r| r.app_id).collect();
+        let mut users = BTreeMap::new();
+        for app in apps {
+            let ids = read_all(ctx, &format!("/api/2/apps/{app}/users"), page_size::APP_USERS, id_of)?;
+            users.insert(app, ids.into_iter().collect());
+        }
+        ctx.cache.aws_app_users = Some(users);
+    }
+    Ok(ctx.cache.aws_app_users.get_or_insert_with(BTreeMap::new))
 }
 
 /// Remember which apps hold AWS rules, in the plan (so the cursor carries

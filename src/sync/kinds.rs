@@ -59,7 +59,7 @@ impl Kind {
             Kind::UserApps => &[Kind::Users, Kind::Roles, Kind::Apps],
             Kind::MfaDevices => &[Kind::Users],
             Kind::AppRules => &[Kind::Apps],
-            Kind::AwsIamRoles => &[Kind::Users, Kind::Roles, Kind::Apps, Kind::AppRules],
+            Kind::AwsIamRoles => &[Kind::Users, Kind::Apps, Kind::AppRules],
             _ => &[],
         }
     }
@@ -107,7 +107,7 @@ impl Kind {
             Kind::Users => "1 call per 100 users (OneLogin may serve 50), plus 1",
             Kind::UserApps => "1 call per user (incremental: per changed user)",
             Kind::MfaDevices => "1 call per user (incremental: per changed user)",
-            Kind::AwsIamRoles => "no calls: evaluated from rules, roles, groups and users",
+            Kind::AwsIamRoles => "1 call per 1000 users of each app with AWS rules (who can reach it)",
         }
     }
 
@@ -171,7 +171,7 @@ mod tests {
     fn selection_adds_requirements_and_refuses_unknown_kinds() {
         let selection = Selection::parse(&["aws_iam_roles".into()]).unwrap();
         let names: Vec<&str> = selection.kinds().map(Kind::name).collect();
-        assert_eq!(names, ["roles", "apps", "app_rules", "users", "aws_iam_roles"]);
+        assert_eq!(names, ["apps", "app_rules", "users", "aws_iam_roles"]);
         assert!(matches!(Selection::parse(&["people".into()]), Err(Error::InvalidInput { .. })));
         assert_eq!(Selection::parse(&[]).unwrap().kinds().count(), ALL.len());
         assert_eq!(Selection::parse(&["mfa_devices".into(), "user_apps".into()]).unwrap().per_user_calls(), 2);

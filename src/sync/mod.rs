@@ -12,7 +12,7 @@
 //! | role admins | `GET /api/2/roles/{id}/admins`, per role, concurrently | user ASSIGNED role (admin) |
 //! | apps | `GET /api/2/apps` | applications, access entitlements |
 //! | app rules | `GET /api/2/apps/{id}/rules` with and without `enabled=false`, per app | rules; app HAS rule |
-//! | AWS roles | none (from the rules) | `aws_iam_role` entities |
+//! | AWS roles | `GET /api/2/apps/{id}/users` for apps with AWS rules | `aws_iam_role` entities |
 //! | privileges | `GET /api/1/privileges`, then `/{id}/users` and `/{id}/roles` | privileges and their holders |
 //! | events | `GET /api/1/events?since=…&until=…` | events; remembers last logins per (user, app) |
 //! | users | `GET /api/2/users` (+ per user, concurrently: apps, MFA devices) | users and everything per user |
@@ -62,6 +62,8 @@ pub mod page_size {
     pub const ROLE_USERS: usize = 100;
     /// `GET /api/2/apps`: 1000.
     pub const APPS: usize = 1000;
+    /// `GET /api/2/apps/{id}/users`: 1000.
+    pub const APP_USERS: usize = 1000;
     /// `GET /api/1/events`: 50.
     pub const EVENTS: usize = 50;
 }

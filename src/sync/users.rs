@@ -8,7 +8,7 @@
 //! changed since the checkpoint (`updated_since`), then the users events
 //! name that were not among them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
@@ -173,11 +173,11 @@ fn emit_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result<()>
     let ids: Vec<Option<u64>> = users.iter().map(mapping::id_of).collect();
     let per_user = read_per_user(ctx, &ids)?;
     // Make sure the joins are in memory, then borrow them.
-    if ctx.pending(Kind::UserApps) || ctx.pending(Kind::AwsIamRoles) {
+    if ctx.pending(Kind::UserApps) {
         joins::roles(ctx)?;
     }
     if ctx.pending(Kind::AwsIamRoles) {
-        joins::aws_rules(ctx)?;
+        joins::aws_app_users(ctx)?;
     }
     let events_read = matches!(ctx.cursor.status(Kind::Events), Some(Status::Complete));
     let with_logins = events_read && ctx.pending(Kind::UserApps);
@@ -187,6 +187,7 @@ fn emit_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result<()>
     let joins = Joins {
         roles: ctx.cache.roles.as_deref().unwrap_or_default(),
         rules: if ctx.pending(Kind::AwsIamRoles) { ctx.cache.rules.as_deref().unwrap_or_default() } else { &[] },
+        aws_app_users: ctx.cache.aws_app_users.as_ref(),
         logins: if with_logins { ctx.cache.events.as_ref().map(|e| &e.last_login) } else { None },
         account_key: &ctx.account.key,
         kinds: ctx.cursor.plan.kinds,
@@ -205,13 +206,15 @@ fn emit_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result<()>
 struct Joins<'a> {
     roles: &'a [RoleApps],
     rules: &'a [super::aws::AwsRule],
+    /// Who can reach each app with AWS rules.
+    aws_app_users: Option<&'a BTreeMap<u64, BTreeSet<u64>>>,
     logins: Option<&'a BTreeMap<(u64, u64), String>>,
     account_key: &'a str,
     kinds: super::kinds::Selection,
 }
 
 fn emit_user(out: &mut Output, joins: &Joins<'_>, user_id: u64, object: &Value, extra: &PerUser) {
-    let Joins { roles, rules, logins, account_key, kinds: selection } = *joins;
+    let Joins { roles, rules, aws_app_users, logins, account_key, kinds: selection } = *joins;
     let Some(mut user) = mapping::user(object) else { return };
     if let Some(devices) = &extra.devices {
         if let Ok(Value::Object(mut properties)) = serde_json::from_str::<Value>(&user.properties) {
@@ -246,7 +249,6 @@ fn emit_user(out: &mut Output, joins: &Joins<'_>, user_id: u64, object: &Value, 
             via_roles.entry(*app).or_default().push(role.id);
         }
     }
-    let direct_apps: Vec<u64> = extra.apps.iter().flatten().filter_map(mapping::id_of).collect();
 
     if let Some(apps) = &extra.apps {
         for app in apps {
@@ -280,7 +282,9 @@ fn emit_user(out: &mut Output, joins: &Joins<'_>, user_id: u64, object: &Value, 
     // AWS roles: rules of apps the user can reach, evaluated on the user.
     let mut arns: BTreeMap<&str, (bool, Vec<u64>, Vec<u64>)> = BTreeMap::new();
     for rule in rules {
-        if !via_roles.contains_key(&rule.app_id) && !direct_apps.contains(&rule.app_id) {
+        let reaches =
+            aws_app_users.and_then(|apps| apps.get(&rule.app_id)).is_some_and(|users| users.contains(&user_id));
+        if !reaches {
             continue;
         }
         let truth = rule.matches(object);

@@ -242,12 +242,24 @@ pub fn v1_list(
         }
     };
     let data: Vec<Value> = (start..end).map(render).collect();
-    let link = |name: &str, cursor: &str| {
-        let q = params.encode_with(&["after_cursor", "before_cursor"], &[(name, cursor.to_string())]);
-        format!("{base_url}{url_path}?{q}")
-    };
     let after = (end < ids.len() && end > start).then(|| encode_v1_cursor(account_id, ids[end - 1]));
     let before = (start > 0 && start < ids.len()).then(|| encode_v1_cursor(account_id, ids[start]));
+    v1_page_response(data, before, after, params, &format!("{base_url}{url_path}"))
+}
+
+/// A v1 list page: the success status, the body `pagination` (cursors and
+/// links to `url` with the same query but the cursor) and `data`.
+pub fn v1_page_response(
+    data: Vec<Value>,
+    before: Option<String>,
+    after: Option<String>,
+    params: &Params,
+    url: &str,
+) -> Response {
+    let link = |name: &str, cursor: &str| {
+        let q = params.encode_with(&["after_cursor", "before_cursor"], &[(name, cursor.to_string())]);
+        format!("{url}?{q}")
+    };
     let body = json!({
         "status": v1_success_status(),
         "pagination": {

@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 use super::parse_id;
 use crate::simulator::errors::{json_response, v1_bad_request, v1_not_found, v1_success_status};
 use crate::simulator::events::{Event, EVENT_TYPES};
-use crate::simulator::pagination::{encode_v1_cursor, v1_request, Params, V1Cursor};
+use crate::simulator::pagination::{encode_v1_cursor, v1_page_response, v1_request, Params, V1Cursor};
 use crate::simulator::tenant::parse_iso_millis;
 use crate::simulator::{limits, lock, Shared};
 
@@ -227,22 +227,8 @@ async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     };
     let after = after.map(|id| encode_v1_cursor(account_id, id));
     let before = before.map(|id| encode_v1_cursor(account_id, id));
-    let link = |name: &str, c: &str| {
-        let q = params.encode_with(&["after_cursor", "before_cursor"], &[(name, c.to_string())]);
-        format!("{}/api/1/events?{q}", st.base_url)
-    };
     let data: Vec<Value> = indexes.iter().map(|&i| event_json(&events[i], account_id)).collect();
-    let body = json!({
-        "status": v1_success_status(),
-        "pagination": {
-            "before_cursor": before,
-            "after_cursor": after,
-            "previous_link": before.as_deref().map(|c| link("before_cursor", c)),
-            "next_link": after.as_deref().map(|c| link("after_cursor", c)),
-        },
-        "data": data,
-    });
-    json_response(StatusCode::OK, &body)
+    v1_page_response(data, before, after, &params, &format!("{}/api/1/events", st.base_url))
 }
 
 /// `GET /api/1/events/types` → `data: [{id, name, description}]` (not paginated).

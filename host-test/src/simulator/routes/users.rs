@@ -33,8 +33,6 @@
 
 use std::collections::HashSet;
 
-use std::collections::BTreeMap;
-
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -610,47 +608,14 @@ async fn create_v2(State(sim): State<Shared>, RawQuery(q): RawQuery, body: Bytes
     };
     let now = now_iso();
     let id = tenant.users.iter().map(|u| u.id).max().map_or(USER_ID_BASE, |m| m + 1);
+    // The body sets username and email (check_identity below requires one).
     let mut user = User {
-        id,
         username: String::new(),
-        email: String::new(),
-        firstname: String::new(),
-        lastname: String::new(),
-        title: String::new(),
-        department: String::new(),
-        company: String::new(),
-        comment: String::new(),
-        phone: String::new(),
         status: 7,
-        state: 1,
-        group_id: None,
-        role_ids: Vec::new(),
-        manager_user_id: None,
-        manager_ad_id: None,
-        directory_id: None,
-        external_id: None,
-        distinguished_name: None,
-        member_of: None,
-        samaccountname: None,
-        userprincipalname: None,
-        trusted_idp_id: None,
-        preferred_locale_code: None,
-        invalid_login_attempts: 0,
         created_at: now.clone(),
         updated_at: now.clone(),
-        activated_at: None,
-        last_login: None,
-        password_changed_at: None,
-        invitation_sent_at: None,
-        locked_until: None,
-        custom_attributes: tenant.custom_attribute_names.iter().map(|n| (n.clone(), None)).collect::<BTreeMap<_, _>>(),
-        password_set: false,
-        password_changes: 0,
-        sessions_ended: 0,
-        invites_sent: 0,
-        mfa_devices: Vec::new(),
-        direct_apps: Vec::new(),
-        app_states: BTreeMap::new(),
+        custom_attributes: tenant.custom_attribute_names.iter().map(|n| (n.clone(), None)).collect(),
+        ..User::new(id, "")
     };
     let applied = match apply_user_fields(&mut user, &obj, tenant, opts.validate_policy) {
         Ok(a) => a,
