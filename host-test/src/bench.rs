@@ -584,24 +584,6 @@ pub fn mib(bytes: usize) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-/// The harness's request log templates numeric path segments as `{id}`;
-/// this also templates string ids such as privileges' UUIDs
-/// (`GET /api/1/privileges/48a3158e-…/users` → `GET /api/1/privileges/{id}/users`),
-/// adding up the counts.
-pub fn merge_string_ids(counts: BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-    let is_string_id = |segment: &str| {
-        segment.len() >= 16
-            && segment.bytes().any(|b| b.is_ascii_digit())
-            && segment.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
-    };
-    let mut merged = BTreeMap::new();
-    for (endpoint, count) in counts {
-        let key: Vec<&str> = endpoint.split('/').map(|seg| if is_string_id(seg) { "{id}" } else { seg }).collect();
-        *merged.entry(key.join("/")).or_insert(0) += count;
-    }
-    merged
-}
-
 /// A connector error as an `anyhow` error (the bench has no use for its type).
 fn connector_error(during: &str, error: ConnectorError) -> anyhow::Error {
     anyhow::anyhow!("{during} failed: {:?}: {}", error.kind, error.message)
@@ -705,7 +687,7 @@ async fn sync_once(
         minimum: 0, // filled in by `run_bench`, which has the tenant
         requests: simulator.total_requests(),
         harness_requests: log.total(),
-        requests_by_endpoint: merge_string_ids(log.counts()),
+        requests_by_endpoint: log.counts(),
         wall,
         pages: end.pages,
         entities: end.entities,
@@ -810,21 +792,6 @@ mod tests {
         assert!(tenant.roles.iter().any(|r| r.users.len() > 100), "the second role has > 100 members");
         assert_eq!(fan_out_requests(&tenant, &all, now), total + 230 + per_role);
         assert_eq!(fan_out_requests(&tenant, &set(&["apps"]), now), 1);
-    }
-
-    #[test]
-    fn string_ids_in_endpoints_are_templated() {
-        let counts = BTreeMap::from([
-            ("GET /api/1/privileges/48a3158e-6401-478b-abbc-99ebc7d33217/users".to_string(), 1),
-            ("GET /api/1/privileges/d58b2e42-6c3e-4d17-a6f4-56a49506db25/users".to_string(), 2),
-            ("GET /api/2/users/custom_attributes".to_string(), 1),
-            ("GET /api/2/roles/{id}/admins".to_string(), 5),
-        ]);
-        let merged = merge_string_ids(counts);
-        assert_eq!(merged["GET /api/1/privileges/{id}/users"], 3);
-        assert_eq!(merged["GET /api/2/users/custom_attributes"], 1);
-        assert_eq!(merged["GET /api/2/roles/{id}/admins"], 5);
-        assert_eq!(merged.len(), 3);
     }
 
     #[test]

@@ -83,9 +83,10 @@ pub fn is_loopback_host(host: &str) -> bool {
 }
 
 /// The endpoint template a request is counted under: method, a space, and the
-/// path with every segment that consists only of ASCII digits replaced by
-/// `{id}`, except the API version right after an `api` segment (`/api/2/`).
-/// The query is dropped.
+/// path with every id segment replaced by `{id}`: all ASCII digits (except
+/// the API version right after an `api` segment, `/api/2/`), or a string id
+/// such as a privilege's UUID (16+ hex digits and dashes, with a digit). The
+/// query is dropped.
 ///
 /// ```
 /// use host_test::harness::policy::endpoint_template;
@@ -102,10 +103,13 @@ pub fn endpoint_template(method: &str, path_and_query: &str) -> String {
         .split('/')
         .map(|segment| {
             let numeric = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
+            let string_id = segment.len() >= 16
+                && segment.bytes().any(|b| b.is_ascii_digit())
+                && segment.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
             // `/api/2/...`: the segment after `api` is the API version, not an id.
             let is_version = previous.eq_ignore_ascii_case("api");
             previous = segment;
-            if numeric && !is_version {
+            if (numeric && !is_version) || string_id {
                 "{id}"
             } else {
                 segment
@@ -440,6 +444,11 @@ mod tests {
         assert_eq!(endpoint_template("GET", "/api/2/roles/123/users"), "GET /api/2/roles/{id}/users");
         assert_eq!(endpoint_template("PUT", "/api/2/roles/7/users?x=1"), "PUT /api/2/roles/{id}/users");
         assert_eq!(endpoint_template("GET", "/api/2/users/abc1"), "GET /api/2/users/abc1");
+        assert_eq!(
+            endpoint_template("GET", "/api/1/privileges/48a3158e-6401-478b-abbc-99ebc7d33217/users"),
+            "GET /api/1/privileges/{id}/users"
+        );
+        assert_eq!(endpoint_template("GET", "/api/2/users/custom_attributes"), "GET /api/2/users/custom_attributes");
         assert_eq!(endpoint_template("GET", "/api/1/users/5/roles"), "GET /api/1/users/{id}/roles");
         assert_eq!(endpoint_template("GET", "/v2/things/42"), "GET /v2/things/{id}");
         assert_eq!(endpoint_template("GET", "/"), "GET /");
