@@ -29,12 +29,7 @@ pub fn v2_query(limit: usize, cursor: Option<&str>, extra: &[(&str, &str)]) -> S
         Some(cursor) => format!("cursor={}", percent_encode(cursor)),
         None => format!("limit={limit}"),
     };
-    for (name, value) in extra {
-        query.push('&');
-        query.push_str(name);
-        query.push('=');
-        query.push_str(&percent_encode(value));
-    }
+    append_params(&mut query, extra);
     query
 }
 
@@ -44,13 +39,18 @@ pub fn v1_query(limit: usize, cursor: Option<&str>, extra: &[(&str, &str)]) -> S
         Some(cursor) => format!("limit={limit}&after_cursor={}", percent_encode(cursor)),
         None => format!("limit={limit}"),
     };
-    for (name, value) in extra {
+    append_params(&mut query, extra);
+    query
+}
+
+/// Append `&name=value` for each pair, values percent-encoded.
+fn append_params(query: &mut String, params: &[(&str, &str)]) {
+    for (name, value) in params {
         query.push('&');
         query.push_str(name);
         query.push('=');
         query.push_str(&percent_encode(value));
     }
-    query
 }
 
 /// Read a v2 page: a bare JSON array, cursors in headers.

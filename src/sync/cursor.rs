@@ -140,31 +140,6 @@ pub struct Cursor {
     pub report: Vec<(Kind, Status)>,
 }
 
-impl Serialize for Selection {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for Selection {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        u16::deserialize(deserializer).map(Selection)
-    }
-}
-
-impl Serialize for Kind {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        self.name().serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for Kind {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        let name = String::deserialize(deserializer)?;
-        super::kinds::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| serde::de::Error::custom("unknown kind"))
-    }
-}
-
 /// Cut a message to [`MAX_MESSAGE`] characters (the report travels in the cursor).
 fn short(message: &str) -> String {
     if message.chars().count() <= MAX_MESSAGE {

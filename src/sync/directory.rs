@@ -263,15 +263,13 @@ fn privilege_items(body: Value) -> Vec<Value> {
 fn privileges<T: Transport>(ctx: &mut Ctx<'_, T>) -> StepResult {
     let (_, body) = ctx.client.get_json("/api/1/privileges")?;
     let items = privilege_items(body);
-    let mut ids = Vec::new();
     for object in &items {
-        let Some(privilege) = mapping::privilege(object) else {
-            logging::warn("skipped a privilege without an id");
-            continue;
-        };
-        ids.push(privilege.key.trim_start_matches("onelogin_privilege:").to_string());
-        owned(ctx, privilege);
+        match mapping::privilege(object) {
+            Some(privilege) => owned(ctx, privilege),
+            None => logging::warn("skipped a privilege without an id"),
+        }
     }
+    let ids: Vec<String> = items.iter().filter_map(mapping::privilege_id).collect();
     let any = !ids.is_empty();
     ctx.cache.privileges = Some(ids);
     Ok((any.then_some(Step::PrivilegeLinks { i: 0 }), count(items.len())))
@@ -292,11 +290,7 @@ fn privilege_links<T: Transport>(ctx: &mut Ctx<'_, T>, i: usize) -> StepResult {
         Some(ids) => ids,
         None => {
             let (_, body) = ctx.client.get_json("/api/1/privileges")?;
-            let ids: Vec<String> = privilege_items(body)
-                .iter()
-                .filter_map(mapping::privilege)
-                .map(|p| p.key.trim_start_matches("onelogin_privilege:").to_string())
-                .collect();
+            let ids: Vec<String> = privilege_items(body).iter().filter_map(mapping::privilege_id).collect();
             ctx.cache.privileges = Some(ids.clone());
             ids
         }

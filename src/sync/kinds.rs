@@ -4,8 +4,10 @@
 use crate::error::{Error, Result};
 use crate::identity::connector::types::SyncKind;
 
-/// One selectable kind. The order is the order a sync reads them in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// One selectable kind. The order is the order a sync reads them in. Its
+/// serialized name (in the cursor) is [`Kind::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     Groups,
     Roles,
@@ -125,7 +127,8 @@ impl Kind {
 }
 
 /// A set of kinds, as a bit set (it travels in the cursor).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Selection(pub u16);
 
 impl Selection {
@@ -175,5 +178,8 @@ mod tests {
         assert!(matches!(Selection::parse(&["people".into()]), Err(Error::InvalidInput { .. })));
         assert_eq!(Selection::parse(&[]).unwrap().kinds().count(), ALL.len());
         assert_eq!(Selection::parse(&["mfa_devices".into(), "user_apps".into()]).unwrap().per_user_calls(), 2);
+        for kind in ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name(), "serialized as its name");
+        }
     }
 }

@@ -272,13 +272,18 @@ pub fn mfa_device(user_id: u64, object: &Value) -> Option<Entity> {
     })
 }
 
+/// A privilege's id (a string, e.g. a UUID; a number is accepted too).
+pub fn privilege_id(object: &Value) -> Option<String> {
+    match object.get("id")? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// A delegated-administration privilege (`GET /api/1/privileges`; ids are strings).
 pub fn privilege(object: &Value) -> Option<Entity> {
-    let id = match object.get("id")? {
-        Value::String(s) if !s.trim().is_empty() => s.trim().to_string(),
-        Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
+    let id = privilege_id(object)?;
     let name = text(object, "name").map_or_else(|| id.clone(), str::to_string);
     Some(Entity {
         key: kinds::key(kinds::PRIVILEGE, &id),
@@ -313,8 +318,9 @@ pub fn aws_iam_role(arn: &str) -> Entity {
 /// (custom attributes stay under `custom_attributes`), plus `name`, `active`
 /// (only status 1 can log in), `status_name`, `state_name`, the normalized
 /// `account_status` and `employment_status`, and `employee_email` (the
-/// lower-cased email: the key hosts join people across systems on).
-pub fn user(object: &Value) -> Option<Entity> {
+/// lower-cased email: the key hosts join people across systems on), and
+/// `mfa_enrolled` when the user's MFA devices were read.
+pub fn user(object: &Value, mfa_enrolled: Option<bool>) -> Option<Entity> {
     let id = id_of(object)?;
     let name = match (text(object, "firstname"), text(object, "lastname")) {
         (Some(first), Some(last)) => format!("{first} {last}"),
@@ -333,6 +339,9 @@ pub fn user(object: &Value) -> Option<Entity> {
     properties.insert("account_status".into(), json!(account_status(status, state)));
     properties.insert("employment_status".into(), json!(employment_status(status)));
     properties.insert("employee_email".into(), json!(text(object, "email").map(str::to_lowercase)));
+    if let Some(enrolled) = mfa_enrolled {
+        properties.insert("mfa_enrolled".into(), json!(enrolled));
+    }
     Some(entity(kinds::USER, &["User"], id, name, properties))
 }
 
@@ -384,7 +393,7 @@ mod tests {
     fn v2_user_keeps_every_field_and_adds_computed_ones() {
         let raw = json!({"id":36216766,"firstname":"Kelly","lastname":"Slater","username":"kellyslater",
             "status":3,"state":1,"group_id":null,"role_ids":[199848],"custom_attributes":{"food":"chicken","employeenumber":null}});
-        let user = user(&raw).unwrap();
+        let user = user(&raw, None).unwrap();
         assert_eq!(user.key, "onelogin_user:36216766");
         assert_eq!(user.display_name, "Kelly Slater");
         let p = props(&user);
@@ -397,14 +406,14 @@ mod tests {
 
     #[test]
     fn user_display_name_falls_back_to_username_email_then_id() {
-        assert_eq!(user(&json!({"id":1,"username":"","email":"a@b.c"})).unwrap().display_name, "a@b.c");
-        assert_eq!(user(&json!({"id":"2","firstname":null})).unwrap().display_name, "2");
-        assert_eq!(user(&json!({"id":3,"lastname":"Solo"})).unwrap().display_name, "Solo");
+        assert_eq!(user(&json!({"id":1,"username":"","email":"a@b.c"}), None).unwrap().display_name, "a@b.c");
+        assert_eq!(user(&json!({"id":"2","firstname":null}), None).unwrap().display_name, "2");
+        assert_eq!(user(&json!({"id":3,"lastname":"Solo"}), None).unwrap().display_name, "Solo");
     }
 
     #[test]
     fn objects_without_a_usable_id_are_not_mapped() {
-        assert!(user(&json!({"firstname":"x"})).is_none());
+        assert!(user(&json!({"firstname":"x"}), None).is_none());
         assert!(group(&json!({"id":null})).is_none());
         assert!(role(&json!({"id":-1})).is_none());
         assert!(application(&json!([])).is_none());

@@ -215,13 +215,8 @@ struct Joins<'a> {
 
 fn emit_user(out: &mut Output, joins: &Joins<'_>, user_id: u64, object: &Value, extra: &PerUser) {
     let Joins { roles, rules, aws_app_users, logins, account_key, kinds: selection } = *joins;
-    let Some(mut user) = mapping::user(object) else { return };
-    if let Some(devices) = &extra.devices {
-        if let Ok(Value::Object(mut properties)) = serde_json::from_str::<Value>(&user.properties) {
-            properties.insert("mfa_enrolled".into(), json!(!devices.is_empty()));
-            user.properties = Value::Object(properties).to_string();
-        }
-    }
+    let mfa_enrolled = extra.devices.as_ref().map(|devices| !devices.is_empty());
+    let Some(user) = mapping::user(object, mfa_enrolled) else { return };
     let user_key = user.key.clone();
     out.relationships.push(mapping::relationship(HAS, account_key, &user_key));
     out.entities.push(user);

@@ -855,13 +855,8 @@ fn gen_user(rng: &mut ChaCha8Rng, i: usize, id: u64, user_ids: &[u64], groups: &
         invitation_sent_at,
         locked_until,
         custom_attributes,
-        password_set: false,
-        password_changes: 0,
-        sessions_ended: 0,
-        invites_sent: 0,
-        mfa_devices: Vec::new(),
-        direct_apps: Vec::new(),
-        app_states: BTreeMap::new(),
+        // Counters, devices and assignments start empty (added by later passes).
+        ..User::new(id, "")
     }
 }
 
