@@ -90,7 +90,9 @@ pub fn schema() -> Vec<ConfigFieldSpec> {
 /// Scheme of the API base URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
+    /// TLS: every non-loopback host.
     Https,
+    /// Plain HTTP: only to a loopback address (tests, the bundled simulator).
     Http,
 }
 
@@ -129,6 +131,7 @@ pub struct Config {
 }
 
 /// Validate the fields a host passed to `configure`.
+// Long: one pass over the fields, then one check per rule, each naming its field.
 pub fn parse(fields: &[ConfigField]) -> Result<Config> {
     let mut client_id = None;
     let mut client_secret = None;

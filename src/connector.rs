@@ -11,13 +11,18 @@ use crate::identity::connector::types::{
 };
 use crate::logging;
 use crate::provision;
-use crate::sync::{self, mapping::kinds, Account, SyncCache};
+use crate::sync::cursor::CursorKey;
+use crate::sync::step::Account;
+use crate::sync::{self, SyncCache};
+use crate::vocabulary::ACCOUNT;
 
 /// A configured connector.
 pub struct Connector<T: Transport> {
     client: Client<T>,
     account: Account,
     access: AccessLevel,
+    /// Authenticates this instance's cursors and checkpoints.
+    cursor_key: CursorKey,
     cache: SyncCache,
 }
 
@@ -32,8 +37,10 @@ impl<T: Transport> Connector<T> {
         // OneLogin always sends account_id; without it, the host stands in.
         let id = token.account_id.unwrap_or_else(|| host.clone());
         let access = probe_access(&mut client)?;
-        logging::info(&format!("configured for {api_base_url}, access {access:?}"));
-        let account = Account { key: kinds::key(kinds::ACCOUNT, &id), id, api_base_url, host };
+        logging::info(&format!("configured for {api_base_url}, access: {}", access_name(access)));
+        let config = client.config();
+        let cursor_key = CursorKey::derive(&config.client_id, config.client_secret.expose(), &id);
+        let account = Account { key: ACCOUNT.key(&id), id, api_base_url, host };
         let info = AccountInfo {
             account_key: account.key.clone(),
             account_id: account.id.clone(),
@@ -41,15 +48,26 @@ impl<T: Transport> Connector<T> {
             api_base_url: account.api_base_url.clone(),
             access_level: access,
         };
-        Ok((Connector { client, account, access, cache: SyncCache::default() }, info))
+        Ok((Connector { client, account, access, cursor_key, cache: SyncCache::default() }, info))
     }
 
+    /// One sync page (see `sync`).
     pub fn sync(&mut self, request: &SyncRequest) -> Result<SyncPage> {
-        sync::sync_page(&mut self.client, &self.account, &mut self.cache, request)
+        sync::sync_page(&mut self.client, &self.account, &self.cursor_key, &mut self.cache, request)
     }
 
+    /// Run or plan one provisioning action (see `provision`).
     pub fn provision(&mut self, action: &Action, dry_run: bool) -> Result<ActionOutcome> {
         provision::run(&mut self.client, self.access, action, dry_run)
+    }
+}
+
+/// The access level as the WIT spells it, for log lines.
+fn access_name(access: AccessLevel) -> &'static str {
+    match access {
+        AccessLevel::Read => "read",
+        AccessLevel::Manage => "manage",
+        AccessLevel::AuthenticateOnly => "authenticate-only",
     }
 }
 
@@ -211,10 +229,10 @@ mod tests {
         script.push(200, &[], r#"[{"id":1,"name":"attr"}]"#);
         let page = connector.sync(&request(None, &[])).unwrap();
         let cursor = page.next_cursor.unwrap();
-        let decoded = String::from_utf8(
-            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &cursor).unwrap(),
-        )
-        .unwrap();
+        let (body, _tag) = cursor.split_once('.').unwrap();
+        let decoded =
+            String::from_utf8(base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, body).unwrap())
+                .unwrap();
         assert!(!decoded.contains("tok") && !decoded.contains("secret"), "{decoded}");
         let _: Value = serde_json::from_str(&decoded).unwrap();
     }

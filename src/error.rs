@@ -7,11 +7,16 @@
 use crate::identity::connector::types::{ConnectorError, ErrorKind};
 
 /// Why a call failed, as the component sees it.
-#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     /// A config field is missing, malformed or unknown.
     #[error("invalid config field `{field}`: {message}")]
-    InvalidConfig { field: String, message: String },
+    InvalidConfig {
+        /// The config field.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A call that needs `configure` came first.
     #[error("the connector is not configured: call configure first")]
     NotConfigured,
@@ -26,16 +31,45 @@ pub enum Error {
     NotFound(String),
     /// An argument is malformed or unsupported.
     #[error("invalid input `{field}`: {message}")]
-    InvalidInput { field: String, message: String },
+    InvalidInput {
+        /// The argument (or parameter) at fault.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// OneLogin throttled us; retry after `retry_after` seconds.
     #[error("rate limited by OneLogin: retry after {retry_after} s")]
-    RateLimited { retry_after: u32 },
+    RateLimited {
+        /// Seconds until a retry may succeed.
+        retry_after: u32,
+    },
     /// OneLogin answered with an error status.
     #[error("OneLogin returned HTTP {status}: {message}")]
-    Upstream { status: u16, message: String },
+    Upstream {
+        /// The HTTP status.
+        status: u16,
+        /// The request and OneLogin's message.
+        message: String,
+    },
+    /// OneLogin answered, but not with what the call expects (a body that is
+    /// not JSON or has the wrong shape, paging that does not end, a header
+    /// out of range). `status` is the real HTTP status; `message` says what
+    /// was expected.
+    #[error("unexpected response from OneLogin (HTTP {status}): {message}")]
+    UnexpectedResponse {
+        /// The real HTTP status (often 200).
+        status: u16,
+        /// The request and what was expected.
+        message: String,
+    },
     /// The request did not complete or the response could not be read.
     #[error("transport error: {message}")]
-    Transport { message: String, retryable: bool },
+    Transport {
+        /// The request and the failure.
+        message: String,
+        /// Whether a retry may succeed.
+        retryable: bool,
+    },
     /// A sync cursor this connector cannot use.
     #[error("invalid sync cursor: {0}")]
     InvalidCursor(String),
@@ -53,6 +87,12 @@ impl Error {
     /// Shorthand for [`Error::InvalidInput`].
     pub fn input(field: &str, message: impl Into<String>) -> Self {
         Error::InvalidInput { field: field.to_string(), message: message.into() }
+    }
+
+    /// Shorthand for [`Error::UnexpectedResponse`]: `what` names the request,
+    /// `expected` what it should have returned.
+    pub fn unexpected(status: u16, what: &str, expected: &str) -> Self {
+        Error::UnexpectedResponse { status, message: format!("{what}: expected {expected}") }
     }
 
     /// Whether the same call may succeed later, unchanged.
@@ -77,6 +117,7 @@ impl From<Error> for ConnectorError {
             Error::InvalidInput { field, .. } => ErrorKind::InvalidInput(field.clone()),
             Error::RateLimited { retry_after } => ErrorKind::RateLimited(*retry_after),
             Error::Upstream { status, .. } => ErrorKind::Upstream(*status),
+            Error::UnexpectedResponse { status, .. } => ErrorKind::UnexpectedResponse(*status),
             Error::Transport { .. } => ErrorKind::Transport,
             Error::InvalidCursor(_) => ErrorKind::InvalidCursor,
         };

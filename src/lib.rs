@@ -4,42 +4,50 @@
 //! `describe`, `configure`, `sync` and `provision`, with every network call
 //! made through the imported `wasi:http/outgoing-handler`.
 //!
-//! Where things live:
+//! Where things live (the README's "Architecture" section walks the flow):
+//! - `connector.rs` — the configured instance behind the exports.
 //! - `config.rs` — config schema and validation (which OneLogin host).
 //! - `client/` — the OneLogin API client: token (`auth.rs`), error bodies
-//!   (`errors.rs`), pagination, retries, and the wasi:http transport.
-//! - `sync/` — the sync state machine and cursor; `mapping.rs` holds the
-//!   mapping rules from OneLogin JSON to entities and relationships.
-//! - `provision/` — actions, one file per entitlement kind.
-//! - `connector.rs` — the configured instance behind the exports.
+//!   (`errors.rs`), guarded pagination (`pagination.rs`), retries and rate
+//!   limits (`mod.rs`), and the wasi:http transport.
+//! - `vocabulary.rs` — entity types, relationship classes, keys, id readers.
+//! - `sync/` — the sync engine (`mod.rs`), one module per phase with its
+//!   registry (`phases/`), mapping rules (`mapping.rs`), cursor (`cursor.rs`).
+//! - `provision/` — one module per action (`actions/`), their dispatch table
+//!   (`mod.rs`).
+//! - `describe.rs` — the self-description, derived from the registries.
 
 // A panic traps the instance and loses the host's call: no unwrap, expect,
 // panic or unchecked indexing outside tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+#![warn(missing_docs)]
 
-/// Bindings generated from `wit/` (the generated glue uses `unsafe` for the
-/// canonical ABI; our own code does not).
-#[allow(unsafe_code, missing_docs)]
-mod bindings {
-    wit_bindgen::generate!({
-        path: "wit",
-        world: "identity:connector/connector-world",
-        generate_all,
-        pub_export_macro: true,
-    });
-}
+mod bindings;
+mod client;
+mod config;
+mod connector;
+mod describe;
+mod error;
+mod logging;
+mod provision;
+mod sync;
+mod time;
+mod vocabulary;
 
-pub use bindings::{exports, identity, wasi};
+// The generated WIT modules, under the names the rest of the crate uses.
+use bindings::identity;
+#[cfg(target_arch = "wasm32")]
+use bindings::wasi;
 
-pub mod client;
-pub mod config;
-pub mod connector;
-pub mod describe;
-pub mod error;
-pub mod logging;
-pub mod provision;
-pub mod sync;
-pub mod time;
+// The crate is also an rlib so that the same logic runs natively, over any
+// `Transport`: the unit tests, fuzzing and a native CPU comparison drive
+// `Connector` without a WebAssembly host. This is that native surface.
+pub use bindings::identity::connector::types as wit;
+pub use client::transport::{Method, Request, Response, Transport, TransportFailure};
+pub use config::Scheme;
+pub use connector::Connector;
+pub use describe::connector_info as describe;
+pub use error::{Error, Result};
 
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)] // the export macro expands to canonical-ABI glue
@@ -48,10 +56,10 @@ mod component {
 
     use std::cell::RefCell;
 
+    use crate::bindings::exports::identity::connector::connector::Guest;
     use crate::client::wasi_http::WasiHttp;
     use crate::connector::Connector;
     use crate::error::Error;
-    use crate::exports::identity::connector::connector::Guest;
     use crate::identity::connector::types::{
         AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, ProvisionOptions, SyncPage,
         SyncRequest,

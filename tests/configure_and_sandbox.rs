@@ -20,7 +20,7 @@ async fn describe_needs_no_configuration_or_network() {
     let fixture = Fixture::new(5, 1).await;
     let mut instance = fixture.harness.instantiate().await.unwrap();
     let info = instance.describe().await.unwrap();
-    assert_eq!((info.name.as_str(), info.interface_version.as_str()), ("onelogin", "0.3.0"));
+    assert_eq!((info.name.as_str(), info.interface_version.as_str()), ("onelogin", "0.4.0"));
     let secret = info.config_schema.iter().find(|f| f.name == "client_secret").unwrap();
     assert!(secret.secret && secret.required);
     let region = info.config_schema.iter().find(|f| f.name == "region").unwrap();

@@ -1,6 +1,7 @@
 //! Turning OneLogin error responses into [`Error`]s.
 //!
-//! OneLogin speaks two dialects (see ONELOGIN_API.md §3.3):
+//! OneLogin speaks two dialects (developers.onelogin.com error pages; the
+//! legacy Python SDK's tests list the variants):
 //! - v1: `{"status":{"error":true,"code":401,"type":"Unauthorized","message":"…"}}`,
 //!   where `message` may be a string or an `{"attribute","description"}` object,
 //!   and even a 200 response can carry `status.error: true`;

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use self::auth::Token;
-use self::pagination::Page;
+use self::pagination::{List, Page, PageCursor};
 use self::transport::{Method, Request, Response, Transport};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -293,16 +293,29 @@ impl<T: Transport> Client<T> {
         results
     }
 
-    /// One page of a v2 list endpoint (`path` without query).
-    pub fn v2_page(&mut self, path: &str, limit: usize, cursor: Option<&str>, extra: &[(&str, &str)]) -> Result<Page> {
-        let (response, body) = self.get_json(&format!("{path}?{}", pagination::v2_query(limit, cursor, extra)))?;
-        pagination::v2_page(&response, body).ok_or_else(|| unexpected(path, "a JSON array"))
+    /// One page of a list, through the paging guard (see [`pagination`]).
+    pub fn page(&mut self, list: &List<'_>, at: &PageCursor) -> Result<Page> {
+        let (response, body) = self.get_json(&list.path_and_query(at))?;
+        pagination::parse_page(list, at, &response, body)
     }
 
-    /// One page of a v1 list endpoint (`path` without query).
-    pub fn v1_page(&mut self, path: &str, limit: usize, cursor: Option<&str>, extra: &[(&str, &str)]) -> Result<Page> {
-        let (_, body) = self.get_json(&format!("{path}?{}", pagination::v1_query(limit, cursor, extra)))?;
-        pagination::v1_page(body).ok_or_else(|| unexpected(path, "a v1 envelope with a data array"))
+    /// Every item of a list, page by page through the guard, handed to
+    /// `each` as it arrives.
+    pub fn read_all(&mut self, list: &List<'_>, each: impl FnMut(Value)) -> Result<()> {
+        let first = self.page(list, &PageCursor::first())?;
+        self.read_rest(list, first, each)
+    }
+
+    /// The items of `page` and of every page after it.
+    pub fn read_rest(&mut self, list: &List<'_>, mut page: Page, mut each: impl FnMut(Value)) -> Result<()> {
+        loop {
+            let next = page.next.take();
+            page.items.into_iter().for_each(&mut each);
+            match next {
+                Some(at) => page = self.page(list, &at)?,
+                None => return Ok(()),
+            }
+        }
     }
 
     fn backoff(&self, attempt: u32) {
@@ -323,14 +336,8 @@ fn checked_json(response: Response, path_and_query: &str) -> Result<(Response, V
 }
 
 fn parse_json(response: &Response, path_and_query: &str) -> Result<Value> {
-    serde_json::from_slice(&response.body).map_err(|_| Error::Upstream {
-        status: response.status,
-        message: format!("GET {}: the response is not JSON", path_only(path_and_query)),
-    })
-}
-
-fn unexpected(path: &str, expected: &str) -> Error {
-    Error::Upstream { status: 200, message: format!("GET {path}: expected {expected}") }
+    serde_json::from_slice(&response.body)
+        .map_err(|_| Error::unexpected(response.status, &format!("GET {}", path_only(path_and_query)), "a JSON body"))
 }
 
 /// The path without its query (queries may hold cursors; keep messages short).

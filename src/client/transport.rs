@@ -9,13 +9,18 @@ use crate::config::Scheme;
 /// HTTP methods the client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
+    /// A read.
     Get,
+    /// Create, or an action.
     Post,
+    /// Replace or update.
     Put,
+    /// Remove.
     Delete,
 }
 
 impl Method {
+    /// The method as it is written on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
@@ -29,7 +34,9 @@ impl Method {
 /// One outgoing request.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The HTTP method.
     pub method: Method,
+    /// `https`, or `http` to a loopback host.
     pub scheme: Scheme,
     /// `host[:port]`.
     pub authority: String,
@@ -37,15 +44,18 @@ pub struct Request {
     pub path_and_query: String,
     /// Header names in lower case. May hold credentials: never log them.
     pub headers: Vec<(String, String)>,
+    /// The body, if any (JSON).
     pub body: Option<Vec<u8>>,
 }
 
 /// One response, fully read.
 #[derive(Debug, Clone)]
 pub struct Response {
+    /// The HTTP status.
     pub status: u16,
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
+    /// The whole body.
     pub body: Vec<u8>,
 }
 
@@ -59,6 +69,7 @@ impl Response {
 /// Why a request got no response.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransportFailure {
+    /// What went wrong, for people.
     pub message: String,
     /// True for timeouts, resets and refused connections; false when the host
     /// denied the request (allow-list) or the request itself was malformed.

@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value};
 
+use super::spec::param;
 use crate::error::{Error, Result};
+use crate::identity::connector::types::{ParamSpec, ValueType};
 
 /// Text attributes a host may set (`null` clears where OneLogin allows).
 pub const TEXT: [&str; 14] = [
@@ -63,6 +65,90 @@ pub struct UserAttributes {
     pub fields: Map<String, Value>,
     pub options: WriteOptions,
     pub password: Option<crate::error::Secret>,
+}
+
+/// User attributes as parameters (for create and update).
+// Long: one declarative list of every attribute, read top to bottom.
+pub fn params(creating: bool) -> Vec<ParamSpec> {
+    let mut params: Vec<ParamSpec> = TEXT
+        .iter()
+        .map(|name| {
+            let description = match *name {
+                "username" | "email" if creating => "Text; a new user needs a username or an email (or both).",
+                "email" => "An email address.",
+                "phone" => "A phone number: digits, spaces, + ( ) - .",
+                "preferred_locale_code" => "A locale code such as `en` or `en-US`.",
+                _ => "Text, or null to clear.",
+            };
+            param(name, description, ValueType::Text, false, &[])
+        })
+        .collect();
+    params.extend(INTEGER.iter().map(|name| {
+        let (description, allowed): (&str, &[&str]) = match *name {
+            "status" => ("User status.", &["0", "1", "2", "3", "4", "5", "7", "8"]),
+            "state" => ("User state (3 = unlicensed: only custom:set_state can leave it).", &["0", "1", "2", "3"]),
+            "group_id" => ("The user's one group, or null.", &[]),
+            _ => ("The manager's user id, or null.", &[]),
+        };
+        param(
+            name,
+            description,
+            if allowed.is_empty() { ValueType::Integer } else { ValueType::Choice },
+            false,
+            allowed,
+        )
+    }));
+    params.push(param(
+        "custom_attributes",
+        "An object of custom attribute shortname → text or null.",
+        ValueType::Text,
+        false,
+        &[],
+    ));
+    params.push(param(
+        "mappings",
+        "Run user mappings: async (OneLogin's default), sync, or disabled.",
+        ValueType::Choice,
+        false,
+        &MAPPINGS,
+    ));
+    params.push(param(
+        "validate_policy",
+        "Check a password against the user's policy.",
+        ValueType::Boolean,
+        false,
+        &[],
+    ));
+    if creating {
+        let mut password = param(
+            "password",
+            "An initial password; without one the user waits for a password (status 7).",
+            ValueType::Text,
+            false,
+            &[],
+        );
+        password.secret = true;
+        params.push(password);
+    }
+    params
+}
+
+/// The fields of `user` named in `fields`, as an object (for an outcome's
+/// before and after); of `custom_attributes`, only those being set.
+pub fn pick(user: &Value, fields: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    for (name, wanted) in fields {
+        let current = user.get(name).cloned().unwrap_or(Value::Null);
+        let current = match (name.as_str(), wanted) {
+            ("custom_attributes", Value::Object(wanted)) => {
+                let all = current.as_object().cloned().unwrap_or_default();
+                Value::Object(wanted.keys().map(|k| (k.clone(), all.get(k).cloned().unwrap_or(Value::Null))).collect())
+            }
+            _ => current,
+        };
+        out.insert(name.clone(), current);
+    }
+    Value::Object(out)
 }
 
 /// Validate attributes; `creating` allows `password` and requires username or email.

@@ -1,136 +1,127 @@
 //! `provision`: validate an action, read the current state, then make (or in
-//! a dry run, plan) the state-changing calls. One file per kind of operation:
+//! a dry run, plan) the state-changing calls.
 //!
-//! - `users.rs` — create, update, delete, suspend, resume, end sessions,
-//!   set password, invite links, lock/unlock, set state, re-run mappings;
-//! - `role_membership.rs` — role member / admin grants;
-//! - `group_membership.rs` — the user's one group;
-//! - `app_access.rs` — app access, through a role that gives exactly that app;
-//! - `roles.rs` — rename a role, set a role's apps;
-//! - `mfa.rs` — remove an MFA device;
-//! - `attributes.rs` — validation of user attributes;
-//! - `spec.rs` — what `describe` lists.
+//! One module per action under `actions/`, each owning its parsing, its
+//! `describe` entry and its effect; this file holds the only dispatch table
+//! ([`Request`], [`parse`], [`execute`], [`actions`]). `context.rs` is what
+//! every action works with; `attributes.rs` validates user attributes;
+//! `spec.rs` builds describe entries.
 //!
 //! Every action is idempotent: when the target state already holds, nothing
 //! is written and the outcome says `changed: false`. Writes are never retried
 //! blindly (see `Client::request`); a create whose response was lost is
-//! looked up before it is retried (`users::create`).
+//! looked up before it is retried (`actions/create_account.rs`).
 
-pub mod app_access;
-pub mod attributes;
-pub mod group_membership;
-pub mod mfa;
-pub mod role_membership;
-pub mod roles;
-pub mod spec;
-pub mod users;
+mod actions;
+mod attributes;
+mod context;
+mod spec;
 
-use serde_json::{Map, Value};
-
-use crate::client::errors;
-use crate::client::transport::{Method, Transport};
+use self::actions::{
+    account_status, app_access, apply_mappings, create_account, delete_account, end_sessions, entitlements,
+    group_membership, issue_link, lock_user, remove_mfa_device, rename_role, role_membership, set_credential,
+    set_role_apps, set_state, unlock_user, update_account,
+};
+use self::context::{Ctx, Outcome, Params};
+use crate::client::transport::Transport;
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::identity::connector::types::{AccessLevel, Action, ActionOutcome, PlannedCall};
-use crate::sync::mapping::kinds;
+use crate::identity::connector::types::{AccessLevel, Action, ActionOutcome, ActionSpec};
 
-/// Where an action runs: the client, and whether writes are sent or planned.
-pub struct Ctx<'a, T: Transport> {
-    client: &'a mut Client<T>,
-    dry_run: bool,
-    calls: Vec<PlannedCall>,
+/// A validated action, ready to run.
+#[derive(Debug)]
+enum Request {
+    CreateAccount(attributes::UserAttributes),
+    UpdateAccount(update_account::Update),
+    DeleteAccount(u64),
+    SetStatus(account_status::SetStatus),
+    EndSessions(u64),
+    SetCredential(set_credential::SetPassword),
+    IssueLink(issue_link::IssueLink),
+    Entitlement(entitlements::Change),
+    LockUser(lock_user::Lock),
+    UnlockUser(u64),
+    SetState(set_state::SetState),
+    ApplyMappings(u64),
+    RenameRole(rename_role::Rename),
+    SetRoleApps(set_role_apps::SetApps),
+    RemoveMfaDevice(remove_mfa_device::RemoveDevice),
 }
 
-impl<T: Transport> Ctx<'_, T> {
-    /// A read (allowed in a dry run too).
-    pub fn read(&mut self, path_and_query: &str) -> Result<Value> {
-        Ok(self.client.get_json(path_and_query)?.1)
-    }
-
-    /// One page of a v2 list (a read, allowed in a dry run too).
-    pub fn v2_page(
-        &mut self,
-        path: &str,
-        limit: usize,
-        cursor: Option<&str>,
-        extra: &[(&str, &str)],
-    ) -> Result<crate::client::pagination::Page> {
-        self.client.v2_page(path, limit, cursor, extra)
-    }
-
-    /// A read whose 404 means "absent".
-    pub fn read_optional(&mut self, path_and_query: &str) -> Result<Option<Value>> {
-        match self.read(path_and_query) {
-            Ok(value) => Ok(Some(value)),
-            Err(Error::NotFound(_)) => Ok(None),
-            Err(other) => Err(other),
-        }
-    }
-
-    /// A state-changing call: recorded (with the `secret_fields` of its body
-    /// redacted), and sent unless this is a dry run. Returns the response
-    /// body (`Value::Null` when empty), or `None` in a dry run.
-    pub fn write(
-        &mut self,
-        method: Method,
-        path_and_query: &str,
-        body: Option<Value>,
-        secret_fields: &[&str],
-    ) -> Result<Option<Value>> {
-        self.calls.push(PlannedCall {
-            method: method.as_str().to_string(),
-            path: path_and_query.to_string(),
-            body: body.as_ref().map(|b| redact(b, secret_fields).to_string()),
-        });
-        if self.dry_run {
-            return Ok(None);
-        }
-        let response = self.client.request(method, path_and_query, body.as_ref())?;
-        if response.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Some(Value::Null));
-        }
-        // Some write endpoints answer with non-JSON; the status already said success.
-        let value: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        if let Some(status) = errors::v1_status_error(&value) {
-            let what = format!("{} {}", method.as_str(), crate::client::path_only(path_and_query));
-            return Err(errors::from_response(status, &response, &what));
-        }
-        Ok(Some(value))
-    }
-
-    /// The last planned or made call, for the lost-response recovery.
-    pub fn forget_last_call(&mut self) {
-        self.calls.pop();
-    }
+/// Every supported action, for `describe`. All need the Manage All scope;
+/// all are idempotent.
+pub fn actions() -> Vec<ActionSpec> {
+    [
+        create_account::specs(),
+        update_account::specs(),
+        delete_account::specs(),
+        account_status::specs(),
+        entitlements::specs(),
+        set_credential::specs(),
+        issue_link::specs(),
+        end_sessions::specs(),
+        lock_user::specs(),
+        unlock_user::specs(),
+        set_state::specs(),
+        apply_mappings::specs(),
+        rename_role::specs(),
+        set_role_apps::specs(),
+        remove_mfa_device::specs(),
+    ]
+    .concat()
 }
 
-/// What an action reports, before the calls are attached.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub changed: bool,
-    pub summary: String,
-    pub key: Option<String>,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-    pub link: Option<String>,
-    pub notes: Vec<String>,
+/// Validate an action's arguments. Makes no call.
+fn parse(action: &Action) -> Result<Request> {
+    Ok(match action {
+        Action::CreateAccount(attributes) => Request::CreateAccount(create_account::parse(attributes)?),
+        Action::UpdateAccount(patch) => Request::UpdateAccount(update_account::parse(patch)?),
+        Action::DeleteAccount(key) => Request::DeleteAccount(delete_account::parse(key)?),
+        Action::SuspendAccount(key) => Request::SetStatus(account_status::parse(key, true)?),
+        Action::ResumeAccount(key) => Request::SetStatus(account_status::parse(key, false)?),
+        Action::EndSessions(key) => Request::EndSessions(end_sessions::parse(key)?),
+        Action::SetCredential(change) => Request::SetCredential(set_credential::parse(change)?),
+        Action::IssueLink(request) => Request::IssueLink(issue_link::parse(request)?),
+        Action::Grant(change) => Request::Entitlement(entitlements::parse(change, true)?),
+        Action::Revoke(change) => Request::Entitlement(entitlements::parse(change, false)?),
+        Action::Custom(custom) => {
+            let mut params = Params::parse(&custom.params)?;
+            let request = match custom.name.as_str() {
+                lock_user::NAME => Request::LockUser(lock_user::parse(&mut params)?),
+                unlock_user::NAME => Request::UnlockUser(unlock_user::parse(&mut params)?),
+                set_state::NAME => Request::SetState(set_state::parse(&mut params)?),
+                apply_mappings::NAME => Request::ApplyMappings(apply_mappings::parse(&mut params)?),
+                rename_role::NAME => Request::RenameRole(rename_role::parse(&mut params)?),
+                set_role_apps::NAME => Request::SetRoleApps(set_role_apps::parse(&mut params)?),
+                remove_mfa_device::NAME => Request::RemoveMfaDevice(remove_mfa_device::parse(&mut params)?),
+                other => return Err(Error::input("name", format!("unknown custom operation `{other}`"))),
+            };
+            params.finish()?;
+            request
+        }
+    })
 }
 
-impl Outcome {
-    /// The target state already held.
-    pub fn unchanged(key: &str, summary: impl Into<String>) -> Outcome {
-        Outcome { changed: false, summary: summary.into(), key: Some(key.to_string()), ..Outcome::default() }
-    }
-
-    /// A change was made (or planned).
-    pub fn changed(key: &str, summary: impl Into<String>) -> Outcome {
-        Outcome { changed: true, summary: summary.into(), key: Some(key.to_string()), ..Outcome::default() }
-    }
-
-    pub fn with_before_after(mut self, before: Value, after: Value) -> Outcome {
-        self.before = Some(before);
-        self.after = Some(after);
-        self
+/// Run a validated request.
+fn execute<T: Transport>(ctx: &mut Ctx<'_, T>, request: Request) -> Result<Outcome> {
+    match request {
+        Request::CreateAccount(attributes) => create_account::run(ctx, attributes),
+        Request::UpdateAccount(update) => update_account::run(ctx, update),
+        Request::DeleteAccount(user) => delete_account::run(ctx, user),
+        Request::SetStatus(change) => account_status::run(ctx, change),
+        Request::EndSessions(user) => end_sessions::run(ctx, user),
+        Request::SetCredential(change) => set_credential::run(ctx, change),
+        Request::IssueLink(request) => issue_link::run(ctx, request),
+        Request::Entitlement(entitlements::Change::Role(change)) => role_membership::run(ctx, &change),
+        Request::Entitlement(entitlements::Change::Group(change)) => group_membership::run(ctx, &change),
+        Request::Entitlement(entitlements::Change::App(change)) => app_access::run(ctx, &change),
+        Request::LockUser(lock) => lock_user::run(ctx, lock),
+        Request::UnlockUser(user) => unlock_user::run(ctx, user),
+        Request::SetState(change) => set_state::run(ctx, change),
+        Request::ApplyMappings(user) => apply_mappings::run(ctx, user),
+        Request::RenameRole(rename) => rename_role::run(ctx, rename),
+        Request::SetRoleApps(change) => set_role_apps::run(ctx, change),
+        Request::RemoveMfaDevice(removal) => remove_mfa_device::run(ctx, removal),
     }
 }
 
@@ -142,12 +133,12 @@ pub fn run<T: Transport>(
     dry_run: bool,
 ) -> Result<ActionOutcome> {
     // Validate the arguments before anything else, then the scope, then call.
-    let request = users::Request::parse(action)?;
+    let request = parse(action)?;
     if access != AccessLevel::Manage {
         return Err(Error::InsufficientScope("provisioning needs an API credential with the Manage All scope".into()));
     }
     let mut ctx = Ctx { client, dry_run, calls: Vec::new() };
-    let outcome = users::execute(&mut ctx, request)?;
+    let outcome = execute(&mut ctx, request)?;
     let changed = outcome.changed && !dry_run;
     let summary =
         if dry_run && outcome.changed { format!("dry run: would {}", outcome.summary) } else { outcome.summary };
@@ -161,96 +152,4 @@ pub fn run<T: Transport>(
         link: outcome.link,
         notes: outcome.notes,
     })
-}
-
-/// The numeric id in an entity key `<kind>:<id>`, or an input error naming `field`.
-pub fn parse_key(key: &str, kind: &str, field: &str) -> Result<u64> {
-    let id = key
-        .strip_prefix(kind)
-        .and_then(|rest| rest.strip_prefix(':'))
-        .ok_or_else(|| Error::input(field, format!("expected a `{kind}:<id>` key")))?;
-    id.parse::<u64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| Error::input(field, format!("`{kind}` ids are positive integers")))
-}
-
-/// A OneLogin id array (`role_ids`, a role's `apps`): numbers or numeric
-/// strings, sorted and deduplicated; anything else is skipped, a missing or
-/// non-array value is empty.
-pub fn id_array(value: Option<&Value>) -> Vec<u64> {
-    let mut ids: Vec<u64> = value
-        .and_then(Value::as_array)
-        .map(|ids| ids.iter().filter_map(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok())).collect())
-        .unwrap_or_default();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
-}
-
-/// A user key → id.
-pub fn user_id(key: &str, field: &str) -> Result<u64> {
-    parse_key(key, kinds::USER, field)
-}
-
-/// A JSON object argument, or an input error naming `field`.
-pub fn parse_object(text: &str, field: &str) -> Result<Map<String, Value>> {
-    match serde_json::from_str(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(Error::input(field, "must be a JSON object")),
-    }
-}
-
-/// A copy of `body` with the values of `secret_fields` replaced.
-fn redact(body: &Value, secret_fields: &[&str]) -> Value {
-    match body {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = if secret_fields.contains(&k.as_str()) { Value::from("<redacted>") } else { v.clone() };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-/// A not-found error with a clear message about which object.
-pub fn not_found(what: &str) -> Error {
-    Error::NotFound(format!("{what} does not exist in OneLogin"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn redaction_replaces_only_secret_fields() {
-        let body = json!({"password": "p", "password_confirmation": "p", "validate_policy": true});
-        let redacted = redact(&body, &["password", "password_confirmation"]);
-        assert_eq!(
-            redacted,
-            json!({"password": "<redacted>", "password_confirmation": "<redacted>", "validate_policy": true})
-        );
-    }
-
-    #[test]
-    fn id_arrays_may_hold_numbers_or_strings() {
-        assert!(id_array(Some(&json!([1, 2]))).contains(&2));
-        assert!(id_array(Some(&json!(["3"]))).contains(&3));
-        assert!(!id_array(Some(&Value::Null)).contains(&3));
-        assert_eq!(id_array(Some(&json!([5, "1", 5, null]))), [1, 5]);
-    }
-
-    #[test]
-    fn keys_parse_or_name_the_field() {
-        assert_eq!(user_id("onelogin_user:12", "principal").unwrap(), 12);
-        for bad in ["onelogin_role:12", "onelogin_user:", "onelogin_user:-1", "onelogin_user:0", "12"] {
-            assert!(
-                matches!(user_id(bad, "principal"), Err(Error::InvalidInput { field, .. }) if field == "principal")
-            );
-        }
-    }
 }

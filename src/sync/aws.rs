@@ -85,7 +85,7 @@ pub fn parse_rule(app_id: u64, rule: &Value) -> Option<AwsRule> {
     if rule.get("enabled").and_then(Value::as_bool) == Some(false) {
         return None;
     }
-    let rule_id = super::mapping::id_of(rule)?;
+    let rule_id = crate::vocabulary::id_of(rule)?;
     let mut arns = Vec::new();
     for action in rule.get("actions").and_then(Value::as_array).into_iter().flatten() {
         if action.get("action").and_then(Value::as_str) != Some("set_role") {
@@ -141,7 +141,7 @@ impl Condition {
         }
         let wanted = self.value.to_lowercase();
         if self.source == "has_role" {
-            let has = super::mapping::id_list(user.get("role_ids")).iter().any(|id| id.to_string() == wanted);
+            let has = crate::vocabulary::id_list(user.get("role_ids")).iter().any(|id| id.to_string() == wanted);
             return to_truth(has == (self.operator == "ri"));
         }
         let actual = match self.source.strip_prefix("custom_attribute_") {

@@ -1,257 +1,214 @@
 //! The sync cursor and checkpoint: what a host persists between pages and
 //! between syncs.
 //!
-//! The cursor holds the plan (selected kinds, incremental bound, start time,
-//! concurrency), the next step, the per-kind report and OneLogin's own page
-//! cursors and positions; never credentials or tokens. It is bound to one
-//! account, so a cursor from another tenant is refused, and kept under 4 KiB.
-//! Encoded as base64url of a small JSON object.
+//! The cursor holds the plan, the per-kind report, the phase and position
+//! to go on from (including OneLogin's own page cursor), and nothing secret.
+//! It is JSON, then an HMAC-SHA256 tag keyed from the credentials and the
+//! account ([`CursorKey`]): an edited cursor, or one from another account or
+//! other credentials, is refused with `invalid-cursor` instead of being
+//! obeyed. The cost: 22 more characters per cursor, one hash per page, and
+//! rotating the API credential invalidates cursors and checkpoints (the next
+//! sync starts over in full).
+//!
+//! A cursor never exceeds [`MAX_LEN`]: OneLogin's cursors are capped (see
+//! `client::pagination`) and, if need be, report messages are shortened.
 
 use base64::Engine as _;
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use super::kinds::{Kind, Selection};
+use super::kinds::Selection;
+use super::phases::{self, Phase};
+use super::state::{Plan, Status, SyncState};
+use super::step::Position;
 use crate::error::{Error, Result};
 
-const VERSION: u32 = 2;
+/// The cursor format; a cursor of another version is refused with a message
+/// to start again.
+const VERSION: u32 = 3;
 /// Cursors longer than this are refused without decoding (and never produced).
 pub const MAX_LEN: usize = 4096;
-/// Upstream error messages kept in the report are cut to this many characters.
-const MAX_MESSAGE: usize = 160;
-/// At most this many app ids are remembered as holding AWS rules.
-pub const MAX_AWS_APPS: usize = 40;
+/// The length report messages are cut to when a cursor would be too long.
+const TIGHT_MESSAGE: usize = 40;
+/// Bytes of the HMAC tag kept.
+const TAG_LEN: usize = 16;
 
-/// The next unit of work. `c` is OneLogin's cursor for the page to read
-/// (`None` = first page); `i` an index into a list a previous step read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "s", rename_all = "snake_case")]
-pub enum Step {
-    CustomAttributes,
-    Groups {
-        c: Option<String>,
-    },
-    Roles {
-        c: Option<String>,
-    },
-    /// Admins of roles `i..` (all roles, sorted by id).
-    RoleAdmins {
-        i: usize,
-    },
-    Apps {
-        c: Option<String>,
-    },
-    /// Rules of apps `i..` (all apps, sorted by id).
-    Rules {
-        i: usize,
-    },
-    /// The AWS IAM roles the rules name.
-    AwsRoles,
-    Privileges,
-    /// Users and roles of privileges `i..`.
-    PrivilegeLinks {
-        i: usize,
-    },
-    Events {
-        c: Option<String>,
-    },
-    /// Users `i..` of the users page read with cursor `c`.
-    Users {
-        c: Option<String>,
-        i: usize,
-    },
-    /// Incremental only: users `i..` that events name but `updated_since` did not return.
-    EventUsers {
-        i: usize,
-    },
-}
+/// The key cursors and checkpoints are authenticated with.
+#[derive(Clone)]
+pub struct CursorKey([u8; 32]);
 
-impl Step {
-    /// The phase name shown in progress.
-    pub fn phase(&self) -> &'static str {
-        match self {
-            Step::CustomAttributes => "custom_attributes",
-            Step::Groups { .. } => "groups",
-            Step::Roles { .. } => "roles",
-            Step::RoleAdmins { .. } => "role_admins",
-            Step::Apps { .. } => "applications",
-            Step::Rules { .. } => "app_rules",
-            Step::AwsRoles => "aws_iam_roles",
-            Step::Privileges | Step::PrivilegeLinks { .. } => "privileges",
-            Step::Events { .. } => "events",
-            Step::Users { .. } => "users",
-            Step::EventUsers { .. } => "changed_users",
+impl CursorKey {
+    /// Derive the key from the API credential and the account: only the same
+    /// credential on the same account can resume a sync or use a checkpoint.
+    pub fn derive(client_id: &str, client_secret: &str, account_id: &str) -> CursorKey {
+        let mut mac = hmac(&Sha256::digest(client_secret.as_bytes()).into());
+        for part in ["onelogin-connector cursor", client_id, account_id] {
+            mac.update(part.as_bytes());
+            mac.update(&[0]);
         }
+        CursorKey(mac.finalize().into_bytes().into())
     }
 
-    /// The kind whose data this step reads.
-    pub fn kind(&self) -> Kind {
-        match self {
-            Step::CustomAttributes | Step::Users { .. } | Step::EventUsers { .. } => Kind::Users,
-            Step::Groups { .. } => Kind::Groups,
-            Step::Roles { .. } | Step::RoleAdmins { .. } => Kind::Roles,
-            Step::Apps { .. } => Kind::Apps,
-            Step::Rules { .. } => Kind::AppRules,
-            Step::AwsRoles => Kind::AwsIamRoles,
-            Step::Privileges | Step::PrivilegeLinks { .. } => Kind::Privileges,
-            Step::Events { .. } => Kind::Events,
+    fn seal(&self, json: &[u8]) -> String {
+        let mut mac = hmac(&self.0);
+        mac.update(json);
+        let tag = mac.finalize().into_bytes();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!("{}.{}", b64.encode(json), b64.encode(tag.get(..TAG_LEN).unwrap_or_default()))
+    }
+
+    /// The JSON inside `text`, if its tag is this key's.
+    fn open(&self, text: &str, what: &str) -> Result<Vec<u8>> {
+        let refused =
+            || Error::InvalidCursor(format!("not a {what} this connector produced for this account and credentials"));
+        if text.len() > MAX_LEN {
+            return Err(Error::InvalidCursor(format!("{what} longer than this connector ever produces")));
         }
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let (body, tag) = text.trim().split_once('.').ok_or_else(refused)?;
+        let json = b64.decode(body).map_err(|_| refused())?;
+        let tag = b64.decode(tag).map_err(|_| refused())?;
+        let mut mac = hmac(&self.0);
+        mac.update(&json);
+        mac.verify_truncated_left(&tag).map_err(|_| refused())?;
+        Ok(json)
     }
 }
 
-/// How one kind went so far (the WIT `kind-status`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Status {
-    Pending,
-    Complete,
-    Skipped(String),
-    Failed(Error),
-}
-
-/// What a sync reads; fixed on its first page.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plan {
-    /// Tells this sync from others (the instance's clock when it began), so
-    /// an instance knows whether what it remembers belongs to a cursor.
-    pub id: u64,
-    /// The selected kinds.
-    pub kinds: Selection,
-    /// Incremental: only changes since this unix time (the checkpoint).
-    pub since: Option<i64>,
-    /// When the sync began (OneLogin's clock, unix seconds), once known.
-    pub t0: Option<i64>,
-    /// Requests in flight at once.
-    pub concurrency: u32,
-    /// Apps whose rules grant AWS roles (so a resumed instance re-reads only
-    /// those); `None` when not known yet or too many to carry.
-    pub aws_apps: Option<Vec<u64>>,
+/// HMAC-SHA256 with a 32-byte key, zero-padded to the 64-byte block as HMAC
+/// itself pads it (so no fallible key-length check is involved).
+fn hmac(key: &[u8; 32]) -> Hmac<Sha256> {
+    let mut block = [0u8; 64];
+    block.iter_mut().zip(key).for_each(|(b, k)| *b = *k);
+    <Hmac<Sha256> as KeyInit>::new(&block.into())
 }
 
 /// The decoded cursor.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Cursor {
-    v: u32,
-    /// The account the sync belongs to.
-    pub account: String,
-    pub plan: Plan,
-    pub step: Step,
+    /// The plan and the report.
+    pub state: SyncState,
+    /// The phase to go on with.
+    pub phase: Phase,
+    /// Where in it.
+    pub at: Position,
     /// Objects of the current phase read so far.
     pub done: u64,
-    /// The status of each selected kind, in [`Selection::kinds`] order.
-    pub report: Vec<(Kind, Status)>,
 }
 
-/// Cut a message to [`MAX_MESSAGE`] characters (the report travels in the cursor).
-fn short(message: &str) -> String {
-    if message.chars().count() <= MAX_MESSAGE {
-        return message.to_string();
-    }
-    let mut cut: String = message.chars().take(MAX_MESSAGE).collect();
-    cut.push('…');
-    cut
-}
-
-/// The error as kept in the report: same kind, message cut short.
-pub fn shorten(error: Error) -> Error {
-    match error {
-        Error::Upstream { status, message } => Error::Upstream { status, message: short(&message) },
-        Error::Transport { message, retryable } => Error::Transport { message: short(&message), retryable },
-        Error::InsufficientScope(m) => Error::InsufficientScope(short(&m)),
-        Error::NotFound(m) => Error::NotFound(short(&m)),
-        Error::AuthenticationFailed(m) => Error::AuthenticationFailed(short(&m)),
-        other => other,
-    }
-}
-
-fn encode_json<T: Serialize>(value: &T) -> String {
-    let json = serde_json::to_vec(value).unwrap_or_default();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
-}
-
-fn decode_json<T: for<'de> Deserialize<'de>>(text: &str, what: &str) -> Result<T> {
-    if text.len() > MAX_LEN {
-        return Err(Error::InvalidCursor(format!("{what} longer than this connector ever produces")));
-    }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text.trim())
-        .map_err(|_| Error::InvalidCursor(format!("not a {what} of this connector")))?;
-    serde_json::from_slice(&bytes).map_err(|_| Error::InvalidCursor(format!("not a {what} of this connector")))
+/// The cursor as it is written.
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    v: u32,
+    plan: Plan,
+    report: Vec<(String, Status)>,
+    p: Phase,
+    #[serde(flatten)]
+    at: Position,
+    done: u64,
 }
 
 impl Cursor {
-    pub fn new(account: &str, plan: Plan, step: Step) -> Self {
-        let report = plan.kinds.kinds().map(|kind| (kind, Status::Pending)).collect();
-        Cursor { v: VERSION, account: account.to_string(), plan, step, done: 0, report }
-    }
-
-    /// Encode; if the result would be too long, drop what can be re-derived
-    /// (the AWS app list) first.
-    pub fn encode(&self) -> String {
-        let text = encode_json(self);
-        if text.len() <= MAX_LEN || self.plan.aws_apps.is_none() {
-            return text;
+    /// Encode and seal. If the result would be too long, drop what can be
+    /// re-derived (the AWS app list), then shorten the report's messages.
+    pub fn encode(&self, key: &CursorKey) -> String {
+        let mut wire = Wire {
+            v: VERSION,
+            plan: self.state.plan.clone(),
+            report: self.state.report.iter().map(|(k, s)| (k.name.to_string(), s.clone())).collect(),
+            p: self.phase,
+            at: self.at.clone(),
+            done: self.done,
+        };
+        let mut text = seal_json(&wire, key);
+        if text.len() > MAX_LEN {
+            wire.plan.aws_apps = None;
+            text = seal_json(&wire, key);
         }
-        let mut lighter = self.clone();
-        lighter.plan.aws_apps = None;
-        encode_json(&lighter)
-    }
-
-    /// Decode a cursor and check it belongs to `account`.
-    pub fn decode(text: &str, account: &str) -> Result<Cursor> {
-        let cursor: Cursor = decode_json(text, "cursor")?;
-        if cursor.v != VERSION {
-            return Err(Error::InvalidCursor(format!("cursor version {} is not supported", cursor.v)));
-        }
-        if cursor.account != account {
-            return Err(Error::InvalidCursor("the cursor belongs to another OneLogin account".into()));
-        }
-        Ok(cursor)
-    }
-
-    pub fn status(&self, kind: Kind) -> Option<&Status> {
-        self.report.iter().find(|(k, _)| *k == kind).map(|(_, s)| s)
-    }
-
-    /// Whether the kind is selected and still being read.
-    pub fn pending(&self, kind: Kind) -> bool {
-        matches!(self.status(kind), Some(Status::Pending))
-    }
-
-    /// Set a kind's status (only a pending kind changes).
-    pub fn settle(&mut self, kind: Kind, status: Status) {
-        if let Some((_, slot)) = self.report.iter_mut().find(|(k, _)| *k == kind) {
-            if *slot == Status::Pending {
-                *slot = match status {
-                    Status::Failed(error) => Status::Failed(shorten(error)),
-                    Status::Skipped(reason) => Status::Skipped(short(&reason)),
-                    other => other,
-                };
+        if text.len() > MAX_LEN {
+            for (_, status) in &mut wire.report {
+                match status {
+                    Status::Skipped(reason) => *reason = cut(reason, TIGHT_MESSAGE),
+                    Status::Failed(failure) => failure.message = cut(&failure.message, TIGHT_MESSAGE),
+                    _ => {}
+                }
             }
+            text = seal_json(&wire, key);
         }
+        text
+    }
+
+    /// Open a cursor and check it is whole, this version's, and names only
+    /// kinds this connector has.
+    pub fn decode(text: &str, key: &CursorKey) -> Result<Cursor> {
+        let json = key.open(text, "cursor")?;
+        let version: Versioned = serde_json::from_slice(&json).map_err(|_| garbled())?;
+        if version.v != VERSION {
+            return Err(Error::InvalidCursor(format!(
+                "cursor version {} comes from another version of this connector; start the sync again",
+                version.v
+            )));
+        }
+        let wire: Wire = serde_json::from_slice(&json).map_err(|_| garbled())?;
+        let all = phases::kinds();
+        let selection =
+            Selection::from_names(wire.report.iter().map(|(name, _)| name.as_str()), &all).ok_or_else(garbled)?;
+        let report = selection.kinds().zip(wire.report.into_iter().map(|(_, status)| status)).collect();
+        let state = SyncState { plan: wire.plan, report };
+        Ok(Cursor { state, phase: wire.p, at: wire.at, done: wire.done })
     }
 }
 
-/// The checkpoint a complete sync returns: when it began, for whom.
+#[derive(Deserialize)]
+struct Versioned {
+    v: u32,
+}
+
+fn garbled() -> Error {
+    Error::InvalidCursor("the cursor does not read as this connector's; start the sync again".into())
+}
+
+fn seal_json<T: Serialize>(value: &T, key: &CursorKey) -> String {
+    key.seal(&serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn cut(text: &str, max: usize) -> String {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default().to_string()
+}
+
+/// The checkpoint a complete sync returns: when it began (OneLogin's clock,
+/// unix seconds).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     v: u32,
-    pub account: String,
-    /// Unix seconds (OneLogin's clock) when the sync began.
+    /// Unix seconds when the sync began.
     pub t: i64,
 }
 
 impl Checkpoint {
-    pub fn new(account: &str, t: i64) -> Self {
-        Checkpoint { v: VERSION, account: account.to_string(), t }
+    /// The checkpoint of a sync that began at `t`.
+    pub fn new(t: i64) -> Self {
+        Checkpoint { v: VERSION, t }
     }
 
-    pub fn encode(&self) -> String {
-        encode_json(self)
+    /// Encode and seal.
+    pub fn encode(&self, key: &CursorKey) -> String {
+        seal_json(self, key)
     }
 
-    pub fn decode(text: &str, account: &str) -> Result<Checkpoint> {
-        let checkpoint: Checkpoint = decode_json(text, "checkpoint")?;
-        if checkpoint.v != VERSION || checkpoint.account != account {
-            return Err(Error::InvalidCursor("the checkpoint belongs to another account or version".into()));
+    /// Open a checkpoint and check it is this version's.
+    pub fn decode(text: &str, key: &CursorKey) -> Result<Checkpoint> {
+        let json = key.open(text, "checkpoint")?;
+        let checkpoint: Checkpoint = serde_json::from_slice(&json).map_err(|_| garbled())?;
+        if checkpoint.v != VERSION {
+            return Err(Error::InvalidCursor("the checkpoint comes from another version; run a full sync".into()));
         }
         Ok(checkpoint)
     }
@@ -260,41 +217,73 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::pagination::{PageCursor, MAX_UPSTREAM_CURSOR};
+    use crate::sync::state::Failure;
 
-    fn plan() -> Plan {
-        Plan {
-            id: 1,
-            kinds: Selection::parse(&[]).unwrap(),
-            since: None,
-            t0: Some(1_800_000_000),
-            concurrency: 8,
-            aws_apps: Some(vec![10_000_001]),
-        }
+    fn failed(error: &Error) -> Status {
+        Status::Failed(Failure::from(error))
+    }
+
+    fn key() -> CursorKey {
+        CursorKey::derive("id", "secret", "42")
+    }
+
+    fn cursor() -> Cursor {
+        let all = phases::kinds();
+        let plan =
+            Plan { id: 1, since: None, t0: Some(1_800_000_000), concurrency: 8, aws_apps: Some(vec![10_000_001]) };
+        let state = SyncState::new(plan, &Selection::parse(&[], &all).unwrap());
+        let at = Position { page: PageCursor { next: Some("bGltaXQ9NjUw".into()), pages: 2, previous: 7 }, i: 3 };
+        Cursor { state, phase: Phase::Users, at, done: 12 }
     }
 
     #[test]
     fn round_trip() {
-        let mut cursor = Cursor::new("42", plan(), Step::Users { c: Some("bGltaXQ9NjUw".into()), i: 3 });
-        cursor.settle(Kind::Privileges, Status::Skipped("no subscription".into()));
-        cursor.settle(Kind::Events, Status::Failed(Error::Upstream { status: 500, message: "x".repeat(900) }));
-        let decoded = Cursor::decode(&cursor.encode(), "42").unwrap();
-        assert!(cursor.encode().len() < 1024, "{}", cursor.encode().len());
-        assert_eq!(decoded.step, cursor.step);
-        assert_eq!(decoded.status(Kind::Privileges), Some(&Status::Skipped("no subscription".into())));
-        assert!(matches!(decoded.status(Kind::Events), Some(Status::Failed(Error::Upstream { status: 500, .. }))));
-        assert!(decoded.pending(Kind::Users));
+        let mut cursor = cursor();
+        let all = phases::kinds();
+        cursor.state.settle(all[4], Status::Skipped("no subscription".into()));
+        cursor.state.settle(all[5], failed(&Error::Upstream { status: 500, message: "x".repeat(900) }));
+        let text = cursor.encode(&key());
+        assert!(text.len() < 1024, "{}", text.len());
+        let decoded = Cursor::decode(&text, &key()).unwrap();
+        assert_eq!((decoded.phase, &decoded.at, decoded.done), (Phase::Users, &cursor.at, 12));
+        assert_eq!(decoded.state.status(all[4]), Some(&Status::Skipped("no subscription".into())));
+        assert!(matches!(decoded.state.status(all[5]), Some(Status::Failed(f)) if f.kind == "upstream"));
     }
 
     #[test]
-    fn foreign_garbage_and_oversized_cursors_are_refused() {
-        let cursor = Cursor::new("42", plan(), Step::CustomAttributes).encode();
-        assert!(matches!(Cursor::decode(&cursor, "43"), Err(Error::InvalidCursor(_))));
-        assert!(matches!(Cursor::decode("%%%", "42"), Err(Error::InvalidCursor(_))));
-        assert!(matches!(Cursor::decode("e30", "42"), Err(Error::InvalidCursor(_))));
-        assert!(matches!(Cursor::decode(&"A".repeat(5000), "42"), Err(Error::InvalidCursor(_))));
-        let checkpoint = Checkpoint::new("42", 5).encode();
-        assert_eq!(Checkpoint::decode(&checkpoint, "42").unwrap().t, 5);
-        assert!(Checkpoint::decode(&checkpoint, "7").is_err());
-        assert!(Checkpoint::decode(&cursor, "42").is_err());
+    fn edited_foreign_garbage_and_oversized_cursors_are_refused() {
+        let text = cursor().encode(&key());
+        let refused = |text: &str, key: &CursorKey| matches!(Cursor::decode(text, key), Err(Error::InvalidCursor(_)));
+        assert!(refused(&text, &CursorKey::derive("id", "secret", "43")), "another account");
+        assert!(refused(&text, &CursorKey::derive("id", "rotated", "42")), "other credentials");
+        let (body, tag) = text.split_once('.').unwrap();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let edited = String::from_utf8(b64.decode(body).unwrap()).unwrap().replace("\"done\":12", "\"done\":13");
+        assert!(refused(&format!("{}.{tag}", b64.encode(edited)), &key()), "edited");
+        for garbage in ["%%%", "e30", "e30.AAAA", ""] {
+            assert!(refused(garbage, &key()), "{garbage:?}");
+        }
+        assert!(refused(&"A".repeat(5000), &key()));
+        let checkpoint = Checkpoint::new(5).encode(&key());
+        assert_eq!(Checkpoint::decode(&checkpoint, &key()).unwrap().t, 5);
+        assert!(Checkpoint::decode(&checkpoint, &CursorKey::derive("id", "secret", "7")).is_err());
+        assert!(Checkpoint::decode(&text, &key()).is_err());
+    }
+
+    #[test]
+    fn a_cursor_stays_under_its_limit_whatever_upstream_sent() {
+        let mut cursor = cursor();
+        cursor.at.page.next = Some("Z".repeat(MAX_UPSTREAM_CURSOR));
+        cursor.state.plan.aws_apps = Some((0..40).map(|i| u64::MAX - i).collect());
+        let long = "\"é\\".repeat(400);
+        for (i, kind) in phases::kinds().into_iter().enumerate() {
+            let error = Error::Upstream { status: 500, message: long.clone() };
+            let status = if i % 2 == 0 { failed(&error) } else { Status::Skipped(long.clone()) };
+            cursor.state.settle(kind, status);
+        }
+        let text = cursor.encode(&key());
+        assert!(text.len() <= MAX_LEN, "{}", text.len());
+        assert_eq!(Cursor::decode(&text, &key()).unwrap().at, cursor.at);
     }
 }

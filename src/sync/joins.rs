@@ -1,189 +1,66 @@
-//! What later phases need from earlier ones (joins), kept in the instance.
-//!
-//! Users need each role's apps (access via roles), the AWS rules, and the
-//! events' last logins; role admins and rules walk the lists of roles and
-//! apps. An instance collects these while it reads the phases; an instance
-//! that resumes a sync from a cursor has not, and reads them again here (the
-//! cost of resuming; the output does not change). All of it is small next to
-//! the users: ids, rules, and one entry per (user, app) login.
+//! Joins: what later phases need from earlier ones. An instance collects
+//! them while it reads the phases (see `cache.rs`); an instance that resumed
+//! a sync from a cursor has not, and reads them again here (the cost of
+//! resuming; the output does not change). All of it is small next to the
+//! users: ids, rules, and one entry per (user, app) login.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
-
 use super::aws::{self, AwsRule};
-use super::cursor::{Plan, MAX_AWS_APPS};
-use super::mapping::{self, id_of};
-use super::{page_size, Ctx};
-use crate::client::pagination::Page;
+use super::cache::EventJoin;
+use super::state::Plan;
+use super::step::Ctx;
+use crate::client::pagination::{page_size, List};
 use crate::client::transport::Transport;
 use crate::error::Result;
+use crate::vocabulary::{id_of, RoleApps};
 
-/// A role's id and the apps it gives.
-#[derive(Debug, Clone)]
-pub struct RoleApps {
-    pub id: u64,
-    pub apps: Vec<u64>,
-}
-
-/// What events say: last login per (user, app) and the users they name.
-#[derive(Debug, Default)]
-pub struct EventJoin {
-    /// `created_at` of the latest type-8 event ("user logged into app").
-    pub last_login: BTreeMap<(u64, u64), String>,
-    /// Users any event names (incremental syncs refresh them).
-    pub users: BTreeSet<u64>,
-}
-
-/// OneLogin's "user logged into app" event type.
-pub const EVENT_APP_LOGIN: u64 = 8;
-
-impl EventJoin {
-    pub fn add(&mut self, event: &Value) {
-        let number = |field: &str| event.get(field).and_then(Value::as_u64);
-        if let Some(user) = number("user_id") {
-            self.users.insert(user);
-        }
-        let (Some(user), Some(app), Some(EVENT_APP_LOGIN)) =
-            (number("user_id"), number("app_id"), number("event_type_id"))
-        else {
-            return;
-        };
-        let Some(at) = event.get("created_at").and_then(Value::as_str) else { return };
-        let latest = self.last_login.entry((user, app)).or_default();
-        // ISO 8601 UTC timestamps of one format order as strings.
-        if at > latest.as_str() {
-            *latest = at.to_string();
-        }
-    }
-}
-
-/// A join being collected step by step while its phase is read: `position`
-/// is where the next step must start (an upstream cursor, or an index) for
-/// its data to continue the collection.
-#[derive(Debug)]
-pub struct Collecting<P, A> {
-    pub position: P,
-    pub so_far: A,
-}
-
-impl<P: PartialEq, A: Default> Collecting<P, A> {
-    /// What was collected before the step at `position`: empty at the
-    /// phase's `start`, `None` when this instance missed earlier steps (a
-    /// resumed instance: the join is then read again when needed).
-    pub fn resume(slot: &mut Option<Collecting<P, A>>, position: &P, start: &P) -> Option<A> {
-        match slot.take() {
-            Some(collecting) if collecting.position == *position => Some(collecting.so_far),
-            _ if position == start => Some(A::default()),
-            _ => None,
-        }
-    }
-}
-
-/// The instance's memory of the current sync.
-#[derive(Debug, Default)]
-pub struct SyncCache {
-    /// The sync this belongs to ([`Plan::id`]).
-    sync: Option<u64>,
-    pub roles: Option<Vec<RoleApps>>,
-    pub roles_collecting: Option<Collecting<Option<String>, Vec<RoleApps>>>,
-    pub apps: Option<Vec<u64>>,
-    pub apps_collecting: Option<Collecting<Option<String>, Vec<u64>>>,
-    pub rules: Option<Vec<AwsRule>>,
-    /// Who can reach each app with AWS rules (its users, through roles or directly).
-    pub aws_app_users: Option<BTreeMap<u64, BTreeSet<u64>>>,
-    pub rules_collecting: Option<Collecting<usize, Vec<AwsRule>>>,
-    pub privileges: Option<Vec<String>>,
-    pub events: Option<EventJoin>,
-    pub events_collecting: Option<Collecting<Option<String>, EventJoin>>,
-    /// The users page being worked through, by its upstream cursor.
-    pub users_page: Option<(Option<String>, Page)>,
-}
-
-impl SyncCache {
-    /// Forget everything when the cursor belongs to another sync.
-    pub fn bind(&mut self, plan: &Plan) {
-        if self.sync != Some(plan.id) {
-            *self = SyncCache { sync: Some(plan.id), ..SyncCache::default() };
-        }
-    }
-}
-
-/// A role's apps from a `GET /api/2/roles` item.
-pub fn role_apps(object: &Value) -> Option<RoleApps> {
-    Some(RoleApps { id: id_of(object)?, apps: mapping::id_list(object.get("apps")) })
-}
+/// At most this many app ids are remembered in the cursor as holding AWS rules.
+pub const MAX_AWS_APPS: usize = 40;
 
 /// Every role with its apps, sorted by id.
 pub fn roles<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c [RoleApps]> {
     if ctx.cache.roles.is_none() {
-        ctx.cache.roles = Some(read_roles(ctx)?);
+        let mut roles = Vec::new();
+        ctx.client.read_all(&List::v2("/api/2/roles", page_size::ROLES), |role| {
+            roles.extend(RoleApps::from_role(&role));
+        })?;
+        roles.sort_by_key(|r| r.id);
+        ctx.cache.roles = Some(roles);
     }
     Ok(ctx.cache.roles.as_deref().unwrap_or_default())
-}
-
-fn read_roles<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<RoleApps>> {
-    let mut roles = read_all(ctx, "/api/2/roles", page_size::ROLES, role_apps)?;
-    roles.sort_by_key(|r| r.id);
-    Ok(roles)
-}
-
-/// Every page of a v2 list, each item mapped (items `map` refuses are skipped).
-fn read_all<T: Transport, R>(
-    ctx: &mut Ctx<'_, T>,
-    path: &str,
-    limit: usize,
-    map: impl Fn(&Value) -> Option<R>,
-) -> Result<Vec<R>> {
-    let mut items = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = ctx.client.v2_page(path, limit, cursor.as_deref(), &[])?;
-        items.extend(page.items.iter().filter_map(&map));
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(items),
-        }
-    }
 }
 
 /// Every app id, sorted.
 pub fn apps<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c [u64]> {
     if ctx.cache.apps.is_none() {
-        ctx.cache.apps = Some(read_apps(ctx)?);
+        let mut apps = Vec::new();
+        ctx.client.read_all(&List::v2("/api/2/apps", page_size::APPS), |app| apps.extend(id_of(&app)))?;
+        apps.sort_unstable();
+        ctx.cache.apps = Some(apps);
     }
     Ok(ctx.cache.apps.as_deref().unwrap_or_default())
 }
 
-fn read_apps<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<u64>> {
-    let mut apps = read_all(ctx, "/api/2/apps", page_size::APPS, id_of)?;
-    apps.sort_unstable();
-    Ok(apps)
-}
-
 /// The enabled rules that grant AWS roles. A resumed instance reads the
-/// rules of the apps the cursor lists, or of every app when it lists none.
+/// rules of the apps the plan lists, or of every app when it lists none.
 pub fn aws_rules<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c [AwsRule]> {
     if ctx.cache.rules.is_none() {
-        ctx.cache.rules = Some(read_aws_rules(ctx)?);
+        let app_ids = match ctx.state.plan.aws_apps.clone() {
+            Some(ids) => ids,
+            None => apps(ctx)?.to_vec(),
+        };
+        let mut rules = Vec::new();
+        for chunk in app_ids.chunks(ctx.concurrency()) {
+            let paths: Vec<String> = chunk.iter().map(|id| format!("/api/2/apps/{id}/rules")).collect();
+            for (app_id, result) in chunk.iter().zip(ctx.client.get_json_many(&paths)) {
+                let (_, body) = result?;
+                rules.extend(body.as_array().into_iter().flatten().filter_map(|r| aws::parse_rule(*app_id, r)));
+            }
+        }
+        ctx.cache.rules = Some(rules);
     }
     Ok(ctx.cache.rules.as_deref().unwrap_or_default())
-}
-
-fn read_aws_rules<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<Vec<AwsRule>> {
-    let app_ids = match ctx.plan().aws_apps.clone() {
-        Some(ids) => ids,
-        None => apps(ctx)?.to_vec(),
-    };
-    let mut rules = Vec::new();
-    for chunk in app_ids.chunks(ctx.concurrency()) {
-        let paths: Vec<String> = chunk.iter().map(|id| format!("/api/2/apps/{id}/rules")).collect();
-        for (app_id, result) in chunk.iter().zip(ctx.client.get_json_many(&paths)) {
-            let (_, body) = result?;
-            rules.extend(body.as_array().into_iter().flatten().filter_map(|r| aws::parse_rule(*app_id, r)));
-        }
-    }
-    Ok(rules)
 }
 
 /// The users of every app with AWS rules (`GET /api/2/apps/{id}/users`:
@@ -194,8 +71,10 @@ pub fn aws_app_users<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c BT
         let apps: BTreeSet<u64> = aws_rules(ctx)?.iter().map(|r| r.app_id).collect();
         let mut users = BTreeMap::new();
         for app in apps {
-            let ids = read_all(ctx, &format!("/api/2/apps/{app}/users"), page_size::APP_USERS, id_of)?;
-            users.insert(app, ids.into_iter().collect());
+            let path = format!("/api/2/apps/{app}/users");
+            let mut ids = BTreeSet::new();
+            ctx.client.read_all(&List::v2(&path, page_size::APP_USERS), |user| ids.extend(id_of(&user)))?;
+            users.insert(app, ids);
         }
         ctx.cache.aws_app_users = Some(users);
     }
@@ -209,13 +88,18 @@ pub fn remember_aws_apps(plan: &mut Plan, rules: &[AwsRule]) {
     plan.aws_apps = (apps.len() <= MAX_AWS_APPS).then(|| apps.into_iter().collect());
 }
 
-/// The `since`/`until` bounds of the events phase as query parameters, or
+/// The `since`/`until` bounds of the events phase as ISO 8601 texts, or
 /// `None` when the start time is unknown (no `Date` header seen).
 pub fn event_window<T: Transport>(ctx: &Ctx<'_, T>) -> Option<(String, String)> {
-    let t0 = ctx.plan().t0?;
-    let lookback = i64::from(ctx.client.config().event_lookback_days) * 86_400;
-    let since = ctx.plan().since.unwrap_or(t0 - lookback);
+    let t0 = ctx.state.plan.t0?;
+    let lookback = i64::from(ctx.client.config().event_lookback_days).saturating_mul(86_400);
+    let since = ctx.state.plan.since.unwrap_or(t0.saturating_sub(lookback));
     Some((crate::time::iso(since), crate::time::iso(t0)))
+}
+
+/// The events list of the window.
+pub fn events_list<'a>(window: &'a [(&'a str, &'a str); 2]) -> List<'a> {
+    List::v1("/api/1/events", page_size::EVENTS).with_filters(window)
 }
 
 /// The events join, reading every event page of the window again if this
@@ -224,16 +108,8 @@ pub fn events<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c EventJoin
     if ctx.cache.events.is_none() {
         let mut join = EventJoin::default();
         if let Some((since, until)) = event_window(ctx) {
-            let mut cursor = None;
-            loop {
-                let extra = [("since", since.as_str()), ("until", until.as_str())];
-                let page = ctx.client.v1_page("/api/1/events", page_size::EVENTS, cursor.as_deref(), &extra)?;
-                page.items.iter().for_each(|event| join.add(event));
-                match page.next {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
-            }
+            let window = [("since", since.as_str()), ("until", until.as_str())];
+            ctx.client.read_all(&events_list(&window), |event| join.add(&event))?;
         }
         ctx.cache.events = Some(join);
     }

@@ -6,38 +6,13 @@
 use serde_json::{json, Map, Value};
 
 use crate::identity::connector::types::{Entity, Relationship};
+use crate::vocabulary::{
+    auth_method_name, entitlement_key, id_of, id_value, user_state_name, user_status_name, EntityType, ACCOUNT,
+    APPLICATION, APP_RULE, AWS_IAM_ROLE, CUSTOM_ATTRIBUTE, ENTITLEMENT, EVENT, GROUP, MFA_DEVICE, PRIVILEGE, ROLE,
+    SERVICE, USER,
+};
 
-/// Entity types and the key each one gets. Keys are `<type>:<id>` so ids of
-/// different kinds never collide.
-pub mod kinds {
-    pub const ACCOUNT: &str = "onelogin_account";
-    pub const USER: &str = "onelogin_user";
-    pub const GROUP: &str = "onelogin_group";
-    pub const ROLE: &str = "onelogin_role";
-    pub const APPLICATION: &str = "onelogin_application";
-    pub const SERVICE: &str = "onelogin_service";
-    pub const CUSTOM_ATTRIBUTE: &str = "onelogin_custom_attribute";
-    pub const APP_RULE: &str = "onelogin_app_rule";
-    pub const MFA_DEVICE: &str = "onelogin_mfa_device";
-    pub const PRIVILEGE: &str = "onelogin_privilege";
-    pub const EVENT: &str = "onelogin_event";
-    pub const ENTITLEMENT: &str = "onelogin_entitlement";
-    /// Keyed by the ARN itself (`arn:aws:iam::…:role/…`): the role lives in AWS.
-    pub const AWS_IAM_ROLE: &str = "aws_iam_role";
-
-    /// The entity key for `id` of `kind`.
-    pub fn key(kind: &str, id: impl std::fmt::Display) -> String {
-        format!("{kind}:{id}")
-    }
-}
-
-/// Relationship classes.
-pub const HAS: &str = "HAS";
-pub const ASSIGNED: &str = "ASSIGNED";
-/// A role giving access to an application.
-pub const ALLOWS: &str = "ALLOWS";
-
-/// Normalized account status of a user (the table): status 1, 4 or 5
+/// Normalized account status of a user (the README's status table): status 1, 4 or 5
 /// with state 1 → active; 1, 4 or 5 with another state, or 2 or 3 →
 /// suspended; no status → access_created; anything else → discovered.
 /// (A user no longer returned is `deprovisioned`: see the harness's diff.)
@@ -75,18 +50,12 @@ pub fn assignment_status(provisioning_state: Option<&str>) -> &'static str {
     }
 }
 
-/// The key of an entitlement: a permission on a resource, e.g.
-/// `onelogin_entitlement:onelogin_role:7:member`.
-pub fn entitlement_key(resource_key: &str, permission: &str) -> String {
-    format!("{}:{resource_key}:{permission}", kinds::ENTITLEMENT)
-}
-
 /// The entitlement entity for `permission` on the resource.
 pub fn entitlement(resource: &Entity, permission: &str) -> Entity {
     Entity {
         key: entitlement_key(&resource.key, permission),
-        entity_type: kinds::ENTITLEMENT.to_string(),
-        classes: vec!["Entitlement".to_string()],
+        entity_type: ENTITLEMENT.name.to_string(),
+        classes: ENTITLEMENT.class_list(),
         display_name: format!("{} {permission}", resource.display_name),
         properties: json!({"resource": resource.key, "resource_type": resource.entity_type, "permission": permission})
             .to_string(),
@@ -108,79 +77,20 @@ pub fn grant(
     relationship_with(class, from, to, Value::Object(extra))
 }
 
-/// The ids in an id list (`[1,"2"]`), ignoring anything else.
-pub fn id_list(value: Option<&Value>) -> Vec<u64> {
-    value
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| match v {
-            Value::Number(n) => n.as_u64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        })
-        .collect()
-}
-
-/// OneLogin user `status` values (ONELOGIN_API.md §3.6).
-pub fn user_status_name(status: u64) -> &'static str {
-    match status {
-        0 => "unactivated",
-        1 => "active",
-        2 => "suspended",
-        3 => "locked",
-        4 => "password_expired",
-        5 => "awaiting_password_reset",
-        7 => "password_pending",
-        8 => "security_questions_required",
-        _ => "unknown",
-    }
-}
-
-/// OneLogin user `state` values.
-pub fn user_state_name(state: u64) -> &'static str {
-    match state {
-        0 => "unapproved",
-        1 => "approved",
-        2 => "rejected",
-        3 => "unlicensed",
-        _ => "unknown",
-    }
-}
-
-/// App `auth_method` values.
-pub fn auth_method_name(method: u64) -> &'static str {
-    match method {
-        0 => "password",
-        1 => "openid",
-        2 => "saml",
-        3 => "api",
-        4 => "google",
-        6 => "forms_based",
-        7 => "wsfed",
-        8 => "openid_connect",
-        _ => "unknown",
-    }
-}
-
-/// A numeric OneLogin id, given as a number or a numeric string.
-pub fn id_of(object: &Value) -> Option<u64> {
-    match object.get("id")? {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
 fn text<'a>(object: &'a Value, field: &str) -> Option<&'a str> {
     object.get(field).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn entity(kind: &str, classes: &[&str], id: u64, display_name: String, properties: Map<String, Value>) -> Entity {
+fn entity(
+    kind: &EntityType,
+    id: impl std::fmt::Display,
+    display_name: String,
+    properties: Map<String, Value>,
+) -> Entity {
     Entity {
-        key: kinds::key(kind, id),
-        entity_type: kind.to_string(),
-        classes: classes.iter().map(|c| c.to_string()).collect(),
+        key: kind.key(id),
+        entity_type: kind.name.to_string(),
+        classes: kind.class_list(),
         display_name,
         properties: Value::Object(properties).to_string(),
     }
@@ -209,9 +119,9 @@ pub fn relationship_with(class: &str, from_key: &str, to_key: &str, properties: 
 /// The account entity. `account_id` comes from the token response.
 pub fn account(account_id: &str, api_base_url: &str, host: &str) -> Entity {
     Entity {
-        key: kinds::key(kinds::ACCOUNT, account_id),
-        entity_type: kinds::ACCOUNT.to_string(),
-        classes: vec!["Account".to_string()],
+        key: ACCOUNT.key(account_id),
+        entity_type: ACCOUNT.name.to_string(),
+        classes: ACCOUNT.class_list(),
         display_name: host.to_string(),
         properties: json!({"id": account_id, "api_base_url": api_base_url, "name": host}).to_string(),
     }
@@ -222,9 +132,9 @@ pub fn services(account_id: &str) -> Vec<Entity> {
     [("sso", "Single Sign-On", "SSO"), ("mfa", "Multi-Factor Authentication", "MFA")]
         .iter()
         .map(|(id, name, function)| Entity {
-            key: format!("{}:{account_id}:{id}", kinds::SERVICE),
-            entity_type: kinds::SERVICE.to_string(),
-            classes: vec!["Service".to_string()],
+            key: SERVICE.key(format!("{account_id}:{id}")),
+            entity_type: SERVICE.name.to_string(),
+            classes: SERVICE.class_list(),
             display_name: format!("OneLogin {name}"),
             properties: json!({"name": name, "function": [function], "category": ["security"]}).to_string(),
         })
@@ -236,7 +146,7 @@ pub fn custom_attribute(object: &Value) -> Option<Entity> {
     let id = id_of(object)?;
     let name =
         text(object, "name").or_else(|| text(object, "shortname")).map_or_else(|| id.to_string(), str::to_string);
-    Some(entity(kinds::CUSTOM_ATTRIBUTE, &["Configuration"], id, name, fields(object)))
+    Some(entity(&CUSTOM_ATTRIBUTE, id, name, fields(object)))
 }
 
 /// An app rule (`GET /api/2/apps/{id}/rules`), with its app id and, for
@@ -250,7 +160,7 @@ pub fn app_rule(app_id: u64, object: &Value, unevaluable: Option<Vec<String>>) -
         properties.insert("aws_evaluable".into(), json!(unevaluable.is_empty()));
         properties.insert("unevaluable_conditions".into(), json!(unevaluable));
     }
-    Some(entity(kinds::APP_RULE, &["Configuration"], id, name, properties))
+    Some(entity(&APP_RULE, id, name, properties))
 }
 
 /// An MFA device (`GET /api/2/mfa/users/{id}/devices`; `device_id` is a string).
@@ -263,13 +173,7 @@ pub fn mfa_device(user_id: u64, object: &Value) -> Option<Entity> {
     let name = text(object, "type_display_name").or_else(|| text(object, "auth_factor_name")).unwrap_or("MFA device");
     let mut properties = fields(object);
     properties.insert("user_id".into(), json!(user_id));
-    Some(Entity {
-        key: kinds::key(kinds::MFA_DEVICE, &id),
-        entity_type: kinds::MFA_DEVICE.to_string(),
-        classes: vec!["Key".to_string(), "AccessKey".to_string()],
-        display_name: name.to_string(),
-        properties: Value::Object(properties).to_string(),
-    })
+    Some(entity(&MFA_DEVICE, id, name.to_string(), properties))
 }
 
 /// A privilege's id (a string, e.g. a UUID; a number is accepted too).
@@ -285,13 +189,7 @@ pub fn privilege_id(object: &Value) -> Option<String> {
 pub fn privilege(object: &Value) -> Option<Entity> {
     let id = privilege_id(object)?;
     let name = text(object, "name").map_or_else(|| id.clone(), str::to_string);
-    Some(Entity {
-        key: kinds::key(kinds::PRIVILEGE, &id),
-        entity_type: kinds::PRIVILEGE.to_string(),
-        classes: vec!["AccessPolicy".to_string()],
-        display_name: name,
-        properties: Value::Object(fields(object)).to_string(),
-    })
+    Some(entity(&PRIVILEGE, id, name, fields(object)))
 }
 
 /// An event (`GET /api/1/events`).
@@ -299,7 +197,7 @@ pub fn event(object: &Value) -> Option<Entity> {
     let id = id_of(object)?;
     let name =
         format!("event {} (type {})", id, object.get("event_type_id").map(|t| t.to_string()).unwrap_or_default());
-    Some(entity(kinds::EVENT, &["Record"], id, name, fields(object)))
+    Some(entity(&EVENT, id, name, fields(object)))
 }
 
 /// An AWS IAM role named by app rules, keyed by its ARN.
@@ -307,8 +205,8 @@ pub fn aws_iam_role(arn: &str) -> Entity {
     let name = arn.rsplit('/').next().unwrap_or(arn);
     Entity {
         key: arn.to_string(),
-        entity_type: kinds::AWS_IAM_ROLE.to_string(),
-        classes: vec!["AccessRole".to_string()],
+        entity_type: AWS_IAM_ROLE.name.to_string(),
+        classes: AWS_IAM_ROLE.class_list(),
         display_name: name.to_string(),
         properties: json!({"arn": arn, "name": name}).to_string(),
     }
@@ -342,30 +240,26 @@ pub fn user(object: &Value, mfa_enrolled: Option<bool>) -> Option<Entity> {
     if let Some(enrolled) = mfa_enrolled {
         properties.insert("mfa_enrolled".into(), json!(enrolled));
     }
-    Some(entity(kinds::USER, &["User"], id, name, properties))
+    Some(entity(&USER, id, name, properties))
 }
 
 /// A user's group, from its `group_id` (OneLogin allows one group per user).
 pub fn user_group_id(object: &Value) -> Option<u64> {
-    match object.get("group_id")? {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
+    id_value(object.get("group_id")?)
 }
 
 /// A v1 group (`GET /api/1/groups`).
 pub fn group(object: &Value) -> Option<Entity> {
     let id = id_of(object)?;
     let name = text(object, "name").map_or_else(|| id.to_string(), str::to_string);
-    Some(entity(kinds::GROUP, &["UserGroup"], id, name, fields(object)))
+    Some(entity(&GROUP, id, name, fields(object)))
 }
 
 /// A v2 role (`GET /api/2/roles`).
 pub fn role(object: &Value) -> Option<Entity> {
     let id = id_of(object)?;
     let name = text(object, "name").map_or_else(|| id.to_string(), str::to_string);
-    Some(entity(kinds::ROLE, &["AccessRole"], id, name, fields(object)))
+    Some(entity(&ROLE, id, name, fields(object)))
 }
 
 /// A v2 app (`GET /api/2/apps`), plus `auth_method_name` and a flat
@@ -378,7 +272,7 @@ pub fn application(object: &Value) -> Option<Entity> {
     properties.insert("auth_method_name".into(), json!(method.map(auth_method_name)));
     let provisioning = object.get("provisioning").and_then(|p| p.get("enabled")).and_then(Value::as_bool);
     properties.insert("provisioning_enabled".into(), json!(provisioning));
-    Some(entity(kinds::APPLICATION, &["Application"], id, name, properties))
+    Some(entity(&APPLICATION, id, name, properties))
 }
 
 #[cfg(test)]

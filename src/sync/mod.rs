@@ -1,342 +1,281 @@
-//! `sync`: reads the tenant one unit of work (a *step*) at a time and maps it.
+//! `sync`: reads the tenant one step at a time and maps it to entities and
+//! relationships, a page per call.
 //!
-//! Phases, in order (each runs only when its kind is selected; see `kinds.rs`
-//! for the cost of each):
-//!
-//! | phase | OneLogin calls | emits |
-//! |---|---|---|
-//! | start | none | account; SSO and MFA services |
-//! | custom attributes | `GET /api/2/users/custom_attributes` | attribute definitions |
-//! | groups | `GET /api/1/groups` (v1 body cursor) | groups, group member entitlements |
-//! | roles | `GET /api/2/roles` (apps inline) | roles, role ALLOWS application, entitlements |
-//! | role admins | `GET /api/2/roles/{id}/admins`, per role, concurrently | user ASSIGNED role (admin) |
-//! | apps | `GET /api/2/apps` | applications, access entitlements |
-//! | app rules | `GET /api/2/apps/{id}/rules` with and without `enabled=false`, per app | rules; app HAS rule |
-//! | AWS roles | `GET /api/2/apps/{id}/users` for apps with AWS rules | `aws_iam_role` entities |
-//! | privileges | `GET /api/1/privileges`, then `/{id}/users` and `/{id}/roles` | privileges and their holders |
-//! | events | `GET /api/1/events?since=…&until=…` | events; remembers last logins per (user, app) |
-//! | users | `GET /api/2/users` (+ per user, concurrently: apps, MFA devices) | users and everything per user |
-//! | changed users | incremental only: `GET /api/2/users/{id}` for users events name | the same |
-//!
-//! Role *members* cost nothing: they come from each user's `role_ids`.
+//! The phases, their order, what each reads and emits, live in `phases/` (one
+//! module per phase, one registry). This module is the engine: it starts a
+//! sync (plan, first page), runs steps until the page is full, settles each
+//! kind once its last phase is passed, and writes the cursor or, at the end,
+//! the checkpoint.
 //!
 //! A page holds whole steps until `max-items` is reached. The cursor records
-//! the plan, the next step and the per-kind report (see `cursor.rs`), so a
-//! fresh instance resumes exactly where the last page ended. Steps that join
-//! with earlier phases (users need roles, rules and events) use what this
-//! instance remembers, and a resumed instance reads those again (see
-//! `joins.rs`): a resume costs extra calls but never changes the output.
+//! the plan, the report and where to go on (see `cursor.rs`), so a fresh
+//! instance resumes exactly where the last page ended. Steps that join with
+//! earlier phases use what this instance remembers (`cache.rs`), and a
+//! resumed instance reads those again (`joins.rs`): a resume costs extra
+//! calls but never changes the output.
 
-pub mod aws;
+mod aws;
+mod cache;
 pub mod cursor;
-mod directory;
 mod joins;
-pub mod kinds;
-pub mod mapping;
-mod users;
+mod kinds;
+mod mapping;
+mod phases;
+mod state;
+pub mod step;
 
 use std::time::Duration;
 
-pub use self::joins::SyncCache;
-
-use self::cursor::{Checkpoint, Cursor, Plan, Status, Step};
+pub use self::cache::SyncCache;
+use self::cursor::{Checkpoint, Cursor, CursorKey};
 use self::kinds::{Kind, Selection};
+use self::phases::Phase;
+use self::state::{Plan, Status, SyncState};
+use self::step::{Account, Ctx, Output, Position};
 use crate::client::transport::Transport;
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::identity::connector::types::{
-    ConnectorError, Entity, KindReport, KindStatus, Relationship, SyncPage, SyncProgress, SyncRequest,
-};
+use crate::identity::connector::types::{KindReport, KindStatus, SyncKind, SyncPage, SyncProgress, SyncRequest};
 use crate::logging;
-
-/// Page sizes requested per endpoint: the largest each one documents. The
-/// server may cap them lower; pagination follows its cursors either way.
-pub mod page_size {
-    /// `GET /api/2/users`: py-sdk spec max 100 (the docs say 50 per page).
-    pub const USERS: usize = 100;
-    /// `GET /api/1/groups`: 50.
-    pub const GROUPS: usize = 50;
-    /// `GET /api/2/roles`: 650.
-    pub const ROLES: usize = 650;
-    /// `GET /api/2/roles/{id}/users` and `/admins`: 100.
-    pub const ROLE_USERS: usize = 100;
-    /// `GET /api/2/apps`: 1000.
-    pub const APPS: usize = 1000;
-    /// `GET /api/2/apps/{id}/users`: 1000.
-    pub const APP_USERS: usize = 1000;
-    /// `GET /api/1/events`: 50.
-    pub const EVENTS: usize = 50;
-}
+use crate::vocabulary::HAS;
 
 /// Requests in flight at once when the host does not say.
 pub const DEFAULT_CONCURRENCY: u32 = 8;
 /// The most requests in flight at once, whatever the host asks.
 pub const MAX_CONCURRENCY: u32 = 64;
+/// How far a checkpoint may lie ahead of OneLogin's clock (clock skew
+/// between OneLogin's servers) before it is refused.
+const CHECKPOINT_SKEW_SECONDS: i64 = 300;
 
-/// The account a sync belongs to.
-#[derive(Debug, Clone)]
-pub struct Account {
-    pub id: String,
-    pub key: String,
-    pub api_base_url: String,
-    pub host: String,
+/// The sync kinds `describe` lists.
+pub fn sync_kinds() -> Vec<SyncKind> {
+    phases::kinds().into_iter().map(Kind::spec).collect()
 }
 
-/// Entities and relationships of one page.
-#[derive(Default)]
-pub struct Output {
-    pub entities: Vec<Entity>,
-    pub relationships: Vec<Relationship>,
-    /// The total of the phase, when OneLogin says.
-    pub total: Option<u64>,
-}
-
-impl Output {
-    fn len(&self) -> usize {
-        self.entities.len() + self.relationships.len()
-    }
-}
-
-/// What a step works with.
-pub struct Ctx<'a, T: Transport> {
-    pub client: &'a mut Client<T>,
-    pub account: &'a Account,
-    pub cache: &'a mut SyncCache,
-    pub cursor: &'a mut Cursor,
-    pub out: &'a mut Output,
-}
-
-impl<T: Transport> Ctx<'_, T> {
-    pub fn plan(&self) -> &Plan {
-        &self.cursor.plan
-    }
-
-    /// Requests to keep in flight at once.
-    pub fn concurrency(&self) -> usize {
-        usize::try_from(self.cursor.plan.concurrency).unwrap_or(1).max(1)
-    }
-
-    /// Whether a kind is selected and still being read.
-    pub fn pending(&self, kind: Kind) -> bool {
-        self.cursor.pending(kind)
-    }
-
-    /// A kind cannot be read: settle it (and the kinds that need it).
-    pub fn give_up(&mut self, kind: Kind, error: Error) {
-        give_up(self.cursor, kind, error);
-    }
-}
-
-/// Settle `kind` as skipped (not licensed or not permitted: 403/404) or
-/// failed (anything else), and the selected kinds that need it as skipped.
-fn give_up(cursor: &mut Cursor, kind: Kind, error: Error) {
-    logging::warn(&format!("{}: {error}", kind.name()));
-    let status = match &error {
-        Error::InsufficientScope(_) | Error::NotFound(_) => {
-            Status::Skipped(format!("OneLogin refused it ({error}); the account may lack the feature or the scope"))
+/// What `describe` lists as emitted: from the start of a sync and every phase.
+pub fn emitted() -> (Vec<&'static crate::vocabulary::EntityType>, Vec<&'static crate::vocabulary::RelationshipType>) {
+    let mut entities = vec![&crate::vocabulary::ACCOUNT, &crate::vocabulary::SERVICE];
+    let mut relationships = vec![&START_RELATIONSHIP];
+    for phase in Phase::ALL {
+        let spec = phase.spec();
+        for entity in spec.entities {
+            if !entities.iter().any(|e| e.name == entity.name) {
+                entities.push(entity);
+            }
         }
-        _ => Status::Failed(error),
-    };
-    cursor.settle(kind, status);
-    for dependent in kinds::ALL {
-        if dependent.requires().contains(&kind) {
-            cursor.settle(dependent, Status::Skipped(format!("needs `{}`, which was not read", kind.name())));
+        for rel in spec.relationships {
+            let same = |r: &&crate::vocabulary::RelationshipType| {
+                (r.class, r.from.name, r.to.name) == (rel.class, rel.from.name, rel.to.name)
+            };
+            if !relationships.iter().any(same) {
+                relationships.push(rel);
+            }
         }
     }
+    (entities, relationships)
 }
 
-/// The phases in order: the first step of each.
-fn phases() -> [Step; 12] {
-    [
-        Step::CustomAttributes,
-        Step::Groups { c: None },
-        Step::Roles { c: None },
-        Step::RoleAdmins { i: 0 },
-        Step::Apps { c: None },
-        Step::Rules { i: 0 },
-        Step::AwsRoles,
-        Step::Privileges,
-        Step::PrivilegeLinks { i: 0 },
-        Step::Events { c: None },
-        Step::Users { c: None, i: 0 },
-        Step::EventUsers { i: 0 },
-    ]
+/// The start of every sync emits the account and its services.
+static START_RELATIONSHIP: crate::vocabulary::RelationshipType = crate::vocabulary::RelationshipType {
+    class: HAS,
+    from: &crate::vocabulary::ACCOUNT,
+    to: &crate::vocabulary::SERVICE,
+    description: "The account has the SSO / MFA service.",
+};
+
+/// Where a sync stands within one call.
+struct Run {
+    state: SyncState,
+    phase: Phase,
+    at: Position,
+    done: u64,
 }
 
-fn phase_index(step: &Step) -> usize {
-    let name = std::mem::discriminant(step);
-    phases().iter().position(|p| std::mem::discriminant(p) == name).unwrap_or(0)
-}
-
-/// The first step after `step`'s phase whose kind still needs reading.
-fn next_phase(cursor: &Cursor, after: Option<&Step>) -> Option<Step> {
-    let start = after.map_or(0, |s| phase_index(s) + 1);
-    phases().into_iter().skip(start).find(|step| {
-        let wanted = cursor.pending(step.kind());
-        match step {
-            // Follows `Privileges` directly; never entered from elsewhere.
-            Step::PrivilegeLinks { .. } => false,
-            Step::EventUsers { .. } => wanted && cursor.plan.since.is_some() && cursor.pending(Kind::Events),
-            _ => wanted,
-        }
-    })
-}
-
-/// The last phase each kind has data in (a kind is complete once it is passed).
-fn last_phase(kind: Kind) -> usize {
-    let step = match kind {
-        Kind::Groups => Step::Groups { c: None },
-        Kind::Roles => Step::RoleAdmins { i: 0 },
-        Kind::Apps => Step::Apps { c: None },
-        Kind::AppRules => Step::Rules { i: 0 },
-        Kind::Privileges => Step::PrivilegeLinks { i: 0 },
-        Kind::Events => Step::Events { c: None },
-        Kind::Users | Kind::UserApps | Kind::MfaDevices | Kind::AwsIamRoles => Step::EventUsers { i: 0 },
-    };
-    phase_index(&step)
-}
-
-/// Mark complete every pending kind whose phases all come before `next`
-/// (`None`: the sync is done).
-fn complete_before(cursor: &mut Cursor, next: Option<&Step>) {
-    let bound = next.map_or(usize::MAX, phase_index);
-    for kind in cursor.plan.kinds.kinds() {
-        if last_phase(kind) < bound {
-            cursor.settle(kind, Status::Complete);
-        }
-    }
-}
-
-/// Start a sync: the plan from the request and the first page's output.
-fn start<T: Transport>(
-    client: &Client<T>,
-    account: &Account,
-    request: &SyncRequest,
-    out: &mut Output,
-) -> Result<Cursor> {
-    let kinds = Selection::parse(&request.kinds)?;
-    let since = match &request.checkpoint {
-        Some(text) => Some(Checkpoint::decode(text, &account.id)?.t),
-        None => None,
-    };
-    let concurrency = match request.concurrency {
-        0 => DEFAULT_CONCURRENCY,
-        n => n.min(MAX_CONCURRENCY),
-    };
-    let id = client.monotonic_nanos();
-    let plan = Plan { id, kinds, since, t0: client.unix_now(), concurrency, aws_apps: None };
-    out.entities.push(mapping::account(&account.id, &account.api_base_url, &account.host));
-    for service in mapping::services(&account.id) {
-        out.relationships.push(mapping::relationship(mapping::HAS, &account.key, &service.key));
-        out.entities.push(service);
-    }
-    let mut cursor = Cursor::new(&account.id, plan, Step::CustomAttributes);
-    match next_phase(&cursor, None) {
-        Some(step) => cursor.step = step,
-        None => complete_before(&mut cursor, None),
-    }
-    Ok(cursor)
+/// How a step left the sync.
+enum After {
+    /// More steps to run.
+    More,
+    /// The sync is done.
+    Finished,
+    /// A retryable failure after records were produced: return the page so
+    /// far, and the host calls again at the same step.
+    KeepPage,
 }
 
 /// Produce one sync page.
 pub fn sync_page<T: Transport>(
     client: &mut Client<T>,
     account: &Account,
+    key: &CursorKey,
     cache: &mut SyncCache,
     request: &SyncRequest,
 ) -> Result<SyncPage> {
     client.set_wait_budget(Duration::from_millis(u64::from(request.max_wait_ms)));
     let mut out = Output::default();
-    let (mut cursor, mut finished) = match &request.cursor {
-        Some(text) => (Cursor::decode(text, &account.id)?, false),
-        None => {
-            let cursor = start(client, account, request, &mut out)?;
-            let finished = next_phase(&cursor, None).is_none();
-            (cursor, finished)
+    let (mut run, mut finished) = match &request.cursor {
+        Some(text) => {
+            let cursor = Cursor::decode(text, key)?;
+            (Run { state: cursor.state, phase: cursor.phase, at: cursor.at, done: cursor.done }, false)
         }
+        None => start(client, account, key, request, &mut out)?,
     };
-    cache.bind(&cursor.plan);
-    client.set_concurrency(usize::try_from(cursor.plan.concurrency).unwrap_or(1));
+    cache.bind(&run.state.plan);
+    client.set_concurrency(usize::try_from(run.state.plan.concurrency).unwrap_or(1));
     let max_items = usize::try_from(request.max_items).unwrap_or(usize::MAX);
     while !finished {
-        let step = cursor.step.clone();
-        let phase = step.phase();
-        let outcome = {
-            let mut ctx = Ctx { client, account, cache, cursor: &mut cursor, out: &mut out };
-            directory::run(&mut ctx, &step).or_else(|| users::run(&mut ctx, &step))
-        };
-        if cursor.plan.t0.is_none() {
-            cursor.plan.t0 = client.unix_now();
-        }
-        let next = match outcome.unwrap_or(Ok((None, 0))) {
-            Ok((next, read)) => {
-                cursor.done += read;
-                next
-            }
-            Err(error) if error.retryable() => {
-                if out.len() == 0 {
-                    return Err(error);
-                }
-                // Keep what this page has; the host calls again with this step.
-                logging::warn(&format!("{phase}: {error}; returning the page so far"));
-                break;
-            }
-            Err(error) => {
-                give_up(&mut cursor, step.kind(), error);
-                None
-            }
-        };
-        let next = match next {
-            Some(next) => Some(next),
-            None => {
-                let next = next_phase(&cursor, Some(&step));
-                complete_before(&mut cursor, next.as_ref());
-                cursor.done = 0;
-                next
-            }
-        };
-        match next {
-            Some(next) => {
-                if next.phase() != phase {
-                    cursor.done = 0;
-                    out.total = None;
-                }
-                cursor.step = next;
-            }
-            None => finished = true,
+        match step(client, account, cache, &mut run, &mut out)? {
+            After::More => {}
+            After::Finished => finished = true,
+            After::KeepPage => break,
         }
         if !finished && (max_items == 0 || out.len() >= max_items) {
             break;
         }
     }
-    let progress = SyncProgress { phase: cursor.step.phase().to_string(), done: cursor.done, total: out.total };
-    let report = report(&cursor);
+    let progress = SyncProgress { phase: run.phase.spec().name.to_string(), done: run.done, total: out.total };
+    let report = report(&run.state);
     let Output { entities, relationships, .. } = out;
     if finished {
         logging::info("sync complete");
-        let checkpoint = cursor.plan.t0.map(|t| Checkpoint::new(&account.id, t).encode());
+        let checkpoint = run.state.plan.t0.map(|t| Checkpoint::new(t).encode(key));
         return Ok(SyncPage { entities, relationships, next_cursor: None, progress, report, checkpoint });
     }
-    Ok(SyncPage { entities, relationships, next_cursor: Some(cursor.encode()), progress, report, checkpoint: None })
+    let cursor = Cursor { state: run.state, phase: run.phase, at: run.at, done: run.done };
+    Ok(SyncPage { entities, relationships, next_cursor: Some(cursor.encode(key)), progress, report, checkpoint: None })
 }
 
-/// The WIT report of every selected kind, and the unselected ones as skipped.
-fn report(cursor: &Cursor) -> Vec<KindReport> {
-    kinds::ALL
-        .iter()
+/// Run one step of the current phase and move on.
+fn step<T: Transport>(
+    client: &mut Client<T>,
+    account: &Account,
+    cache: &mut SyncCache,
+    run: &mut Run,
+    out: &mut Output,
+) -> Result<After> {
+    let phase = run.phase;
+    let outcome = {
+        let mut ctx = Ctx { client: &mut *client, account, cache, state: &mut run.state, out: &mut *out };
+        phase.run(&mut ctx, &run.at)
+    };
+    if run.state.plan.t0.is_none() {
+        run.state.plan.t0 = client.unix_now();
+    }
+    let next = match outcome {
+        Ok(outcome) => {
+            run.done = run.done.saturating_add(outcome.read);
+            outcome.next
+        }
+        Err(error) if error.retryable() => {
+            if out.len() == 0 {
+                return Err(error);
+            }
+            logging::warn(&format!("{}: {error}; returning the page so far", phase.spec().name));
+            return Ok(After::KeepPage);
+        }
+        Err(error) => {
+            if let Some(kind) = phase.spec().kind() {
+                run.state.give_up(kind, &error);
+            }
+            None
+        }
+    };
+    if let Some(at) = next {
+        run.at = at;
+        return Ok(After::More);
+    }
+    let following = next_phase(&run.state, phase);
+    complete_before(&mut run.state, following);
+    run.done = 0;
+    out.total = None;
+    match following {
+        Some(next) => {
+            run.phase = next;
+            run.at = Position::start();
+            Ok(After::More)
+        }
+        None => Ok(After::Finished),
+    }
+}
+
+/// Start a sync: the plan from the request, and the first page's account
+/// and services. Also says whether there is nothing to read at all.
+fn start<T: Transport>(
+    client: &Client<T>,
+    account: &Account,
+    key: &CursorKey,
+    request: &SyncRequest,
+    out: &mut Output,
+) -> Result<(Run, bool)> {
+    let selection = Selection::parse(&request.kinds, &phases::kinds())?;
+    let since = match &request.checkpoint {
+        Some(text) => Some(checkpoint_time(client, text, key)?),
+        None => None,
+    };
+    let concurrency = match request.concurrency {
+        0 => DEFAULT_CONCURRENCY,
+        n => n.min(MAX_CONCURRENCY),
+    };
+    let plan = Plan { id: client.monotonic_nanos(), since, t0: client.unix_now(), concurrency, aws_apps: None };
+    out.entities.push(mapping::account(&account.id, &account.api_base_url, &account.host));
+    for service in mapping::services(&account.id) {
+        out.relationships.push(mapping::relationship(HAS, &account.key, &service.key));
+        out.entities.push(service);
+    }
+    let mut state = SyncState::new(plan, &selection);
+    let first = Phase::ALL.iter().copied().find(|p| (p.spec().enter)(&state));
+    if first.is_none() {
+        complete_before(&mut state, None);
+    }
+    let phase = first.unwrap_or(Phase::CustomAttributes);
+    Ok((Run { state, phase, at: Position::start(), done: 0 }, first.is_none()))
+}
+
+/// The time of a checkpoint, refused when it lies ahead of OneLogin's clock.
+fn checkpoint_time<T: Transport>(client: &Client<T>, text: &str, key: &CursorKey) -> Result<i64> {
+    let t = Checkpoint::decode(text, key)?.t;
+    if let Some(now) = client.unix_now() {
+        if t > now.saturating_add(CHECKPOINT_SKEW_SECONDS) {
+            return Err(Error::InvalidCursor("the checkpoint is later than OneLogin's clock; run a full sync".into()));
+        }
+    }
+    Ok(t)
+}
+
+/// The first phase after `after` the sync enters.
+fn next_phase(state: &SyncState, after: Phase) -> Option<Phase> {
+    after.following().find(|p| (p.spec().enter)(state))
+}
+
+/// Mark complete every pending kind whose phases all come before `next`
+/// (`None`: the sync is done).
+fn complete_before(state: &mut SyncState, next: Option<Phase>) {
+    let kinds: Vec<Kind> = state.selection().collect();
+    for kind in kinds {
+        let passed = match (phases::last_phase(kind), next) {
+            (_, None) => true,
+            (Some(last), Some(next)) => last < next,
+            (None, Some(_)) => true,
+        };
+        if passed {
+            state.settle(kind, Status::Complete);
+        }
+    }
+}
+
+/// The WIT report of every kind: the selected ones as they stand, the
+/// others as skipped.
+fn report(state: &SyncState) -> Vec<KindReport> {
+    phases::kinds()
+        .into_iter()
         .map(|kind| {
-            let status = match cursor.status(*kind) {
+            let status = match state.status(kind) {
                 None => KindStatus::Skipped("not selected".into()),
                 Some(Status::Pending) => KindStatus::Pending,
                 Some(Status::Complete) => KindStatus::Complete,
                 Some(Status::Skipped(reason)) => KindStatus::Skipped(reason.clone()),
-                Some(Status::Failed(error)) => KindStatus::Failed(ConnectorError::from(error.clone())),
+                Some(Status::Failed(failure)) => KindStatus::Failed(failure.to_wit()),
             };
-            KindReport { kind: kind.name().into(), status }
+            KindReport { kind: kind.name.into(), status }
         })
         .collect()
-}
-
-fn count(n: usize) -> u64 {
-    u64::try_from(n).unwrap_or(u64::MAX)
 }

@@ -1,5 +1,5 @@
-//! A wasmtime host for connector components (`identity:connector@0.1.0`,
-//! world `connector-world`).
+//! A wasmtime host for connector components (the `identity:connector` WIT
+//! package in `wit/`, world `connector-world`).
 //!
 //! [`Harness::new`] compiles a component once; [`Harness::instantiate`] makes
 //! fresh, isolated [`ConnectorInstance`]s from it. Each instance gets:

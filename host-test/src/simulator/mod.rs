@@ -1,7 +1,7 @@
 //! An in-process OneLogin API simulator.
 //!
 //! [`Simulator::start`] serves a deterministic [`Tenant`] over HTTP on 127.0.0.1 with
-//! the OneLogin endpoints the connector uses (see `shared/ONELOGIN_API.md`): the OAuth2
+//! the OneLogin endpoints the connector uses (each route module cites its source): the OAuth2
 //! token endpoint, v2 users/roles/apps/connectors with header pagination, v1
 //! groups/users with body pagination, user apps with provisioning states, app rules,
 //! MFA devices, delegated-administration privileges, events, the account rate budget,

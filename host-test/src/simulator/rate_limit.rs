@@ -4,7 +4,7 @@
 //! how many access tokens you have". The simulator models it as a fixed one-hour window
 //! that starts at the first `/api` call after the previous window ran out.
 //!
-//! ASSUMPTIONS (the docs are unclear, see ONELOGIN_API.md §3.5):
+//! ASSUMPTIONS (the rate-limit docs page has copies that disagree):
 //! * every `/api` request consumes one unit, **v2 included** (one copy of the docs says
 //!   the budget is for v1 calls only);
 //! * v2 responses carry the `X-RateLimit-*` headers too (real traffic only showed them on

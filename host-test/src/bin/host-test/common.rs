@@ -77,6 +77,7 @@ pub fn kind_name(kind: &ErrorKind) -> String {
         ErrorKind::InvalidInput(what) => format!("invalid-input({what})"),
         ErrorKind::RateLimited(seconds) => format!("rate-limited(retry after {seconds} s)"),
         ErrorKind::Upstream(status) => format!("upstream(HTTP {status})"),
+        ErrorKind::UnexpectedResponse(status) => format!("unexpected-response(HTTP {status})"),
         ErrorKind::Transport => "transport".into(),
         ErrorKind::InvalidCursor => "invalid-cursor".into(),
     }

@@ -67,6 +67,7 @@ fn error_kind_parts(kind: &ErrorKind) -> (&'static str, Value) {
         ErrorKind::InvalidInput(what) => ("invalid-input", json!(what)),
         ErrorKind::RateLimited(seconds) => ("rate-limited", json!(seconds)),
         ErrorKind::Upstream(status) => ("upstream", json!(status)),
+        ErrorKind::UnexpectedResponse(status) => ("unexpected-response", json!(status)),
         ErrorKind::Transport => ("transport", Value::Null),
         ErrorKind::InvalidCursor => ("invalid-cursor", Value::Null),
     }
@@ -84,6 +85,7 @@ fn parse_error_kind(name: &str, detail: &Value) -> anyhow::Result<ErrorKind> {
         "invalid-input" => ErrorKind::InvalidInput(text()?),
         "rate-limited" => ErrorKind::RateLimited(u32::try_from(number()?)?),
         "upstream" => ErrorKind::Upstream(u16::try_from(number()?)?),
+        "unexpected-response" => ErrorKind::UnexpectedResponse(u16::try_from(number()?)?),
         "transport" => ErrorKind::Transport,
         "invalid-cursor" => ErrorKind::InvalidCursor,
         other => anyhow::bail!("unknown error kind {other:?}"),
@@ -237,6 +239,7 @@ mod tests {
             ErrorKind::InvalidInput("kinds".into()),
             ErrorKind::RateLimited(30),
             ErrorKind::Upstream(503),
+            ErrorKind::UnexpectedResponse(200),
             ErrorKind::Transport,
             ErrorKind::InvalidCursor,
         ];

@@ -6,12 +6,11 @@
 
 use serde_json::{json, Value};
 
-use super::users::read_user;
-use super::{not_found, parse_key, user_id, Ctx, Outcome};
 use crate::client::transport::{Method, Transport};
 use crate::error::{Error, Result};
 use crate::identity::connector::types::EntitlementChange;
-use crate::sync::mapping::{self, kinds};
+use crate::provision::context::{not_found, parse_key, read_user, user_id, Ctx, Outcome};
+use crate::vocabulary::{id_value, GROUP, USER};
 
 /// A validated group grant or revoke.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,9 +21,10 @@ pub struct GroupChange {
 }
 
 impl GroupChange {
+    /// Validate the action's arguments without any call.
     pub fn parse(change: &EntitlementChange, grant: bool) -> Result<GroupChange> {
         let user_id = user_id(&change.principal, "principal")?;
-        let group_id = parse_key(&change.resource, kinds::GROUP, "resource")?;
+        let group_id = parse_key(&change.resource, &GROUP, "resource")?;
         if change.permission != "member" {
             return Err(Error::input("permission", "must be `member` for a onelogin_group"));
         }
@@ -32,13 +32,14 @@ impl GroupChange {
     }
 }
 
-pub fn apply<T: Transport>(ctx: &mut Ctx<'_, T>, change: &GroupChange) -> Result<Outcome> {
+/// Check the current group, then change it if needed.
+pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, change: &GroupChange) -> Result<Outcome> {
     ctx.read_optional(&format!("/api/1/groups/{}", change.group_id))?
         .ok_or_else(|| not_found(&format!("group {}", change.group_id)))?;
     let user = read_user(ctx, change.user_id)?;
-    let current = mapping::user_group_id(&user);
-    let user_key = kinds::key(kinds::USER, change.user_id);
-    let group_key = kinds::key(kinds::GROUP, change.group_id);
+    let current = user.get("group_id").and_then(id_value);
+    let user_key = USER.key(change.user_id);
+    let group_key = GROUP.key(change.group_id);
     let target = if change.grant { Some(change.group_id) } else { None };
     let holds = current == Some(change.group_id);
     if holds == change.grant {
@@ -52,7 +53,7 @@ pub fn apply<T: Transport>(ctx: &mut Ctx<'_, T>, change: &GroupChange) -> Result
         Outcome::changed(&user_key, format!("take {user_key} out of {group_key}"))
     };
     if let (true, Some(previous)) = (change.grant, current) {
-        outcome.notes.push(format!("a user has one group: this replaced {}", kinds::key(kinds::GROUP, previous)));
+        outcome.notes.push(format!("a user has one group: this replaced {}", GROUP.key(previous)));
     }
     Ok(outcome.with_before_after(json!({"group_id": current}), json!({"group_id": target.map(Value::from)})))
 }

@@ -8,13 +8,12 @@
 
 use serde_json::json;
 
-use super::users::read_user;
-use super::{id_array, not_found, parse_key, user_id, Ctx, Outcome};
+use crate::client::pagination::{page_size, List};
 use crate::client::transport::{Method, Transport};
 use crate::error::{Error, Result};
 use crate::identity::connector::types::EntitlementChange;
-use crate::sync::mapping::{self, kinds};
-use crate::sync::page_size;
+use crate::provision::context::{not_found, parse_key, read_user, user_id, Ctx, Outcome};
+use crate::vocabulary::{id_of, id_set, ROLE, USER};
 
 /// Which list of the role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +23,6 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const NAMES: [&'static str; 2] = ["member", "admin"];
-
     fn path_segment(self) -> &'static str {
         match self {
             Permission::Member => "users",
@@ -54,7 +51,7 @@ impl RoleChange {
     /// Validate the action's arguments without any call.
     pub fn parse(change: &EntitlementChange, grant: bool) -> Result<RoleChange> {
         let user_id = user_id(&change.principal, "principal")?;
-        let role_id = parse_key(&change.resource, kinds::ROLE, "resource")?;
+        let role_id = parse_key(&change.resource, &ROLE, "resource")?;
         let permission = match change.permission.as_str() {
             "member" => Permission::Member,
             "admin" => Permission::Admin,
@@ -65,24 +62,19 @@ impl RoleChange {
 
     fn description(&self) -> String {
         let verb = if self.grant { "grant" } else { "revoke" };
-        format!(
-            "{verb} {} {} on {}",
-            kinds::key(kinds::USER, self.user_id),
-            self.permission.name(),
-            kinds::key(kinds::ROLE, self.role_id)
-        )
+        format!("{verb} {} {} on {}", USER.key(self.user_id), self.permission.name(), ROLE.key(self.role_id))
     }
 }
 
 /// Check the current state, then change it if needed.
-pub fn apply<T: Transport>(ctx: &mut Ctx<'_, T>, change: &RoleChange) -> Result<Outcome> {
+pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, change: &RoleChange) -> Result<Outcome> {
     let role_path = format!("/api/2/roles/{}", change.role_id);
     ctx.read_optional(&role_path)?.ok_or_else(|| not_found(&format!("role {}", change.role_id)))?;
     let user = read_user(ctx, change.user_id)?;
-    let user_key = kinds::key(kinds::USER, change.user_id);
+    let user_key = USER.key(change.user_id);
 
     let holds = match change.permission {
-        Permission::Member => id_array(user.get("role_ids")).contains(&change.role_id),
+        Permission::Member => id_set(user.get("role_ids")).contains(&change.role_id),
         Permission::Admin => is_role_admin(ctx, change)?,
     };
     if holds == change.grant {
@@ -98,17 +90,7 @@ pub fn apply<T: Transport>(ctx: &mut Ctx<'_, T>, change: &RoleChange) -> Result<
 
 fn is_role_admin<T: Transport>(ctx: &mut Ctx<'_, T>, change: &RoleChange) -> Result<bool> {
     let path = format!("/api/2/roles/{}/admins", change.role_id);
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = ctx.v2_page(&path, page_size::ROLE_USERS, cursor.as_deref(), &[])?;
-        if page.items.iter().any(|admin| mapping::id_of(admin) == Some(change.user_id)) {
-            return Ok(true);
-        }
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => return Ok(false),
-        }
-    }
+    ctx.find_in_list(&List::v2(&path, page_size::ROLE_USERS), |admin| id_of(admin) == Some(change.user_id))
 }
 
 #[cfg(test)]

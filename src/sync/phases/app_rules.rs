@@ -1,0 +1,93 @@
+//! App rules: `GET /api/2/apps/{id}/rules` (enabled rules, the default) and
+//! `…/rules?enabled=false` (disabled ones): two calls per app, not paged.
+//! The instance also collects the rules that grant AWS roles.
+
+use crate::client::transport::Transport;
+use crate::error::{Error, Result};
+use crate::logging;
+use crate::sync::aws;
+use crate::sync::cache::Collecting;
+use crate::sync::joins;
+use crate::sync::kinds::{Kind, KindSpec};
+use crate::sync::mapping;
+use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
+use crate::vocabulary::{RelationshipType, APPLICATION, APP_RULE, HAS};
+
+use super::apps::APPS;
+
+/// The `app_rules` kind.
+pub static APP_RULES: KindSpec = KindSpec {
+    name: "app_rules",
+    description: "Application rules (enabled and disabled) as configuration entities.",
+    cost: "2 calls per application (enabled rules, disabled rules)",
+    calls_per_user: 0,
+    default_selected: true,
+    requires: &[Kind(&APPS)],
+};
+
+/// The phase record.
+pub static PHASE: PhaseSpec = PhaseSpec {
+    name: "app_rules",
+    declares: &[Kind(&APP_RULES)],
+    feeds: &[Kind(&APP_RULES)],
+    enter: |state| state.pending(Kind(&APP_RULES)),
+    entities: &[&APP_RULE],
+    relationships: &[RelationshipType {
+        class: HAS,
+        from: &APPLICATION,
+        to: &APP_RULE,
+        description: "The application has the rule.",
+    }],
+};
+
+/// Rules of the next apps, two requests per app, read together.
+pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
+    let per_step = (ctx.concurrency() / 2).max(1);
+    let apps = joins::apps(ctx)?;
+    let total = apps.len();
+    let batch: Vec<u64> = apps.iter().skip(at.i).take(per_step).copied().collect();
+    let mut collected = Collecting::resume(&mut ctx.cache.rules_collecting, &at.i, &0);
+    let paths: Vec<String> = batch
+        .iter()
+        .flat_map(|id| [format!("/api/2/apps/{id}/rules"), format!("/api/2/apps/{id}/rules?enabled=false")])
+        .collect();
+    let results = ctx.client.get_json_many(&paths);
+    let mut read = 0;
+    for (app_id, result) in paths.iter().zip(results).enumerate().map(|(k, (_, r))| (batch.get(k / 2), r)) {
+        let Some(&app_id) = app_id else { continue };
+        let (response, body) = result?;
+        let Some(rules) = body.as_array() else {
+            return Err(Error::unexpected(response.status, &format!("GET /api/2/apps/{app_id}/rules"), "a JSON array"));
+        };
+        let app_key = APPLICATION.key(app_id);
+        for object in rules {
+            read += 1;
+            let aws_rule = aws::parse_rule(app_id, object);
+            let unevaluable = aws_rule.as_ref().map(aws::AwsRule::unevaluable);
+            let Some(rule) = mapping::app_rule(app_id, object, unevaluable) else {
+                logging::warn("skipped an app rule without a numeric id");
+                continue;
+            };
+            if !ctx.first_sighting(&rule.key) {
+                continue;
+            }
+            ctx.out.relationships.push(mapping::relationship(HAS, &app_key, &rule.key));
+            ctx.out.entities.push(rule);
+            if let (Some(rules), Some(aws_rule)) = (collected.as_mut(), aws_rule) {
+                rules.push(aws_rule);
+            }
+        }
+    }
+    let next = at.i + batch.len();
+    if next < total {
+        if let Some(so_far) = collected {
+            ctx.cache.rules_collecting = Some(Collecting { position: next, so_far });
+        }
+        return Ok(StepOutcome::then(Some(Position::at_index(next)), read));
+    }
+    if let Some(rules) = collected {
+        joins::remember_aws_apps(&mut ctx.state.plan, &rules);
+        ctx.cache.rules = Some(rules);
+    }
+    Ok(StepOutcome::done(read))
+}

@@ -1,0 +1,68 @@
+//! Role admins: `GET /api/2/roles/{id}/admins` for every role, `concurrency`
+//! roles at a time; a role with more than 100 admins pages on alone.
+
+use serde_json::{json, Map};
+
+use crate::client::pagination::{self, page_size, List, PageCursor};
+use crate::client::transport::Transport;
+use crate::error::Result;
+use crate::sync::joins;
+use crate::sync::kinds::Kind;
+use crate::sync::mapping;
+use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
+use crate::vocabulary::{entitlement_key, id_of, RelationshipType, ASSIGNED, ROLE, USER};
+
+use super::roles::ROLES;
+
+/// The phase record.
+pub static PHASE: PhaseSpec = PhaseSpec {
+    name: "role_admins",
+    declares: &[],
+    feeds: &[Kind(&ROLES)],
+    enter: |state| state.pending(Kind(&ROLES)),
+    entities: &[],
+    relationships: &[RelationshipType {
+        class: ASSIGNED,
+        from: &USER,
+        to: &ROLE,
+        description: "A grant: the user is a member or an admin of the role; properties `permission`, \
+                      `entitlement`, `via`.",
+    }],
+};
+
+/// Admins of the next `concurrency` roles (all roles, by id), read together.
+pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
+    let size = ctx.concurrency();
+    let roles = joins::roles(ctx)?;
+    let total = roles.len();
+    let batch: Vec<u64> = roles.iter().skip(at.i).take(size).map(|r| r.id).collect();
+    if batch.is_empty() {
+        return Ok(StepOutcome::done(0));
+    }
+    let paths: Vec<String> = batch.iter().map(|id| admins_path(*id)).collect();
+    let first = PageCursor::first();
+    let mut read = 0;
+    for (role_id, result) in batch.iter().zip(ctx.client.get_json_many(&paths)) {
+        let (response, body) = result?;
+        let path = format!("/api/2/roles/{role_id}/admins");
+        let list = List::v2(&path, page_size::ROLE_USERS);
+        let page = pagination::parse_page(&list, &first, &response, body)?;
+        let role_key = ROLE.key(role_id);
+        let entitlement = entitlement_key(&role_key, "admin");
+        let mut grants = Vec::new();
+        ctx.client.read_rest(&list, page, |admin| {
+            read += 1;
+            if let Some(user_id) = id_of(&admin) {
+                let extra = Map::from_iter([("permission".to_string(), json!("admin"))]);
+                grants.push(mapping::grant(ASSIGNED, &USER.key(user_id), &role_key, &entitlement, "direct", extra));
+            }
+        })?;
+        ctx.out.relationships.extend(grants);
+    }
+    let next = at.i + batch.len();
+    Ok(StepOutcome::then((next < total).then(|| Position::at_index(next)), read))
+}
+
+fn admins_path(role_id: u64) -> String {
+    List::v2(&format!("/api/2/roles/{role_id}/admins"), page_size::ROLE_USERS).path_and_query(&PageCursor::first())
+}

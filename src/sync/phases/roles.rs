@@ -1,0 +1,83 @@
+//! Roles: `GET /api/2/roles` (650 a page), with the apps each gives inline.
+//! Members come from each user's `role_ids` (users phase); admins from the
+//! role admins phase.
+
+use serde_json::Map;
+
+use crate::client::pagination::{page_size, List, PageCursor};
+use crate::client::transport::Transport;
+use crate::error::Result;
+use crate::logging;
+use crate::sync::cache::Collecting;
+use crate::sync::kinds::{Kind, KindSpec};
+use crate::sync::mapping;
+use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
+use crate::vocabulary::{
+    entitlement_key, id_list, RelationshipType, RoleApps, ACCOUNT, ALLOWS, APPLICATION, ENTITLEMENT, HAS, ROLE,
+};
+
+/// The `roles` kind.
+pub static ROLES: KindSpec = KindSpec {
+    name: "roles",
+    description: "Roles, the applications each grants, and role admins.",
+    cost: "1 call per 650 roles, plus 1 per role (admins; 1 more per 100 admins)",
+    calls_per_user: 0,
+    default_selected: true,
+    requires: &[],
+};
+
+/// The phase record.
+pub static PHASE: PhaseSpec = PhaseSpec {
+    name: "roles",
+    declares: &[Kind(&ROLES)],
+    feeds: &[Kind(&ROLES)],
+    enter: |state| state.pending(Kind(&ROLES)),
+    entities: &[&ROLE, &ENTITLEMENT],
+    relationships: &[
+        RelationshipType { class: HAS, from: &ACCOUNT, to: &ROLE, description: "The account has the role." },
+        RelationshipType {
+            class: ALLOWS,
+            from: &ROLE,
+            to: &APPLICATION,
+            description: "The role gives its members the application.",
+        },
+    ],
+};
+
+/// One page of roles; the instance also collects each role's apps (the
+/// users phase joins them).
+pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
+    let page = ctx.client.page(&List::v2("/api/2/roles", page_size::ROLES), &at.page)?;
+    ctx.out.total = page.total;
+    let collected = Collecting::resume(&mut ctx.cache.roles_collecting, &at.page, &PageCursor::first());
+    for object in &page.items {
+        let Some(role) = mapping::role(object) else {
+            logging::warn("skipped a role without a numeric id");
+            continue;
+        };
+        if !ctx.first_sighting(&role.key) {
+            continue;
+        }
+        for app_id in id_list(object.get("apps")) {
+            let app_key = APPLICATION.key(app_id);
+            let entitlement = entitlement_key(&app_key, "access");
+            let grant = mapping::grant(ALLOWS, &role.key, &app_key, &entitlement, &role.key, Map::new());
+            ctx.out.relationships.push(grant);
+        }
+        ctx.out.entities.push(mapping::entitlement(&role, "member"));
+        ctx.out.entities.push(mapping::entitlement(&role, "admin"));
+        ctx.owned(role);
+    }
+    if let Some(mut so_far) = collected {
+        so_far.extend(page.items.iter().filter_map(RoleApps::from_role));
+        match &page.next {
+            Some(next) => ctx.cache.roles_collecting = Some(Collecting { position: next.clone(), so_far }),
+            None => {
+                so_far.sort_by_key(|r| r.id);
+                so_far.dedup_by_key(|r| r.id);
+                ctx.cache.roles = Some(so_far);
+            }
+        }
+    }
+    Ok(StepOutcome::then(page.next.map(Position::at_page), page.items.len()))
+}

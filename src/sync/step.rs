@@ -1,0 +1,174 @@
+//! One step of a sync phase: what it works with ([`Ctx`]), where it starts
+//! ([`Position`]), what it returns ([`StepOutcome`]), and the record every
+//! phase declares about itself ([`PhaseSpec`]).
+
+use serde::{Deserialize, Serialize};
+
+use super::cache::SyncCache;
+use super::kinds::Kind;
+use super::state::SyncState;
+use crate::client::pagination::PageCursor;
+use crate::client::transport::Transport;
+use crate::client::Client;
+use crate::identity::connector::types::{Entity, Relationship};
+use crate::logging;
+use crate::vocabulary::{EntityType, RelationshipType, HAS};
+
+/// What a phase is: the registry (`phases/mod.rs`) holds one per phase, and
+/// `describe` and the sync engine derive everything from them.
+pub struct PhaseSpec {
+    /// The phase name shown in progress, e.g. `users`.
+    pub name: &'static str,
+    /// The kinds this phase declares (the ones its data completes), in the
+    /// order `describe` and the report list them.
+    pub declares: &'static [Kind],
+    /// The kinds whose data this phase reads; the first is the one settled
+    /// when the phase fails. A kind is complete once the last phase feeding
+    /// it is passed.
+    pub feeds: &'static [Kind],
+    /// Whether the engine enters the phase, given the sync so far.
+    pub enter: fn(&SyncState) -> bool,
+    /// The entity types it emits.
+    pub entities: &'static [&'static EntityType],
+    /// The relationship types it emits.
+    pub relationships: &'static [RelationshipType],
+}
+
+impl PhaseSpec {
+    /// The kind a failure of this phase is reported on.
+    pub fn kind(&self) -> Option<Kind> {
+        self.feeds.first().copied()
+    }
+}
+
+/// Where a step starts: OneLogin's page (for phases that page a list) and an
+/// index (into that page, or into a list an earlier phase read).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// The upstream page.
+    #[serde(flatten)]
+    pub page: PageCursor,
+    /// The index of the next item to handle.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub i: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl Position {
+    /// A phase's first step.
+    pub fn start() -> Self {
+        Position::default()
+    }
+
+    /// The step at `page` (index 0).
+    pub fn at_page(page: PageCursor) -> Self {
+        Position { page, i: 0 }
+    }
+
+    /// The step at index `i` (no upstream page).
+    pub fn at_index(i: usize) -> Self {
+        Position { page: PageCursor::default(), i }
+    }
+}
+
+/// What a step did.
+#[derive(Debug)]
+pub struct StepOutcome {
+    /// Where the phase goes on; `None` when the phase is done.
+    pub next: Option<Position>,
+    /// How many objects the step read (for progress).
+    pub read: u64,
+}
+
+impl StepOutcome {
+    /// The phase is done.
+    pub fn done(read: usize) -> Self {
+        StepOutcome { next: None, read: count(read) }
+    }
+
+    /// The phase goes on at `next` (or is done when `None`).
+    pub fn then(next: Option<Position>, read: usize) -> Self {
+        StepOutcome { next, read: count(read) }
+    }
+}
+
+/// A count as the WIT's u64.
+pub fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// The account a sync belongs to.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// OneLogin's account id.
+    pub id: String,
+    /// The account entity's key.
+    pub key: String,
+    /// The API base URL (no credentials).
+    pub api_base_url: String,
+    /// The API host.
+    pub host: String,
+}
+
+/// Entities and relationships of one page.
+#[derive(Default)]
+pub struct Output {
+    /// Entities so far.
+    pub entities: Vec<Entity>,
+    /// Relationships so far.
+    pub relationships: Vec<Relationship>,
+    /// The total of the current phase, when OneLogin says.
+    pub total: Option<u64>,
+}
+
+impl Output {
+    /// Records on the page so far.
+    pub fn len(&self) -> usize {
+        self.entities.len() + self.relationships.len()
+    }
+}
+
+/// What a step works with.
+pub struct Ctx<'a, T: Transport> {
+    /// The OneLogin client.
+    pub client: &'a mut Client<T>,
+    /// The account synced.
+    pub account: &'a Account,
+    /// The instance's memory of this sync.
+    pub cache: &'a mut SyncCache,
+    /// The plan and the report.
+    pub state: &'a mut SyncState,
+    /// This page's output.
+    pub out: &'a mut Output,
+}
+
+impl<T: Transport> Ctx<'_, T> {
+    /// Requests to keep in flight at once.
+    pub fn concurrency(&self) -> usize {
+        usize::try_from(self.state.plan.concurrency).unwrap_or(1).max(1)
+    }
+
+    /// Whether a kind is selected and still being read.
+    pub fn pending(&self, kind: Kind) -> bool {
+        self.state.pending(kind)
+    }
+
+    /// Whether the object keyed `key` is new in this sync; a repeat is logged
+    /// and should be skipped with everything mapped from it.
+    pub fn first_sighting(&mut self, key: &str) -> bool {
+        let new = self.cache.first_sighting(key);
+        if !new {
+            logging::warn(&format!("OneLogin listed {key} twice; emitted once"));
+        }
+        new
+    }
+
+    /// Emit an entity the account owns (account HAS it).
+    pub fn owned(&mut self, entity: Entity) {
+        self.out.relationships.push(super::mapping::relationship(HAS, &self.account.key, &entity.key));
+        self.out.entities.push(entity);
+    }
+}
