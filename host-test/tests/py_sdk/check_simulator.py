@@ -209,7 +209,7 @@ def main(argv):
 
     def sdk_deviation(name, err, declared, actual):
         """Records a response the SDK's declared model rejects although it has the shape
-        the real API documents (ONELOGIN_API.md); the caller then validates the parts
+        the real API documents (developers.onelogin.com); the caller then validates the parts
         with the SDK's own models."""
         if name in deviations:
             return
