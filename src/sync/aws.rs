@@ -122,39 +122,89 @@ pub fn parse_rule(app_id: u64, rule: &Value) -> Option<AwsRule> {
     Some(AwsRule { app_id, rule_id, match_all, conditions, arns })
 }
 
+/// User fields a condition may compare as text, besides `member_of` and
+/// custom attributes (developers.onelogin.com "List Conditions": the builtin
+/// sources are user attributes).
+const TEXT_SOURCES: [&str; 15] = [
+    "email",
+    "username",
+    "firstname",
+    "lastname",
+    "title",
+    "department",
+    "company",
+    "phone",
+    "status",
+    "state",
+    "group_id",
+    "manager_user_id",
+    "samaccountname",
+    "userprincipalname",
+    "distinguished_name",
+];
+
+/// The text operators OneLogin documents for conditions (developers.onelogin.com
+/// "List Condition Operators": equals, does not equal, contains, does not
+/// contain, begins with, ends with). Comparison ignores case.
+fn text_operator(operator: &str) -> Option<fn(&str, &str) -> bool> {
+    Some(match operator {
+        "=" => |a, v| a == v,
+        "!=" => |a, v| a != v,
+        "~" => |a, v| a.contains(v),
+        "!~" => |a, v| !a.contains(v),
+        "bw" => |a, v| a.starts_with(v),
+        "ew" => |a, v| a.ends_with(v),
+        _ => return None,
+    })
+}
+
+/// Whether a text operator asks that *no* value match (for multi-valued
+/// `member_of`).
+fn negative(operator: &str) -> bool {
+    matches!(operator, "!=" | "!~")
+}
+
 impl Condition {
     /// Whether this module can evaluate the condition at all.
     pub fn evaluable(&self) -> bool {
-        let source_known = matches!(self.source.as_str(), "member_of" | "has_role" | "group_id" | "email" | "status")
-            || self.source.starts_with("custom_attribute_");
-        let operator_known = match self.source.as_str() {
+        match self.source.as_str() {
             "has_role" => matches!(self.operator.as_str(), "ri" | "rin"),
-            _ => matches!(self.operator.as_str(), "=" | "!=" | "~" | "!~"),
-        };
-        source_known && operator_known
+            source => {
+                let known =
+                    source == "member_of" || TEXT_SOURCES.contains(&source) || source.starts_with("custom_attribute_");
+                known && text_operator(&self.operator).is_some()
+            }
+        }
     }
 
-    /// Evaluate on a v2 user object.
+    /// Evaluate on a v2 user object. Data the user object does not carry
+    /// (no `role_ids`, a custom attribute missing) makes the condition
+    /// unknown, never false.
     fn evaluate(&self, user: &Value) -> Truth {
         if !self.evaluable() {
             return Truth::Unknown;
         }
         let wanted = self.value.to_lowercase();
         if self.source == "has_role" {
-            let has = crate::vocabulary::id_list(user.get("role_ids")).iter().any(|id| id.to_string() == wanted);
+            let Some(role_ids) = user.get("role_ids").or_else(|| user.get("role_id")) else { return Truth::Unknown };
+            let has = crate::vocabulary::id_list(Some(role_ids)).iter().any(|id| id.to_string() == wanted);
             return to_truth(has == (self.operator == "ri"));
         }
-        let actual = match self.source.strip_prefix("custom_attribute_") {
-            Some(short) => user.get("custom_attributes").and_then(|c| c.get(short)).map(text),
-            None => user.get(self.source.as_str()).map(text),
-        }
-        .unwrap_or_default()
-        .to_lowercase();
-        let outcome = match self.operator.as_str() {
-            "=" => actual == wanted,
-            "!=" => actual != wanted,
-            "~" => actual.contains(&wanted),
-            _ => !actual.contains(&wanted),
+        let field = match self.source.strip_prefix("custom_attribute_") {
+            Some(short) => user.get("custom_attributes").and_then(|c| c.get(short)),
+            None => user.get(self.source.as_str()),
+        };
+        let Some(field) = field else { return Truth::Unknown };
+        let Some(test) = text_operator(&self.operator) else { return Truth::Unknown };
+        // `member_of` may come as one string or as a list of groups.
+        let values: Vec<String> = match field {
+            Value::Array(items) => items.iter().map(|v| text(v).to_lowercase()).collect(),
+            other => vec![text(other).to_lowercase()],
+        };
+        let outcome = if negative(&self.operator) {
+            values.iter().all(|v| test(v, &wanted))
+        } else {
+            values.iter().any(|v| test(v, &wanted))
         };
         to_truth(outcome)
     }
@@ -260,5 +310,40 @@ mod tests {
         );
         assert_eq!(check("any", json!([])), Truth::Yes);
         assert!(parse_rule(9, &rule("all", json!([]), false)).is_none(), "disabled rules never match");
+    }
+
+    #[test]
+    fn the_recorded_real_aws_rule_is_evaluated() {
+        // graph-onelogin's recorded `GET /api/2/apps/{id}/rules`: `ew` on email,
+        // `ri` on has_role, ARNs as a JSON array.
+        let real = json!({"id": 1, "match": "all", "enabled": true, "position": 1,
+            "conditions": [{"source": "email", "operator": "ew", "value": "gmail.com"},
+                           {"source": "has_role", "operator": "ri", "value": "310"}],
+            "actions": [{"action": "set_role", "value": ["arn:aws:iam::123456789012:role/A",
+                                                        "arn:aws:iam::123456789012:role/B"]}]});
+        let rule = parse_rule(9, &real).unwrap();
+        assert_eq!(rule.arns.len(), 2);
+        assert!(rule.unevaluable().is_empty());
+        assert_eq!(rule.matches(&json!({"email": "X@Gmail.com", "role_ids": [310]})), Truth::Yes);
+        assert_eq!(rule.matches(&json!({"email": "x@corp.com", "role_ids": [310]})), Truth::No);
+        assert_eq!(rule.matches(&json!({"email": "x@gmail.com"})), Truth::Unknown, "no role_ids: not decided");
+    }
+
+    #[test]
+    fn every_documented_text_operator_and_missing_data() {
+        let user = json!({"department": "Platform Engineering", "member_of": ["CN=Admins,OU=IT", "CN=Dev"],
+                          "custom_attributes": {"dept": null}});
+        let eval = |source: &str, operator: &str, value: &str| {
+            Condition { source: source.into(), operator: operator.into(), value: value.into() }.evaluate(&user)
+        };
+        assert_eq!(eval("department", "bw", "platform"), Truth::Yes);
+        assert_eq!(eval("department", "ew", "engineering"), Truth::Yes);
+        assert_eq!(eval("department", "bw", "engineering"), Truth::No);
+        assert_eq!(eval("member_of", "=", "cn=dev"), Truth::Yes, "any group of a list");
+        assert_eq!(eval("member_of", "!~", "admins"), Truth::No, "no group may contain it");
+        assert_eq!(eval("custom_attribute_dept", "=", ""), Truth::Yes, "null is empty");
+        assert_eq!(eval("custom_attribute_site", "!=", "x"), Truth::Unknown, "missing is not empty");
+        assert_eq!(eval("title", "!=", "x"), Truth::Unknown, "a field the object lacks");
+        assert_eq!(eval("department", ">", "3"), Truth::Unknown, "not a text operator");
     }
 }

@@ -8,7 +8,7 @@
 //! Generation: every app of the "Amazon Web Services (AWS) Multi Account" connector
 //! gets `set_role` rules whose values are `"<role arn>,<saml provider arn>"` strings.
 //! The first AWS app gets the full set below (covering every supported condition
-//! source/operator, `match` all and any, a disabled rule, a rule without conditions,
+//! source/operator (`bw` and `ew` too, and the shape of the recorded real AWS rule), `match` all and any, a disabled rule, a rule without conditions,
 //! a rule with an unevaluable `last_login` condition, role ARNs with IAM paths and
 //! the whole IAM role-name character set `+=,.@_-`); other AWS apps get a random
 //! subset. A role name may contain a comma, so such an ARN is put in a value on its
@@ -114,8 +114,10 @@ pub struct AwsRoleTruth {
     pub undetermined_rules: BTreeSet<u64>,
 }
 
-/// A string operator on a string attribute, case-insensitive: `=`, `!=`, `~`
-/// (contains), `!~` (does not contain). Any other operator is unknown.
+/// A string operator on a string attribute, case-insensitive, as listed by
+/// developers.onelogin.com "List Condition Operators": `=`, `!=`, `~`
+/// (contains), `!~` (does not contain), `bw` (begins with), `ew` (ends with).
+/// Any other operator is unknown.
 fn string_op(attr: &str, operator: &str, value: &str) -> Truth {
     let a = attr.to_lowercase();
     let v = value.to_lowercase();
@@ -124,6 +126,8 @@ fn string_op(attr: &str, operator: &str, value: &str) -> Truth {
         "!=" => (a != v).into(),
         "~" => a.contains(&v).into(),
         "!~" => (!a.contains(&v)).into(),
+        "bw" => a.starts_with(&v).into(),
+        "ew" => a.ends_with(&v).into(),
         _ => Truth::Unknown,
     }
 }
@@ -131,10 +135,14 @@ fn string_op(attr: &str, operator: &str, value: &str) -> Truth {
 /// Evaluates one condition for `user`.
 ///
 /// * `has_role`: `ri` (the user is a member of role `value`) / `rin` (is not).
-/// * `member_of` (the user's `member_of` string, empty when null), `email`,
-///   `group_id` (the id as a decimal string, empty when none), `status` (decimal) and
-///   `custom_attribute_<shortname>` (empty when null): the string operators `=`, `!=`,
-///   `~` contains, `!~` does not contain, all case-insensitive.
+/// * `member_of` (the user's `member_of` string, empty when null), the text
+///   attributes (`email`, `username`, `firstname`, `lastname`, `title`,
+///   `department`, `company`, `phone`, `samaccountname`, `userprincipalname`,
+///   `distinguished_name`; empty when null), the numbers `group_id`,
+///   `manager_user_id` (decimal, empty when none), `status`, `state`, and
+///   `custom_attribute_<shortname>` (empty when null): the string operators `=`,
+///   `!=`, `~` contains, `!~` does not contain, `bw` begins with, `ew` ends
+///   with, all case-insensitive.
 /// * Anything else (e.g. `last_login`, an unknown custom attribute) is
 ///   [`Truth::Unknown`].
 pub fn eval_condition(user: &User, c: &RuleCondition) -> Truth {
@@ -149,11 +157,25 @@ pub fn eval_condition(user: &User, c: &RuleCondition) -> Truth {
             _ => Truth::Unknown,
         };
     }
+    let optional = |v: &Option<String>| v.clone().unwrap_or_default();
+    let number = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
     let attr = match source {
-        "member_of" => user.member_of.clone().unwrap_or_default(),
+        "member_of" => optional(&user.member_of),
         "email" => user.email.clone(),
-        "group_id" => user.group_id.map(|g| g.to_string()).unwrap_or_default(),
+        "username" => user.username.clone(),
+        "firstname" => user.firstname.clone(),
+        "lastname" => user.lastname.clone(),
+        "title" => user.title.clone(),
+        "department" => user.department.clone(),
+        "company" => user.company.clone(),
+        "phone" => user.phone.clone(),
+        "samaccountname" => optional(&user.samaccountname),
+        "userprincipalname" => optional(&user.userprincipalname),
+        "distinguished_name" => optional(&user.distinguished_name),
+        "group_id" => number(user.group_id),
+        "manager_user_id" => number(user.manager_user_id),
         "status" => user.status.to_string(),
+        "state" => user.state.to_string(),
         _ => match source.strip_prefix("custom_attribute_") {
             Some(short) => match user.custom_attributes.get(short) {
                 Some(v) => v.clone().unwrap_or_default(),
@@ -290,7 +312,7 @@ impl Tenant {
         self.sort_rules();
     }
 
-    /// The eight AWS rules of app `app_id` (ids and positions set by the caller).
+    /// The ten AWS rules of app `app_id` (ids and positions set by the caller).
     fn aws_rule_set(&self, app_id: u64, rng: &mut ChaCha8Rng) -> Vec<AppRule> {
         let account = rng.random_range(100_000_000_000..1_000_000_000_000u64);
         let other_account = rng.random_range(100_000_000_000..1_000_000_000_000u64);
@@ -319,6 +341,11 @@ impl Tenant {
             .map(|g| g.to_string())
             .unwrap_or_else(|| "0".to_string());
         let email = pick(rng).map(|u| u.email.clone()).unwrap_or_else(|| "nobody@example.com".to_string());
+        // The tail of a member's email (the recorded real rule matches a domain
+        // with `ew`) and the head of a member's department (`bw`).
+        let email_tail: String = email.chars().rev().take(14).collect::<Vec<_>>().into_iter().rev().collect();
+        let department = pick(rng).map(|u| u.department.clone()).unwrap_or_default();
+        let department_head: String = department.chars().take(4).collect();
 
         let rule = |name: &str, match_kind: &str, conditions: Vec<RuleCondition>, values: Vec<String>| AppRule {
             id: 0,
@@ -369,6 +396,21 @@ impl Tenant {
                 vec![role("Break,Glass=1.2@x_y-z")],
             ),
             rule("Everyone read-only", "all", Vec::new(), vec![with_provider("EveryoneReadOnly")]),
+            // The shape of the one AWS rule in recorded real traffic (graph-onelogin's
+            // HAR of `GET /api/2/apps/{id}/rules`): `ew` on email and `ri` on
+            // has_role, the ARNs as separate values of a JSON array.
+            rule(
+                "Recorded: mail domain and role",
+                "all",
+                vec![cond("email", "ew", &email_tail), cond("has_role", "ri", &granting_role.to_string())],
+                vec![role("recorded/DomainA"), role("recorded/DomainB")],
+            ),
+            rule(
+                "Department prefix",
+                "any",
+                vec![cond("department", "bw", &department_head), cond("title", "ew", "zz-no-such-title")],
+                vec![with_provider("DepartmentPrefix")],
+            ),
             disabled,
             rule(
                 "Stale engineers",
