@@ -102,6 +102,10 @@ pub mod memory {
     /// (`String`, `Value`) slots is about 630 bytes natively, 410 on wasm32.
     const OBJECT_COST: usize = 640;
 
+    // The plan fits by construction: one wave (raw + parsed) plus three
+    // parsed lists the sync may keep stay under the component's memory.
+    const _: () = assert!(RAW_BUDGET + RESPONSE_BUDGET * 4 < COMPONENT_MEMORY);
+
     /// Raw body cap for each of `in_flight` responses.
     pub fn body_cap(in_flight: usize) -> usize {
         (RAW_BUDGET / in_flight.clamp(1, MAX_IN_FLIGHT)).min(MAX_BODY_BYTES)
@@ -202,7 +206,6 @@ mod tests {
         assert_eq!(body_cap(1), MAX_BODY_BYTES);
         assert_eq!(body_cap(8), 2 * 1024 * 1024);
         assert_eq!(body_cap(64), 256 * 1024);
-        assert!(RAW_BUDGET + RESPONSE_BUDGET * 4 < COMPONENT_MEMORY);
     }
 
     #[test]
