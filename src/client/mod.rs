@@ -724,6 +724,92 @@ mod tests {
     }
 
     #[test]
+    fn nothing_is_sent_past_the_call_budget_and_the_next_call_gets_a_new_one() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(429, &[("x-ratelimit-reset", "74")], "");
+        script.push(200, &[], "[]");
+        let mut client = client(&script);
+        client.set_wait_budget(Duration::from_secs(600));
+        client.get_json("/a").unwrap();
+        assert_eq!(*script.clock.borrow(), Duration::from_secs(74), "the wait fit the 75 s budget");
+        *script.clock.borrow_mut() += Duration::from_secs(2); // the guest's own work
+        let error = client.get_json("/b").unwrap_err();
+        assert!(matches!(error, Error::Transport { retryable: true, .. }), "{error:?}");
+        assert_eq!(script.paths().len(), 3, "nothing was sent past the budget");
+        client.set_wait_budget(Duration::ZERO); // what sync does first on every page
+        script.push(200, &[], "[]");
+        client.get_json("/b").unwrap();
+    }
+
+    #[test]
+    fn a_budget_left_over_from_an_earlier_call_refuses_nothing() {
+        for idle in [HOST_CALL_LIMIT, crate::config::MAX_CALL_BUDGET + CALL_IDLE_GAP + Duration::from_secs(1)] {
+            let script = Scripted::default();
+            script.push(200, &[], TOKEN);
+            let mut client = client(&script);
+            client.authenticate().unwrap();
+            *script.clock.borrow_mut() += idle;
+            script.push(200, &[], "[]");
+            client.get_json("/a").unwrap();
+        }
+    }
+
+    #[test]
+    fn rate_limit_waits_and_backoff_stop_at_the_call_budget() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(429, &[("x-ratelimit-reset", "50")], "");
+        script.push(429, &[("x-ratelimit-reset", "50")], "");
+        let mut limited = client(&script);
+        limited.set_wait_budget(Duration::from_secs(600));
+        assert_eq!(limited.get_json("/a").err(), Some(Error::RateLimited { retry_after: 50 }));
+        assert_eq!(*script.clock.borrow(), Duration::from_secs(50), "one wait fit, the second did not");
+
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        let mut failing = client(&script);
+        failing.authenticate().unwrap();
+        *script.clock.borrow_mut() += crate::config::MAX_CALL_BUDGET - Duration::from_millis(100);
+        script.push(503, &[], "");
+        assert!(failing.get_json("/a").is_err());
+        assert!(*script.clock.borrow() <= crate::config::MAX_CALL_BUDGET, "backoff stopped at the budget");
+    }
+
+    #[test]
+    fn absurd_rate_limit_resets_and_dates_never_overflow() {
+        let script = Scripted::default();
+        script.push(200, &[("date", "Fri, 31 Dec 9999 23:59:59 GMT")], TOKEN);
+        script.push(200, &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "18446744073709551615")], "[]");
+        let mut client = client(&script);
+        client.get_json("/a").unwrap();
+        assert_eq!(client.unix_now(), None, "a Date in 9999 is not believed");
+        assert_eq!(client.get_json("/b").err(), Some(Error::RateLimited { retry_after: errors::MAX_RETRY_AFTER }));
+        client.set_wait_budget(Duration::from_secs(u64::MAX));
+        assert!(client.get_json("/b").is_err());
+    }
+
+    #[test]
+    fn responses_held_together_share_the_parse_budget() {
+        // Under the single-request budget, over an eighth of it.
+        let objects = memory::parse_budget(8) / 640 + 1000;
+        let body = format!("[{}{{}}]", "{\"a\":0},".repeat(objects));
+        assert!(memory::json_cost(body.as_bytes()) < memory::parse_budget(1));
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        for _ in 0..9 {
+            script.push(200, &[], &body);
+        }
+        let mut client = client(&script);
+        client.get_json("/alone").unwrap();
+        client.set_concurrency(8);
+        let paths: Vec<String> = (0..8).map(|i| format!("/u/{i}")).collect();
+        for result in client.get_json_many(&paths) {
+            assert!(matches!(result, Err(Error::Upstream { status: 200, .. })), "{result:?}");
+        }
+    }
+
+    #[test]
     fn v1_error_inside_a_200_is_an_error() {
         let script = Scripted::default();
         script.push(200, &[], TOKEN);
