@@ -3,7 +3,7 @@
 //! the assertion (a panic in the component traps the instance), plus each
 //! target's own invariants.
 //!
-//! `FUZZ_CASES` (default 300 per target) sets the number of cases and
+//! `FUZZ_CASES` (default 2000 per target) sets the number of cases and
 //! `FUZZ_SEED` the seed; a failure prints both and the input. A longer run:
 //! `FUZZ_CASES=200000 cargo test --release --test fuzz` (see the README).
 //!
@@ -30,7 +30,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
 fn cases() -> u64 {
-    std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300)
+    std::env::var("FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
 }
 
 fn seed() -> u64 {

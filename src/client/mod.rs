@@ -290,6 +290,13 @@ impl<T: Transport> Client<T> {
         if let Some(body) = body {
             register_secret_fields(body);
         }
+        if method != Method::Get {
+            // Only `provision` writes, and it arms no budget of its own (a
+            // budget still armed is an earlier call's): refusing a later step
+            // after a write would leave an action half done. Each request
+            // stays bounded by its own timeout.
+            self.call.armed = None;
+        }
         let mut attempt = 0;
         let mut renewed = false;
         let mut throttled = 0;
@@ -740,6 +747,22 @@ mod tests {
         client.set_wait_budget(Duration::ZERO); // what sync does first on every page
         script.push(200, &[], "[]");
         client.get_json("/b").unwrap();
+    }
+
+    #[test]
+    fn a_write_is_never_refused_by_a_budget_left_over_from_an_earlier_call() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(429, &[("x-ratelimit-reset", "74")], "");
+        script.push(200, &[], "[]");
+        let mut client = client(&script);
+        client.set_wait_budget(Duration::from_secs(600));
+        client.get_json("/a").unwrap();
+        *script.clock.borrow_mut() += Duration::from_secs(2);
+        script.push(200, &[], "{}");
+        script.push(200, &[], "{}");
+        client.request(Method::Put, "/api/2/users/1", Some(&serde_json::json!({"x": 1}))).unwrap();
+        client.get_json("/api/2/users/1").unwrap();
     }
 
     #[test]
