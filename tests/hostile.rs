@@ -655,6 +655,48 @@ async fn row10_a_one_byte_per_second_drip_ends_in_a_retryable_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn row10_a_page_that_hangs_keeps_what_was_returned_and_resumes_without_loss_or_duplicates() {
+    // The second users page hangs for its first three requests, then answers.
+    let mut run = Run::new(on_path("/api/2/users", |request, seen| {
+        let addr = "127.0.0.1:1".parse().expect("addr");
+        match (request.query("cursor"), seen) {
+            (Some(_), 1..=3) => Reply::Silent,
+            _ => tenant::answer(request, addr),
+        }
+    }))
+    .await;
+    run.configure().await.expect("configure");
+    let options = SyncOptions { kinds: vec!["users".into()], max_items: 1, ..SyncOptions::default() };
+    let (mut cursor, mut retries, mut ended) = (None, 0, false);
+    for _ in 0..MAX_PAGES {
+        let instance = run.instance.as_mut().expect("configured");
+        let started = Instant::now();
+        let result = instance.sync_page(options.request(cursor.clone())).await.expect("sync must not trap");
+        run.longest_call = run.longest_call.max(started.elapsed());
+        run.outputs.push(format!("{result:?}"));
+        match result {
+            Ok(page) => {
+                cursor = page.next_cursor.clone();
+                run.pages.push(page);
+                if cursor.is_none() {
+                    ended = true;
+                    break;
+                }
+            }
+            Err(error) => {
+                // What a host does with a retryable error: call again, same cursor.
+                assert_kind(&error, ErrorKind::Transport, true);
+                retries += 1;
+                assert!(retries <= 3, "still failing after {retries} calls");
+            }
+        }
+    }
+    assert!(ended && retries >= 1, "ended {ended}, retries {retries}");
+    run.check_all_users();
+    run.check(4 + 3 + 1 + 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_silent_token_endpoint_fails_configure_retryably_in_time() {
     let mut run = Run::new(on_path("/auth/oauth2/v2/token", |_, _| Reply::Silent)).await;
     let error = run.configure().await.expect_err("no token");
