@@ -219,7 +219,12 @@ impl Run {
             assert!(keys.contains(&format!("onelogin_account:{ACCOUNT_ID}")), "the first page's account is kept");
         }
         let log: Vec<String> = self.harness.component_log().lines().into_iter().map(|l| l.message).collect();
+        let basic = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{}:{}", CANARIES.client_id, CANARIES.client_secret),
+        );
         for text in self.outputs.iter().chain(log.iter()) {
+            assert!(!text.contains(&basic), "the Basic credentials leaked: {text}");
             for canary in [CANARIES.client_id, CANARIES.client_secret, CANARIES.token, CANARIES.password] {
                 assert!(!text.contains(canary), "a secret leaked: {text}");
             }
@@ -832,6 +837,24 @@ async fn row11_credentials_echoed_in_error_bodies_are_redacted() {
     assert_kind(&error, ErrorKind::Upstream(400), false);
     assert!(error.message.contains("<redacted>"), "{}", error.message);
     run.check(16);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn row11_a_token_endpoint_echoing_the_basic_credentials_is_redacted() {
+    use base64::Engine as _;
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", CANARIES.client_id, CANARIES.client_secret));
+    let mut run = Run::new(on_path("/auth/oauth2/v2/token", |request, _| {
+        let echo = format!("bad grant for {}", request.header("authorization").unwrap_or(""));
+        Reply::json(422, &json!({"message": echo, "statusCode": 422, "name": "UnprocessableEntityError"}))
+    }))
+    .await;
+    let error = run.configure().await.expect_err("refused");
+    assert_kind(&error, ErrorKind::Upstream(422), false);
+    assert!(!error.message.contains(&basic), "{}", error.message);
+    assert!(error.message.contains("<redacted>"), "{}", error.message);
+    assert!(run.server.requests()[0].header("authorization").is_some_and(|h| h.contains(&basic)), "the control");
+    run.check(1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
