@@ -96,45 +96,47 @@ impl<T: Transport> Client<T> {
         self.concurrency = n.clamp(1, memory::MAX_IN_FLIGHT);
     }
 
-    /// Start the network-time budget of an export call (`configure::timeouts.call`
+    /// Start the network-time budget of an export call (`config.timeouts.call`
     /// from now): no request starts or runs, and no wait sleeps, past it.
     /// [`Client::new`] and [`Client::set_wait_budget`] (which `sync` calls at
-    /// the start of each page) call it.
+    /// the start of each page) call it; a call that does not (`provision`)
+    /// gets one at its first request, and a fresh one at each write.
     pub fn begin_call(&mut self) {
         let now = self.transport.now();
         self.call = CallBudget { armed: Some((now, now.saturating_add(self.config.timeouts.call))), last_active: now };
     }
 
-    /// The current call's deadline, if one is armed and still this call's.
-    fn call_deadline(&mut self) -> Option<Duration> {
-        let (armed_at, deadline) = self.call.armed?;
+    /// The current call's deadline. A budget armed by an earlier call (older
+    /// than the host's call limit, or spent and idle since) means a new call
+    /// began without arming one (`provision`): it gets a fresh budget now.
+    fn call_deadline(&mut self) -> Duration {
         let now = self.transport.now();
-        let same_call = now.saturating_sub(armed_at) < HOST_CALL_LIMIT
-            && (now < deadline || now.saturating_sub(self.call.last_active) <= CALL_IDLE_GAP);
-        if !same_call {
-            self.call.armed = None;
-            return None;
+        if let Some((armed_at, deadline)) = self.call.armed {
+            let same_call = now.saturating_sub(armed_at) < HOST_CALL_LIMIT
+                && (now < deadline || now.saturating_sub(self.call.last_active) <= CALL_IDLE_GAP);
+            if same_call {
+                return deadline;
+            }
         }
-        Some(deadline)
+        self.begin_call();
+        now.saturating_add(self.config.timeouts.call)
     }
 
     /// The bounds of the next request attempt with `in_flight` requests in
     /// flight together, or a retryable error once the call's budget is spent.
     fn attempt_bounds(&mut self, what: &str, in_flight: usize) -> Result<Bounds> {
         let now = self.transport.now();
-        let mut deadline = now.saturating_add(self.config.timeouts.request);
-        if let Some(call_deadline) = self.call_deadline() {
-            if now >= call_deadline {
-                return Err(Error::Transport {
-                    message: format!(
-                        "{what}: not sent: this call's network-time budget of {} s is spent; call again",
-                        self.config.timeouts.call.as_secs()
-                    ),
-                    retryable: true,
-                });
-            }
-            deadline = deadline.min(call_deadline);
+        let call_deadline = self.call_deadline();
+        if now >= call_deadline {
+            return Err(Error::Transport {
+                message: format!(
+                    "{what}: not sent: this call's network-time budget of {} s is spent; call again",
+                    self.config.timeouts.call.as_secs()
+                ),
+                retryable: true,
+            });
         }
+        let deadline = now.saturating_add(self.config.timeouts.request).min(call_deadline);
         Ok(Bounds { deadline, max_body_bytes: memory::body_cap(in_flight) })
     }
 
@@ -205,10 +207,8 @@ impl<T: Transport> Client<T> {
     fn wait_for(&mut self, duration: Duration, what: &str) -> Result<()> {
         let now = self.transport.now();
         // Never sleep past the call's network-time budget either.
-        let until = match (self.budget.wait_until, self.call_deadline()) {
-            (Some(wait), Some(call)) => Some(wait.min(call)),
-            (wait, _) => wait,
-        };
+        let call = self.call_deadline();
+        let until = self.budget.wait_until.map(|wait| wait.min(call));
         match until {
             Some(until) if now.checked_add(duration).is_some_and(|end| end <= until) => {
                 logging::info(&format!("{what}: rate budget spent; waiting {} s", duration.as_secs()));
@@ -291,11 +291,11 @@ impl<T: Transport> Client<T> {
             register_secret_fields(body);
         }
         if method != Method::Get {
-            // Only `provision` writes, and it arms no budget of its own (a
-            // budget still armed is an earlier call's): refusing a later step
-            // after a write would leave an action half done. Each request
-            // stays bounded by its own timeout.
-            self.call.armed = None;
+            // Only `provision` writes, and it arms no budget of its own (the
+            // one armed may be an earlier call's): a write starts a fresh one,
+            // so the steps after it are not refused and the action is not
+            // left half done.
+            self.begin_call();
         }
         let mut attempt = 0;
         let mut renewed = false;
@@ -460,9 +460,7 @@ impl<T: Transport> Client<T> {
         let jitter = Duration::from_millis(u64::from(self.transport.now().subsec_nanos() % 250));
         let mut pause = base.saturating_add(jitter);
         // Never sleep past the call's budget: the next attempt would be refused anyway.
-        if let Some(deadline) = self.call_deadline() {
-            pause = pause.min(deadline.saturating_sub(self.transport.now()));
-        }
+        pause = pause.min(self.call_deadline().saturating_sub(self.transport.now()));
         self.transport.sleep(pause);
         self.touch();
     }
@@ -763,6 +761,25 @@ mod tests {
         script.push(200, &[], "{}");
         client.request(Method::Put, "/api/2/users/1", Some(&serde_json::json!({"x": 1}))).unwrap();
         client.get_json("/api/2/users/1").unwrap();
+    }
+
+    #[test]
+    fn a_call_that_arms_no_budget_gets_one_at_its_first_request() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(200, &[], "[]");
+        let mut client = client(&script);
+        client.set_wait_budget(Duration::from_secs(600));
+        client.get_json("/a").unwrap();
+        *script.clock.borrow_mut() = HOST_CALL_LIMIT; // a later call (provision) begins
+        script.push(429, &[("x-ratelimit-reset", "74")], "");
+        script.push(429, &[("x-ratelimit-reset", "74")], "");
+        assert_eq!(client.get_json("/b").err(), Some(Error::RateLimited { retry_after: 74 }));
+        assert_eq!(
+            *script.clock.borrow(),
+            HOST_CALL_LIMIT + Duration::from_secs(74),
+            "one wait fit the new call's 75 s budget, the second did not"
+        );
     }
 
     #[test]
