@@ -702,6 +702,28 @@ async fn row10_a_page_that_hangs_keeps_what_was_returned_and_resumes_without_los
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn row10_a_provision_whose_reads_hang_ends_in_a_retryable_timeout_in_time() {
+    let mut run = Run::new(on_path("/api/2/users/1", |_, _| Reply::Silent)).await;
+    run.configure().await.expect("configure");
+    // A later call, after the configure's budget is over.
+    tokio::time::sleep(Duration::from_secs(CALL_BUDGET_SECS + 1)).await;
+    let instance = run.instance.as_mut().expect("configured");
+    let action = Action::SetCredential(CredentialChange {
+        principal: "onelogin_user:1".into(),
+        password: CANARIES.password.into(),
+        validate_policy: true,
+    });
+    let started = Instant::now();
+    let result = instance.provision_with(action, ProvisionOptions { dry_run: false }).await.expect("no trap");
+    run.longest_call = run.longest_call.max(started.elapsed());
+    run.outputs.push(format!("{result:?}"));
+    assert_kind(&result.expect_err("the read hangs"), ErrorKind::Transport, true);
+    assert!(run.server.per_path().get("/api/2/users/1").copied().unwrap_or(0) <= 3);
+    assert!(!run.server.per_path().keys().any(|p| p.contains("set_password")), "nothing was written");
+    run.check(2 + 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_silent_token_endpoint_fails_configure_retryably_in_time() {
     let mut run = Run::new(on_path("/auth/oauth2/v2/token", |_, _| Reply::Silent)).await;
     let error = run.configure().await.expect_err("no token");
