@@ -28,6 +28,8 @@ mod config;
 mod connector;
 mod describe;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod logging;
 mod provision;
 mod sync;

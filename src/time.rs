@@ -28,8 +28,18 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+/// Years the parsers accept: four digits, so the arithmetic below can never
+/// overflow (a `Date` in year 9223372036854775807 is refused, not wrapped).
+const YEARS: std::ops::RangeInclusive<i64> = 1..=9999;
+
+/// The range of "now" the connector believes: 2000-01-01 to 2200-01-01 (unix
+/// seconds). A `Date` header outside it is a broken or hostile server, and is
+/// ignored rather than used for event windows and checkpoints.
+pub const PLAUSIBLE_NOW: std::ops::RangeInclusive<i64> = 946_684_800..=7_258_118_400;
+
 fn seconds(year: i64, month: i64, day: i64, hour: i64, minute: i64, second: i64) -> Option<i64> {
-    let valid = (1..=12).contains(&month)
+    let valid = YEARS.contains(&year)
+        && (1..=12).contains(&month)
         && (1..=31).contains(&day)
         && (0..24).contains(&hour)
         && (0..60).contains(&minute)
@@ -77,7 +87,8 @@ pub fn parse_iso(text: &str) -> Option<i64> {
     seconds(number(0..4)?, number(5..7)?, number(8..10)?, number(11..13)?, number(14..16)?, number(17..19)?)
 }
 
-/// Unix seconds → `2026-11-23T12:17:04Z`.
+/// Unix seconds → `2026-11-23T12:17:04Z`. Total: any `i64` gives some text
+/// (years beyond four digits print longer) without overflowing.
 pub fn iso(unix: i64) -> String {
     let (year, month, day) = civil_from_days(unix.div_euclid(86_400));
     let sod = unix.rem_euclid(86_400);
@@ -105,5 +116,19 @@ mod tests {
         assert_eq!(iso(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(parse_iso("2021-13-05T18:36:08Z"), None);
         assert_eq!(parse_iso("yesterday"), None);
+    }
+
+    #[test]
+    fn absurd_years_are_refused_not_wrapped() {
+        assert_eq!(parse_http_date("Sun, 06 Nov 9223372036854775807 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov -9223372036854775808 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date("Sun, 06 Nov 10000 08:49:37 GMT"), None);
+        assert!(parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT").is_some());
+        assert_eq!(parse_iso("+999999999-01-01T00:00:00Z"), None);
+        assert!(!PLAUSIBLE_NOW.contains(&parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT").unwrap()));
+        assert!(PLAUSIBLE_NOW.contains(&parse_http_date("Mon, 23 Nov 2026 12:17:04 GMT").unwrap()));
+        for unix in [i64::MIN, i64::MAX, -1, 0] {
+            assert!(!iso(unix).is_empty());
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! * [`harness`]: a wasmtime host that loads the component under an outgoing
 //!   HTTP policy and resource limits, and drives `describe`, `configure`,
 //!   `sync` and `provision` on it.
+//! * [`hostile`]: a hostile OneLogin look-alike for the fault-matrix tests.
 //! * [`simulator`]: an in-process OneLogin API simulator to run it against.
 //! * [`bench`]: the sync benchmark (requests against the minimum, speed-up,
 //!   throughput, memory) behind `host-test bench`.
@@ -10,4 +11,5 @@
 
 pub mod bench;
 pub mod harness;
+pub mod hostile;
 pub mod simulator;

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::errors;
-use super::transport::{Method, Request, Response};
+use super::transport::{Bounds, Method, Request, Response};
 use crate::config::Config;
 use crate::error::{Error, Result, Secret};
 
@@ -23,6 +23,19 @@ pub const TOKEN_PATH: &str = "/auth/oauth2/v2/token";
 const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 /// Assumed lifetime when the response has no `expires_in`.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+/// The longest lifetime believed: OneLogin's tokens live 10 h; an absurd
+/// `expires_in` (2^64-1) is clamped to a day, never added unchecked.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// The longest access token accepted. OneLogin's are 64 hex characters; the
+/// token goes into every request's `Authorization` header, so a huge one
+/// would break the host's header-size limit on every call.
+pub const MAX_TOKEN_LEN: usize = 4096;
+/// The longest `account_id` accepted (OneLogin's are numbers of a few digits);
+/// it becomes part of every key and of the sync cursor.
+pub const MAX_ACCOUNT_ID_LEN: usize = 64;
+/// Token responses larger than this are refused unparsed (a real one is
+/// about 300 bytes).
+pub const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
 
 /// A granted access token.
 #[derive(Debug, Clone)]
@@ -33,9 +46,10 @@ pub struct Token {
 }
 
 impl Token {
-    /// When to stop using it, given when it was obtained.
+    /// When to stop using it, given when it was obtained (saturating: no
+    /// lifetime can overflow the clock arithmetic).
     pub fn renew_at(&self, obtained: Duration) -> Duration {
-        obtained + self.lifetime.saturating_sub(EXPIRY_MARGIN)
+        obtained.saturating_add(self.lifetime.min(MAX_LIFETIME).saturating_sub(EXPIRY_MARGIN))
     }
 }
 
@@ -57,6 +71,7 @@ pub fn token_request(config: &Config) -> Request {
             ("accept".to_string(), "application/json".to_string()),
         ],
         body: Some(json!({"grant_type": "client_credentials"}).to_string().into_bytes()),
+        bounds: Bounds::default(),
     }
 }
 
@@ -80,17 +95,41 @@ pub fn parse_token_response(response: &Response) -> Result<Token> {
         }
         status => return Err(errors::from_response(status, response, "POST /auth/oauth2/v2/token")),
     }
-    let body: Value = serde_json::from_slice(&response.body)
-        .map_err(|_| Error::Upstream { status: response.status, message: "the token response is not JSON".into() })?;
-    let value = body.get("access_token").and_then(Value::as_str).filter(|t| !t.is_empty()).ok_or_else(|| {
-        Error::Upstream { status: response.status, message: "the token response has no access_token".into() }
-    })?;
-    let lifetime = body.get("expires_in").and_then(Value::as_u64).map_or(DEFAULT_LIFETIME, Duration::from_secs);
+    let broken = |what: &str| Error::UnexpectedResponse {
+        status: response.status,
+        message: format!("the token response {what}"),
+    };
+    if response.body.len() > MAX_TOKEN_RESPONSE {
+        return Err(broken(&format!("is larger than {MAX_TOKEN_RESPONSE} bytes")));
+    }
+    let body: Value = serde_json::from_slice(&response.body).map_err(|_| broken("is not JSON"))?;
+    let value = body.get("access_token").and_then(Value::as_str).filter(|t| !t.is_empty());
+    let value = value.ok_or_else(|| broken("has no access_token"))?;
+    // The token goes into a header: visible ASCII only, and a sane length.
+    if value.len() > MAX_TOKEN_LEN || !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(broken(&format!("has an unusable access_token (not 1-{MAX_TOKEN_LEN} visible ASCII characters)")));
+    }
+    errors::Redactions::set_token(value);
+    // A missing, negative, fractional or non-numeric lifetime is the default;
+    // a huge one is clamped (see `MAX_LIFETIME`).
+    let lifetime = body
+        .get("expires_in")
+        .and_then(Value::as_u64)
+        .map_or(DEFAULT_LIFETIME, |secs| Duration::from_secs(secs).min(MAX_LIFETIME));
     let account_id = match body.get("account_id") {
         Some(Value::Number(n)) => Some(n.to_string()),
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         _ => None,
     };
+    if let Some(id) = &account_id {
+        let sane = id.len() <= MAX_ACCOUNT_ID_LEN
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !sane {
+            return Err(broken(&format!(
+                "has an unusable account_id (not 1-{MAX_ACCOUNT_ID_LEN} letters, digits, '-', '_' or '.')"
+            )));
+        }
+    }
     Ok(Token { value: Secret::new(value), lifetime, account_id })
 }
 
@@ -105,6 +144,7 @@ mod tests {
             client_secret: Secret::new("s3cret"),
             base_url: BaseUrl { scheme: Scheme::Https, authority: "acme.onelogin.com".into() },
             event_lookback_days: 90,
+            timeouts: Default::default(),
         }
     }
 
@@ -134,10 +174,45 @@ mod tests {
     }
 
     #[test]
+    fn absurd_lifetimes_are_clamped_and_never_overflow() {
+        let token = parse_token_response(&response(
+            200,
+            r#"{"access_token":"t","expires_in":18446744073709551615,"account_id":1}"#,
+        ))
+        .unwrap();
+        assert_eq!(token.lifetime, MAX_LIFETIME);
+        assert_eq!(token.renew_at(Duration::MAX), Duration::MAX);
+        let huge = Token { lifetime: Duration::MAX, ..token.clone() };
+        assert_eq!(huge.renew_at(Duration::from_secs(1)), Duration::from_secs(1) + MAX_LIFETIME - EXPIRY_MARGIN);
+        for odd in ["-1", "1.5", "\"36000\"", "null", "1e400", "[]"] {
+            let body = format!(r#"{{"access_token":"t","expires_in":{odd}}}"#);
+            match parse_token_response(&response(200, &body)) {
+                Ok(token) => assert!(token.lifetime <= MAX_LIFETIME, "{odd}"),
+                Err(error) => assert!(matches!(error, Error::UnexpectedResponse { .. }), "{odd}: {error:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unusable_tokens_and_account_ids_are_typed_errors() {
+        let long = format!(r#"{{"access_token":"{}","expires_in":3600}}"#, "a".repeat(100_000));
+        let with_newline = r#"{"access_token":"a\r\nx-evil: 1","expires_in":3600}"#;
+        let long_account = format!(r#"{{"access_token":"t","account_id":{}}}"#, "9".repeat(5000));
+        let not_object = r#"[1,2,3]"#;
+        for body in [long.as_str(), with_newline, &long_account, not_object, r#"{"access_token":7}"#] {
+            let error = parse_token_response(&response(200, body)).unwrap_err();
+            assert!(matches!(error, Error::UnexpectedResponse { status: 200, .. }), "{error:?}");
+            assert!(error.to_string().len() < 200);
+        }
+        let big = format!(r#"{{"access_token":"t","pad":"{}"}}"#, "x".repeat(MAX_TOKEN_RESPONSE));
+        assert!(parse_token_response(&response(200, &big)).is_err());
+    }
+
+    #[test]
     fn bad_credentials_and_broken_responses() {
         assert!(matches!(parse_token_response(&response(401, "")), Err(Error::AuthenticationFailed(_))));
-        assert!(matches!(parse_token_response(&response(200, "<html>")), Err(Error::Upstream { .. })));
-        assert!(matches!(parse_token_response(&response(200, "{}")), Err(Error::Upstream { .. })));
+        assert!(matches!(parse_token_response(&response(200, "<html>")), Err(Error::UnexpectedResponse { .. })));
+        assert!(matches!(parse_token_response(&response(200, "{}")), Err(Error::UnexpectedResponse { .. })));
         assert!(matches!(parse_token_response(&response(429, "")), Err(Error::RateLimited { .. })));
     }
 }

@@ -10,6 +10,17 @@
 //!
 //! Bodies may also be HTML or empty (gateways, throttling), so parsing never fails:
 //! the worst case is a message without upstream detail.
+//!
+//! Upstream text is untrusted. A server may echo what it was sent (the Basic
+//! credentials, the bearer token, a password in a write's body). Every
+//! upstream message goes through [`redact`] before it enters an [`Error`]:
+//! the values registered with [`Redactions`] (the client registers the
+//! client id and secret, the access token and the secret fields of each
+//! write it sends) are replaced by `<redacted>`, after control characters are
+//! removed (so they cannot hide a secret) and before truncation (so a cut
+//! cannot leave half of one).
+
+use std::cell::RefCell;
 
 use serde_json::Value;
 
@@ -22,8 +33,100 @@ const MAX_MESSAGE: usize = 300;
 /// Seconds to wait when a 429 carries no `X-RateLimit-Reset`.
 pub const DEFAULT_RETRY_AFTER: u32 = 60;
 
-/// The upstream message of an error body, if it has one.
+/// The longest wait a rate-limit header can ask for: OneLogin's window is one
+/// hour, so a larger (or absurd, e.g. 2^64-1) reset is clamped to this.
+pub const MAX_RETRY_AFTER: u32 = 3600;
+
+/// Error bodies larger than this are not parsed for a message (an error
+/// body is a few hundred bytes; parsing a huge one could exhaust memory).
+pub const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// What replaces a secret in upstream text.
+pub const REDACTED: &str = "<redacted>";
+
+/// Shortest value redacted as a substring: shorter ones are not secrets
+/// worth the name, and redacting them would erase every message.
+const MIN_REDACTED_LEN: usize = 4;
+/// Secret fields of recent writes remembered for redaction (a bounded ring).
+const MAX_WRITE_SECRETS: usize = 16;
+
+#[derive(Default)]
+struct RedactionSet {
+    /// Config credentials and their encodings; the current access token.
+    standing: Vec<String>,
+    token: Option<String>,
+    /// Secret values of recent request bodies (passwords), newest last.
+    writes: Vec<String>,
+}
+
+thread_local! {
+    // The component is single-threaded; one set per instance.
+    static REDACTIONS: RefCell<RedactionSet> = RefCell::new(RedactionSet::default());
+}
+
+/// The secrets upstream text must never relay, for this instance.
+pub struct Redactions;
+
+impl Redactions {
+    /// The configured credentials (replacing earlier ones) and, for an
+    /// echoed `Authorization: Basic` header, their base64 form.
+    pub fn set_credentials(values: &[&str]) {
+        let standing = values.iter().filter(|v| v.len() >= MIN_REDACTED_LEN).map(|v| v.to_string()).collect();
+        REDACTIONS.with(|set| {
+            let mut set = set.borrow_mut();
+            set.standing = standing;
+            set.writes.clear();
+            set.token = None;
+        });
+    }
+
+    /// The current access token (replacing the previous one).
+    pub fn set_token(token: &str) {
+        REDACTIONS.with(|set| set.borrow_mut().token = Some(token.to_string()));
+    }
+
+    /// Secret values a write is about to send (e.g. a password).
+    pub fn add_write_secret(value: &str) {
+        if value.len() < MIN_REDACTED_LEN {
+            return;
+        }
+        REDACTIONS.with(|set| {
+            let mut set = set.borrow_mut();
+            if !set.writes.iter().any(|w| w == value) {
+                if set.writes.len() >= MAX_WRITE_SECRETS {
+                    set.writes.remove(0);
+                }
+                set.writes.push(value.to_string());
+            }
+        });
+    }
+}
+
+/// `text` with control characters removed and every registered secret
+/// replaced by [`REDACTED`]. Longest secrets first, so one that contains
+/// another is replaced whole.
+pub fn redact(text: &str) -> String {
+    let mut clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    REDACTIONS.with(|set| {
+        let set = set.borrow();
+        let mut secrets: Vec<&str> =
+            set.standing.iter().chain(set.token.iter()).chain(set.writes.iter()).map(String::as_str).collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for secret in secrets {
+            if clean.contains(secret) {
+                clean = clean.replace(secret, REDACTED);
+            }
+        }
+    });
+    clean
+}
+
+/// The upstream message of an error body, if it has one (redacted and
+/// truncated; bodies over [`MAX_ERROR_BODY`] are not parsed).
 pub fn upstream_message(body: &[u8]) -> Option<String> {
+    if body.len() > MAX_ERROR_BODY {
+        return None;
+    }
     let value: Value = serde_json::from_slice(body).ok()?;
     let message = match value.get("status") {
         Some(status) if status.is_object() => status.get("message")?.clone(),
@@ -38,7 +141,7 @@ pub fn upstream_message(body: &[u8]) -> Option<String> {
         }
         other => other.to_string(),
     };
-    Some(truncate(&text))
+    Some(truncate(&redact(&text)))
 }
 
 /// A v1 body whose `status.error` is true, with its code (for 200 responses
@@ -53,12 +156,25 @@ pub fn v1_status_error(body: &Value) -> Option<u16> {
 }
 
 /// Seconds until the rate-limit window resets, from `X-RateLimit-Reset`
-/// (seconds remaining, not an epoch) or `Retry-After`.
+/// (seconds remaining, not an epoch) or `Retry-After`: between 1 and
+/// [`MAX_RETRY_AFTER`], [`DEFAULT_RETRY_AFTER`] when absent or not a number.
 pub fn retry_after(response: &Response) -> u32 {
     ["x-ratelimit-reset", "retry-after"]
         .iter()
-        .find_map(|name| response.header(name)?.trim().parse::<u32>().ok())
-        .map_or(DEFAULT_RETRY_AFTER, |seconds| seconds.max(1))
+        .find_map(|name| reset_seconds(response.header(name)?))
+        .unwrap_or(DEFAULT_RETRY_AFTER)
+}
+
+/// A reset header's seconds, clamped to 1..=[`MAX_RETRY_AFTER`]; `None` if
+/// it is not a whole number. Any number of digits is accepted (and clamped):
+/// `18446744073709551615` or a 500-digit value waits an hour, not forever.
+pub fn reset_seconds(value: &str) -> Option<u32> {
+    let digits = value.trim();
+    if digits.is_empty() || digits.len() > 1000 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seconds = digits.parse::<u64>().unwrap_or(u64::MAX);
+    Some(u32::try_from(seconds.min(u64::from(MAX_RETRY_AFTER))).unwrap_or(MAX_RETRY_AFTER).max(1))
 }
 
 /// The error for a non-success response (or a success status whose v1 body
@@ -151,6 +267,48 @@ mod tests {
     fn long_upstream_messages_are_truncated() {
         let body = format!(r#"{{"message":"{}"}}"#, "x".repeat(5000));
         assert!(upstream_message(body.as_bytes()).unwrap().chars().count() <= MAX_MESSAGE + 1);
+    }
+
+    #[test]
+    fn absurd_reset_values_are_clamped() {
+        let with = |value: &str| retry_after(&response(429, &[("x-ratelimit-reset", value)], ""));
+        assert_eq!(with("18446744073709551615"), MAX_RETRY_AFTER);
+        assert_eq!(with(&"9".repeat(500)), MAX_RETRY_AFTER);
+        assert_eq!(with("0"), 1);
+        assert_eq!(with("-5"), DEFAULT_RETRY_AFTER);
+        assert_eq!(with("1.5"), DEFAULT_RETRY_AFTER);
+        assert_eq!(with(""), DEFAULT_RETRY_AFTER);
+        assert_eq!(with(" 42 "), 42);
+    }
+
+    #[test]
+    fn echoed_secrets_are_redacted_even_when_split_by_control_characters() {
+        Redactions::set_credentials(&["client-canary-id", "client-canary-secret"]);
+        Redactions::set_token("token-canary-value");
+        Redactions::add_write_secret("Password-Canary-1!");
+        let text = format!(
+            "bad: client-canary-id:client-canary-se\u{7}cret token-canary-value Password-Canary-1! {}",
+            "x".repeat(400)
+        );
+        let body = serde_json::json!({ "message": text }).to_string();
+        let message = upstream_message(body.as_bytes()).unwrap();
+        for canary in ["canary-id", "canary-secret", "canary-se", "token-canary", "Password-Canary"] {
+            assert!(!message.contains(canary), "{message}");
+        }
+        assert!(message.contains(REDACTED));
+        let error = from_response(400, &response(400, &[], &body), "PUT /x");
+        assert!(!error.to_string().contains("canary"), "{error}");
+        Redactions::set_credentials(&[]);
+    }
+
+    #[test]
+    fn huge_error_bodies_are_not_parsed() {
+        let body = format!(r#"{{"message":"{}"}}"#, "x".repeat(MAX_ERROR_BODY));
+        assert_eq!(upstream_message(body.as_bytes()), None);
+        match from_response(500, &response(500, &[], &body), "GET /x") {
+            Error::Upstream { message, .. } => assert!(message.len() < 100, "{message}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use self::auth::Token;
 use self::pagination::{List, Page, PageCursor};
-use self::transport::{Method, Request, Response, Transport};
+use self::transport::{memory, Bounds, Method, Request, Response, Transport};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::logging;
@@ -25,6 +25,23 @@ pub const MAX_READ_RETRIES: u32 = 2;
 /// How many times one request waits out a 429 before giving up.
 const MAX_RATE_LIMIT_WAITS: u32 = 3;
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
+/// The host's per-call wall-clock limit this client plans for (the harness's
+/// default). A call's budget (see [`crate::config::Timeouts`]) stays well
+/// under it; an armed budget older than this belongs to an earlier call.
+const HOST_CALL_LIMIT: Duration = Duration::from_secs(120);
+/// Longer than this without network activity means the export call that
+/// armed the budget is over (within a call, only the guest's own CPU work
+/// separates requests).
+const CALL_IDLE_GAP: Duration = Duration::from_secs(10);
+
+/// The network-time budget of the current export call.
+#[derive(Debug, Default)]
+struct CallBudget {
+    /// When [`Client::begin_call`] armed it, and its deadline.
+    armed: Option<(Duration, Duration)>,
+    /// When the client last finished a request or a wait.
+    last_active: Duration,
+}
 
 /// What the last responses said about the account's rate budget and the time.
 #[derive(Debug, Default)]
@@ -49,22 +66,92 @@ pub struct Client<T: Transport> {
     budget: Budget,
     /// The most requests [`Client::get_json_many`] has in flight at once.
     concurrency: usize,
+    call: CallBudget,
 }
 
 impl<T: Transport> Client<T> {
+    /// A client for `config`; the current export call (`configure`) starts
+    /// its network-time budget now.
     pub fn new(transport: T, config: Config) -> Self {
-        Client { transport, config, token: None, budget: Budget::default(), concurrency: 1 }
+        let basic = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{}:{}", config.client_id, config.client_secret.expose()),
+        );
+        errors::Redactions::set_credentials(&[&config.client_id, config.client_secret.expose(), &basic]);
+        let mut client = Client {
+            transport,
+            config,
+            token: None,
+            budget: Budget::default(),
+            concurrency: 1,
+            call: CallBudget::default(),
+        };
+        client.begin_call();
+        client
     }
 
-    /// Let [`Client::get_json_many`] keep up to `n` requests in flight (at least 1).
+    /// Let [`Client::get_json_many`] keep up to `n` requests in flight (1 to
+    /// [`memory::MAX_IN_FLIGHT`]).
     pub fn set_concurrency(&mut self, n: usize) {
-        self.concurrency = n.max(1);
+        self.concurrency = n.clamp(1, memory::MAX_IN_FLIGHT);
+    }
+
+    /// Start the network-time budget of an export call (`config.timeouts.call`
+    /// from now): no request starts or runs, and no wait sleeps, past it.
+    /// [`Client::new`] and [`Client::set_wait_budget`] (which `sync` calls at
+    /// the start of each page) call it; a call that does not (`provision`)
+    /// gets one at its first request, and a fresh one at each write.
+    pub fn begin_call(&mut self) {
+        let now = self.transport.now();
+        self.call = CallBudget { armed: Some((now, now.saturating_add(self.config.timeouts.call))), last_active: now };
+    }
+
+    /// The current call's deadline. A budget armed by an earlier call (older
+    /// than the host's call limit, or spent and idle since) means a new call
+    /// began without arming one (`provision`): it gets a fresh budget now.
+    fn call_deadline(&mut self) -> Duration {
+        let now = self.transport.now();
+        if let Some((armed_at, deadline)) = self.call.armed {
+            let same_call = now.saturating_sub(armed_at) < HOST_CALL_LIMIT
+                && (now < deadline || now.saturating_sub(self.call.last_active) <= CALL_IDLE_GAP);
+            if same_call {
+                return deadline;
+            }
+        }
+        self.begin_call();
+        now.saturating_add(self.config.timeouts.call)
+    }
+
+    /// The bounds of the next request attempt with `in_flight` requests in
+    /// flight together, or a retryable error once the call's budget is spent.
+    fn attempt_bounds(&mut self, what: &str, in_flight: usize) -> Result<Bounds> {
+        let now = self.transport.now();
+        let call_deadline = self.call_deadline();
+        if now >= call_deadline {
+            return Err(Error::Transport {
+                message: format!(
+                    "{what}: not sent: this call's network-time budget of {} s is spent; call again",
+                    self.config.timeouts.call.as_secs()
+                ),
+                retryable: true,
+            });
+        }
+        let deadline = now.saturating_add(self.config.timeouts.request).min(call_deadline);
+        Ok(Bounds { deadline, max_body_bytes: memory::body_cap(in_flight) })
+    }
+
+    /// Note network activity (a response, a failure or a wait just ended).
+    fn touch(&mut self) {
+        self.call.last_active = self.transport.now();
     }
 
     /// Allow waiting up to `budget` (from now) for rate-limit resets; zero
     /// means a throttled call fails at once with [`Error::RateLimited`].
+    /// Also starts the call's network-time budget ([`Client::begin_call`]):
+    /// `sync` calls this first on every page.
     pub fn set_wait_budget(&mut self, budget: Duration) {
-        self.budget.wait_until = (!budget.is_zero()).then(|| self.transport.now() + budget);
+        self.begin_call();
+        self.budget.wait_until = (!budget.is_zero()).then(|| self.transport.now().saturating_add(budget));
     }
 
     /// The transport's monotonic clock, in nanoseconds.
@@ -86,10 +173,19 @@ impl<T: Transport> Client<T> {
         let number = |name: &str| response.header(name).and_then(|v| v.trim().parse::<u64>().ok());
         if let Some(remaining) = number("x-ratelimit-remaining") {
             self.budget.remaining = Some(remaining);
-            self.budget.resets_at = number("x-ratelimit-reset").map(|secs| now + Duration::from_secs(secs));
+            // Clamped to an hour, so an absurd reset cannot overflow the clock.
+            self.budget.resets_at = response
+                .header("x-ratelimit-reset")
+                .and_then(errors::reset_seconds)
+                .map(|secs| now.saturating_add(Duration::from_secs(u64::from(secs))));
         }
-        if let Some(date) = response.header("date").and_then(crate::time::parse_http_date) {
-            self.budget.date = Some((date, now));
+        if let Some(text) = response.header("date") {
+            match crate::time::parse_http_date(text) {
+                Some(date) if crate::time::PLAUSIBLE_NOW.contains(&date) => self.budget.date = Some((date, now)),
+                // Far in the future or past (or unreadable): a broken clock,
+                // never the basis of event windows or checkpoints.
+                _ => logging::warn("ignoring an unusable Date header from OneLogin"),
+            }
         }
     }
 
@@ -110,10 +206,14 @@ impl<T: Transport> Client<T> {
     /// Sleep `duration` if the wait budget allows, else fail with `RateLimited`.
     fn wait_for(&mut self, duration: Duration, what: &str) -> Result<()> {
         let now = self.transport.now();
-        match self.budget.wait_until {
-            Some(until) if now + duration <= until => {
+        // Never sleep past the call's network-time budget either.
+        let call = self.call_deadline();
+        let until = self.budget.wait_until.map(|wait| wait.min(call));
+        match until {
+            Some(until) if now.checked_add(duration).is_some_and(|end| end <= until) => {
                 logging::info(&format!("{what}: rate budget spent; waiting {} s", duration.as_secs()));
                 self.transport.sleep(duration);
+                self.touch();
                 Ok(())
             }
             _ => {
@@ -129,10 +229,14 @@ impl<T: Transport> Client<T> {
 
     /// Fetch a token now (replacing any cached one) and return it.
     pub fn authenticate(&mut self) -> Result<Token> {
-        let request = auth::token_request(&self.config);
+        let what = format!("POST {}", auth::TOKEN_PATH);
+        let mut request = auth::token_request(&self.config);
         let mut attempt = 0;
         let response = loop {
-            match self.transport.send(&request) {
+            request.bounds = self.attempt_bounds(&what, 1)?;
+            let sent = self.transport.send(&request);
+            self.touch();
+            match sent {
                 Ok(response) => break response,
                 Err(failure) if failure.retryable && attempt < MAX_READ_RETRIES => {
                     attempt += 1;
@@ -140,7 +244,7 @@ impl<T: Transport> Client<T> {
                 }
                 Err(failure) => {
                     return Err(Error::Transport {
-                        message: format!("POST {}: {}", auth::TOKEN_PATH, failure.message),
+                        message: format!("{what}: {}", errors::redact(&failure.message)),
                         retryable: failure.retryable,
                     })
                 }
@@ -170,33 +274,63 @@ impl<T: Transport> Client<T> {
     ///   jittered exponential backoff on 5xx and transient transport failures.
     ///   Writes are never retried blindly: their outcome would be unknown.
     pub fn request(&mut self, method: Method, path_and_query: &str, body: Option<&Value>) -> Result<Response> {
+        self.request_sharing(method, path_and_query, body, 1)
+    }
+
+    /// [`Client::request`] for one of `in_flight` requests whose responses
+    /// are held together: its body gets that share of the memory plan.
+    // Long: one loop, so every retry, token renewal and rate-limit wait
+    // shares the attempt counters and the call budget.
+    fn request_sharing(
+        &mut self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+        in_flight: usize,
+    ) -> Result<Response> {
         let what = format!("{} {}", method.as_str(), path_only(path_and_query));
+        if let Some(body) = body {
+            register_secret_fields(body);
+        }
+        if method != Method::Get {
+            // Only `provision` writes, and it arms no budget of its own (the
+            // one armed may be an earlier call's): a write starts a fresh one,
+            // so the steps after it are not refused and the action is not
+            // left half done.
+            self.begin_call();
+        }
         let mut attempt = 0;
         let mut renewed = false;
         let mut throttled = 0;
         loop {
             self.respect_budget(&what)?;
             let bearer = self.bearer()?;
-            let request = self.build(method, path_and_query, body, bearer);
+            let mut request = self.build(method, path_and_query, body, bearer);
+            request.bounds = self.attempt_bounds(&what, in_flight)?;
             let retry_allowed = method == Method::Get && attempt < MAX_READ_RETRIES;
-            let response = match self.transport.send(&request) {
+            let sent = self.transport.send(&request);
+            self.touch();
+            let response = match sent {
                 Ok(response) => response,
                 Err(failure) if failure.retryable && retry_allowed => {
                     attempt += 1;
-                    logging::warn(&format!("{what}: {}; retry {attempt}", failure.message));
+                    logging::warn(&format!("{what}: {}; retry {attempt}", errors::redact(&failure.message)));
                     self.backoff(attempt);
                     continue;
                 }
                 Err(failure) => {
                     return Err(Error::Transport {
-                        message: format!("{what}: {}", failure.message),
+                        message: format!("{what}: {}", errors::redact(&failure.message)),
                         retryable: failure.retryable,
                     })
                 }
             };
             self.observe(&response);
             match response.status {
-                200..=299 => return Ok(response),
+                200..=299 => {
+                    within_parse_budget(&response, &what, memory::parse_budget(in_flight))?;
+                    return Ok(response);
+                }
                 // Throttled: nothing happened, so even a write may be re-sent.
                 429 if throttled < MAX_RATE_LIMIT_WAITS => {
                     throttled += 1;
@@ -237,12 +371,17 @@ impl<T: Transport> Client<T> {
             path_and_query: path_and_query.to_string(),
             headers,
             body: body.map(|b| b.to_string().into_bytes()),
+            bounds: Bounds::default(),
         }
     }
 
     /// GET and parse JSON, treating a v1 `status.error: true` as an error.
     pub fn get_json(&mut self, path_and_query: &str) -> Result<(Response, Value)> {
-        let response = self.request(Method::Get, path_and_query, None)?;
+        self.get_json_sharing(path_and_query, 1)
+    }
+
+    fn get_json_sharing(&mut self, path_and_query: &str, in_flight: usize) -> Result<(Response, Value)> {
+        let response = self.request_sharing(Method::Get, path_and_query, None, in_flight)?;
         checked_json(response, path_and_query)
     }
 
@@ -262,29 +401,41 @@ impl<T: Transport> Client<T> {
     fn get_json_wave(&mut self, paths: &[String]) -> Vec<Result<(Response, Value)>> {
         let batch_fits = self.budget.remaining.is_none_or(|left| left > paths.len() as u64);
         if paths.len() < 2 || !batch_fits {
-            return paths.iter().map(|path| self.get_json(path)).collect();
+            let n = paths.len();
+            return paths.iter().map(|path| self.get_json_sharing(path, n)).collect();
         }
         let bearer = match self.bearer() {
             Ok(bearer) => bearer,
             Err(error) => return paths.iter().map(|_| Err(error.clone())).collect(),
         };
-        let requests: Vec<Request> =
-            paths.iter().map(|path| self.build(Method::Get, path, None, bearer.clone())).collect();
+        let bounds = match self.attempt_bounds("GET (batch)", paths.len()) {
+            Ok(bounds) => bounds,
+            Err(error) => return paths.iter().map(|_| Err(error.clone())).collect(),
+        };
+        let requests: Vec<Request> = paths
+            .iter()
+            .map(|path| Request { bounds, ..self.build(Method::Get, path, None, bearer.clone()) })
+            .collect();
         let responses = self.transport.send_all(&requests);
+        self.touch();
+        // Each response of the wave gets its share of the memory plan, also
+        // when one is re-done alone below.
+        let budget = memory::parse_budget(paths.len());
         let mut results = Vec::with_capacity(paths.len());
         for (path, sent) in paths.iter().zip(responses) {
             let result = match sent {
                 Ok(response) => {
                     self.observe(&response);
                     match response.status {
-                        200..=299 => checked_json(response, path),
-                        401 | 429 | 500 | 502 | 503 | 504 => self.get_json(path),
+                        200..=299 => within_parse_budget(&response, &format!("GET {}", path_only(path)), budget)
+                            .and_then(|()| checked_json(response, path)),
+                        401 | 429 | 500 | 502 | 503 | 504 => self.get_json_sharing(path, paths.len()),
                         status => Err(errors::from_response(status, &response, &format!("GET {}", path_only(path)))),
                     }
                 }
-                Err(failure) if failure.retryable => self.get_json(path),
+                Err(failure) if failure.retryable => self.get_json_sharing(path, paths.len()),
                 Err(failure) => Err(Error::Transport {
-                    message: format!("GET {}: {}", path_only(path), failure.message),
+                    message: format!("GET {}: {}", path_only(path), errors::redact(&failure.message)),
                     retryable: false,
                 }),
             };
@@ -318,21 +469,60 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    fn backoff(&self, attempt: u32) {
-        let base = BACKOFF_BASE * 2u32.saturating_pow(attempt.saturating_sub(1));
+    fn backoff(&mut self, attempt: u32) {
+        let base = BACKOFF_BASE.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)));
         // Jitter from the clock's low bits: no random import is needed.
         let jitter = Duration::from_millis(u64::from(self.transport.now().subsec_nanos() % 250));
-        self.transport.sleep(base + jitter);
+        let mut pause = base.saturating_add(jitter);
+        // Never sleep past the call's budget: the next attempt would be refused anyway.
+        pause = pause.min(self.call_deadline().saturating_sub(self.transport.now()));
+        self.transport.sleep(pause);
+        self.touch();
     }
 }
 
 /// Parse a 2xx response's JSON, treating a v1 `status.error: true` as an error.
-fn checked_json(response: Response, path_and_query: &str) -> Result<(Response, Value)> {
+/// The returned response keeps its status and headers; its body, now parsed,
+/// is released so raw text and value tree are not held together.
+fn checked_json(mut response: Response, path_and_query: &str) -> Result<(Response, Value)> {
     let value = parse_json(&response, path_and_query)?;
     if let Some(status) = errors::v1_status_error(&value) {
         return Err(errors::from_response(status, &response, &format!("GET {}", path_only(path_and_query))));
     }
+    response.body = Vec::new();
     Ok((response, value))
+}
+
+/// Refuse (typed, not retryable) a 2xx body whose parsed form would cost
+/// more than `budget` bytes (see [`memory::json_cost`]), before parsing it.
+fn within_parse_budget(response: &Response, what: &str, budget: usize) -> Result<()> {
+    let cost = memory::json_cost(&response.body);
+    if cost > budget {
+        return Err(Error::UnexpectedResponse {
+            status: response.status,
+            message: format!(
+                "{what}: the response ({} bytes) would need about {} MiB to parse, over this request's {} MiB",
+                response.body.len(),
+                cost >> 20,
+                budget >> 20
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Remember the secret-looking string fields of a request body (passwords),
+/// so an upstream error that echoes them is redacted.
+fn register_secret_fields(body: &Value) {
+    if let Value::Object(fields) = body {
+        for (name, value) in fields {
+            let name = name.to_ascii_lowercase();
+            let secret = ["password", "secret", "token"].iter().any(|word| name.contains(word));
+            if let (true, Some(text)) = (secret, value.as_str()) {
+                errors::Redactions::add_write_secret(text);
+            }
+        }
+    }
 }
 
 fn parse_json(response: &Response, path_and_query: &str) -> Result<Value> {
@@ -416,6 +606,7 @@ mod tests {
             client_secret: Secret::new("secret"),
             base_url: BaseUrl { scheme: Scheme::Https, authority: "acme.onelogin.com".into() },
             event_lookback_days: 90,
+            timeouts: Default::default(),
         };
         Client::new(script, config)
     }
@@ -544,6 +735,127 @@ mod tests {
         assert_eq!(results[1].as_ref().unwrap().1, serde_json::json!([2]), "the 503 was retried alone");
         assert!(matches!(results[2], Err(Error::NotFound(_))));
         assert_eq!(client.unix_now(), crate::time::parse_iso("2026-11-23T12:00:00Z"));
+    }
+
+    #[test]
+    fn nothing_is_sent_past_the_call_budget_and_the_next_call_gets_a_new_one() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(429, &[("x-ratelimit-reset", "74")], "");
+        script.push(200, &[], "[]");
+        let mut client = client(&script);
+        client.set_wait_budget(Duration::from_secs(600));
+        client.get_json("/a").unwrap();
+        assert_eq!(*script.clock.borrow(), Duration::from_secs(74), "the wait fit the 75 s budget");
+        *script.clock.borrow_mut() += Duration::from_secs(2); // the guest's own work
+        let error = client.get_json("/b").unwrap_err();
+        assert!(matches!(error, Error::Transport { retryable: true, .. }), "{error:?}");
+        assert_eq!(script.paths().len(), 3, "nothing was sent past the budget");
+        client.set_wait_budget(Duration::ZERO); // what sync does first on every page
+        script.push(200, &[], "[]");
+        client.get_json("/b").unwrap();
+    }
+
+    #[test]
+    fn a_write_is_never_refused_by_a_budget_left_over_from_an_earlier_call() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(429, &[("x-ratelimit-reset", "74")], "");
+        script.push(200, &[], "[]");
+        let mut client = client(&script);
+        client.set_wait_budget(Duration::from_secs(600));
+        client.get_json("/a").unwrap();
+        *script.clock.borrow_mut() += Duration::from_secs(2);
+        script.push(200, &[], "{}");
+        script.push(200, &[], "{}");
+        client.request(Method::Put, "/api/2/users/1", Some(&serde_json::json!({"x": 1}))).unwrap();
+        client.get_json("/api/2/users/1").unwrap();
+    }
+
+    #[test]
+    fn a_call_that_arms_no_budget_gets_one_at_its_first_request() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(200, &[], "[]");
+        let mut client = client(&script);
+        client.set_wait_budget(Duration::from_secs(600));
+        client.get_json("/a").unwrap();
+        *script.clock.borrow_mut() = HOST_CALL_LIMIT; // a later call (provision) begins
+        script.push(429, &[("x-ratelimit-reset", "74")], "");
+        script.push(429, &[("x-ratelimit-reset", "74")], "");
+        assert_eq!(client.get_json("/b").err(), Some(Error::RateLimited { retry_after: 74 }));
+        assert_eq!(
+            *script.clock.borrow(),
+            HOST_CALL_LIMIT + Duration::from_secs(74),
+            "one wait fit the new call's 75 s budget, the second did not"
+        );
+    }
+
+    #[test]
+    fn a_budget_left_over_from_an_earlier_call_refuses_nothing() {
+        for idle in [HOST_CALL_LIMIT, crate::config::MAX_CALL_BUDGET + CALL_IDLE_GAP + Duration::from_secs(1)] {
+            let script = Scripted::default();
+            script.push(200, &[], TOKEN);
+            let mut client = client(&script);
+            client.authenticate().unwrap();
+            *script.clock.borrow_mut() += idle;
+            script.push(200, &[], "[]");
+            client.get_json("/a").unwrap();
+        }
+    }
+
+    #[test]
+    fn rate_limit_waits_and_backoff_stop_at_the_call_budget() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(429, &[("x-ratelimit-reset", "50")], "");
+        script.push(429, &[("x-ratelimit-reset", "50")], "");
+        let mut limited = client(&script);
+        limited.set_wait_budget(Duration::from_secs(600));
+        assert_eq!(limited.get_json("/a").err(), Some(Error::RateLimited { retry_after: 50 }));
+        assert_eq!(*script.clock.borrow(), Duration::from_secs(50), "one wait fit, the second did not");
+
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        let mut failing = client(&script);
+        failing.authenticate().unwrap();
+        *script.clock.borrow_mut() += crate::config::MAX_CALL_BUDGET - Duration::from_millis(100);
+        script.push(503, &[], "");
+        assert!(failing.get_json("/a").is_err());
+        assert!(*script.clock.borrow() <= crate::config::MAX_CALL_BUDGET, "backoff stopped at the budget");
+    }
+
+    #[test]
+    fn absurd_rate_limit_resets_and_dates_never_overflow() {
+        let script = Scripted::default();
+        script.push(200, &[("date", "Fri, 31 Dec 9999 23:59:59 GMT")], TOKEN);
+        script.push(200, &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "18446744073709551615")], "[]");
+        let mut client = client(&script);
+        client.get_json("/a").unwrap();
+        assert_eq!(client.unix_now(), None, "a Date in 9999 is not believed");
+        assert_eq!(client.get_json("/b").err(), Some(Error::RateLimited { retry_after: errors::MAX_RETRY_AFTER }));
+        client.set_wait_budget(Duration::from_secs(u64::MAX));
+        assert!(client.get_json("/b").is_err());
+    }
+
+    #[test]
+    fn responses_held_together_share_the_parse_budget() {
+        // Under the single-request budget, over an eighth of it.
+        let objects = memory::parse_budget(8) / 640 + 1000;
+        let body = format!("[{}{{}}]", "{\"a\":0},".repeat(objects));
+        assert!(memory::json_cost(body.as_bytes()) < memory::parse_budget(1));
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        for _ in 0..9 {
+            script.push(200, &[], &body);
+        }
+        let mut client = client(&script);
+        client.get_json("/alone").unwrap();
+        client.set_concurrency(8);
+        let paths: Vec<String> = (0..8).map(|i| format!("/u/{i}")).collect();
+        for result in client.get_json_many(&paths) {
+            assert!(matches!(result, Err(Error::UnexpectedResponse { status: 200, .. })), "{result:?}");
+        }
     }
 
     #[test]

@@ -46,13 +46,20 @@ pub mod page_size {
     pub const EVENTS: usize = 50;
 }
 
-/// The most pages one list may have when OneLogin gives no `Total-Count`
-/// (5 million events at 50 a page).
+/// The most pages a v1 list may have (v1 gives no total): 5 million events
+/// at 50 a page.
 pub const MAX_PAGES: u32 = 100_000;
+/// The most pages a v2 list may have without a `Total-Count` header (which
+/// OneLogin documents on every paged v2 endpoint): at least 50,000 items.
+pub const MAX_PAGES_V2_UNCOUNTED: u32 = 1_000;
 /// The longest upstream cursor followed. Real ones are base64 of a short
 /// query (`limit=100&sort=id&page=2&sort_direction=asc`, under 100
-/// characters); the sync cursor must stay under its 4 KiB limit with one in it.
-pub const MAX_UPSTREAM_CURSOR: usize = 512;
+/// characters).
+pub const MAX_UPSTREAM_CURSOR: usize = 8192;
+/// The longest upstream cursor a sync cursor carries (so it stays under its
+/// 4 KiB limit): a page never ends while a longer one is current; the sync
+/// follows it within the same call.
+pub const MAX_CARRIED_CURSOR: usize = 512;
 
 /// Which of OneLogin's two list styles an endpoint speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +190,7 @@ pub fn parse_page(list: &List<'_>, at: &PageCursor, response: &Response, body: V
                 None
             } else {
                 let pages = at.pages.saturating_add(1);
-                let cap = page_cap(total, items.len());
+                let cap = page_cap(list.dialect, total, items.len());
                 if pages >= cap {
                     return Err(Error::unexpected(
                         response.status,
@@ -199,9 +206,15 @@ pub fn parse_page(list: &List<'_>, at: &PageCursor, response: &Response, body: V
 }
 
 /// The most pages a list may have: what `Total-Count` allows at the size of
-/// this page (plus one for a page that shrank), or [`MAX_PAGES`].
-fn page_cap(total: Option<u64>, page_len: usize) -> u32 {
-    let Some(total) = total else { return MAX_PAGES };
+/// this page (plus one for a page that shrank), or without a total
+/// [`MAX_PAGES`] (v1) or [`MAX_PAGES_V2_UNCOUNTED`] (v2).
+fn page_cap(dialect: Dialect, total: Option<u64>, page_len: usize) -> u32 {
+    let Some(total) = total else {
+        return match dialect {
+            Dialect::V1 => MAX_PAGES,
+            Dialect::V2 => MAX_PAGES_V2_UNCOUNTED,
+        };
+    };
     let per_page = u64::try_from(page_len.max(1)).unwrap_or(u64::MAX);
     let pages = total.div_ceil(per_page).saturating_add(2);
     u32::try_from(pages).unwrap_or(MAX_PAGES).min(MAX_PAGES)

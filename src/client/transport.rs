@@ -46,6 +46,117 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The body, if any (JSON).
     pub body: Option<Vec<u8>>,
+    /// Limits on this one attempt; see [`Bounds`].
+    pub bounds: Bounds,
+}
+
+/// What one request attempt may cost: the transport enforces both, so a
+/// hostile server can neither hold a call past its time budget nor make the
+/// component allocate past its memory budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Monotonic time (see [`Transport::now`]) by which the whole response,
+    /// body included, must have arrived; past it the attempt fails with a
+    /// retryable timeout, whatever the server is doing (silent, dripping).
+    pub deadline: Duration,
+    /// The most response-body bytes read; a longer body fails the attempt
+    /// (not retryable: it would be as long again).
+    pub max_body_bytes: usize,
+}
+
+impl Default for Bounds {
+    /// No deadline to speak of and the single-request body cap, for tests.
+    fn default() -> Self {
+        Bounds { deadline: Duration::MAX, max_body_bytes: DEFAULT_MAX_BODY_BYTES }
+    }
+}
+
+/// The body cap of a request that is alone in flight (see [`memory`]).
+pub const DEFAULT_MAX_BODY_BYTES: usize = memory::MAX_BODY_BYTES;
+
+/// The memory plan for responses, which makes a hostile server unable to
+/// exhaust the component's memory by construction.
+///
+/// The host gives the component 256 MiB of linear memory (the harness's
+/// default limit). Up to [`MAX_IN_FLIGHT`](memory::MAX_IN_FLIGHT) = 64
+/// requests are in flight at once; with `n` in flight, each response may:
+/// - have a raw body of at most [`body_cap`](memory::body_cap)`(n)` =
+///   min(8 MiB, 16 MiB / n) bytes (8 MiB alone, 2 MiB at 8, 256 KiB at 64),
+///   so the raw bodies of one wave hold at most 16 MiB; and
+/// - cost at most [`parse_budget`](memory::parse_budget)`(n)` = 32 MiB / n
+///   once parsed, estimated by [`json_cost`](memory::json_cost) *before*
+///   parsing (a JSON value tree can be 100 times its text: `[{"":0},…]`),
+///   so the parsed values of one wave hold at most 32 MiB.
+///
+/// One wave costs at most 16 + 32 = 48 MiB. The sync may keep a few parsed
+/// lists across steps (the users page, roles, apps): three of 32 MiB more
+/// make 144 MiB, inside 256 MiB with room for the page being built. Error
+/// bodies and token responses are parsed only up to 64 KiB.
+pub mod memory {
+    /// The component's memory limit this plan is made for (the harness's).
+    pub const COMPONENT_MEMORY: usize = 256 * 1024 * 1024;
+    /// Estimated parsed size of all responses in flight together.
+    pub const RESPONSE_BUDGET: usize = 32 * 1024 * 1024;
+    /// Raw bytes of all response bodies in flight together.
+    pub const RAW_BUDGET: usize = 16 * 1024 * 1024;
+    /// The largest single response body.
+    pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+    /// The most requests in flight at once (the sync's `MAX_CONCURRENCY`).
+    pub const MAX_IN_FLIGHT: usize = 64;
+    /// Estimated cost of one JSON value (a 32-byte `Value` and its share of
+    /// a growing `Vec`).
+    const VALUE_COST: usize = 64;
+    /// Estimated cost of one non-empty JSON object: a B-tree leaf node of 11
+    /// (`String`, `Value`) slots is about 630 bytes natively, 410 on wasm32.
+    const OBJECT_COST: usize = 640;
+
+    // The plan fits by construction: one wave (raw + parsed) plus three
+    // parsed lists the sync may keep stay under the component's memory.
+    const _: () = assert!(RAW_BUDGET + RESPONSE_BUDGET * 4 < COMPONENT_MEMORY);
+
+    /// Raw body cap for each of `in_flight` responses.
+    pub fn body_cap(in_flight: usize) -> usize {
+        (RAW_BUDGET / in_flight.clamp(1, MAX_IN_FLIGHT)).min(MAX_BODY_BYTES)
+    }
+
+    /// Parsed-size budget for each of `in_flight` responses.
+    pub fn parse_budget(in_flight: usize) -> usize {
+        RESPONSE_BUDGET / in_flight.clamp(1, MAX_IN_FLIGHT)
+    }
+
+    /// An upper estimate of the memory `serde_json` needs to parse `bytes`
+    /// into a `Value`: twice the text (strings and keys are copied) plus a
+    /// cost per value and per object. One pass, no allocation; counts only
+    /// structure outside strings.
+    pub fn json_cost(bytes: &[u8]) -> usize {
+        let (mut values, mut objects) = (1usize, 0usize);
+        let (mut in_string, mut escaped) = (false, false);
+        for &byte in bytes {
+            if in_string {
+                match byte {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match byte {
+                b'"' => in_string = true,
+                b'{' => {
+                    objects += 1;
+                    values += 1;
+                }
+                b'[' | b',' | b':' => values += 1,
+                _ => {}
+            }
+        }
+        bytes
+            .len()
+            .saturating_mul(2)
+            .saturating_add(values.saturating_mul(VALUE_COST))
+            .saturating_add(objects.saturating_mul(OBJECT_COST))
+    }
 }
 
 /// One response, fully read.
@@ -90,4 +201,34 @@ pub trait Transport {
     fn now(&self) -> Duration;
     /// Block for `duration`.
     fn sleep(&self, duration: Duration);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::memory::*;
+
+    #[test]
+    fn the_memory_plan_fits_the_component_limit() {
+        for n in [1, 2, 8, 64, 1000] {
+            let n_eff = n.min(MAX_IN_FLIGHT);
+            assert!(body_cap(n) * n_eff <= RAW_BUDGET);
+            assert!(parse_budget(n) * n_eff <= RESPONSE_BUDGET);
+        }
+        assert_eq!(body_cap(1), MAX_BODY_BYTES);
+        assert_eq!(body_cap(8), 2 * 1024 * 1024);
+        assert_eq!(body_cap(64), 256 * 1024);
+    }
+
+    #[test]
+    fn json_cost_bounds_what_parsing_allocates() {
+        // Tiny objects are the worst case: ~100x their text.
+        let tiny = format!("[{}{{}}]", r#"{"":0},"#.repeat(1000));
+        assert!(json_cost(tiny.as_bytes()) >= 1000 * 640);
+        // Structure inside strings does not count.
+        let string = format!(r#"["{}"]"#, "{[,:".repeat(1000));
+        assert!(json_cost(string.as_bytes()) < 3 * string.len());
+        let escaped = r#"["\"{{{{", 1]"#;
+        assert!(json_cost(escaped.as_bytes()) < 2 * escaped.len() + 4 * 64);
+        assert!(json_cost(b"") < 100);
+    }
 }

@@ -4,10 +4,16 @@
 //! headers are complete before the request is created; `handle` is called
 //! before the body is written; bodies go out in chunks of at most 4096 bytes;
 //! streams are dropped before their body is finished; every timeout is set.
+//!
+//! Each request carries [`Bounds`]: its deadline is enforced here with the
+//! monotonic clock (every wait polls the response or body stream together
+//! with a timer), so a server that never answers, or drips one byte a second
+//! (which no between-bytes timeout catches), ends in a retryable timeout by
+//! the deadline; its body cap stops reading a body that grows past it.
 
 use std::time::Duration;
 
-use super::transport::{Method, Request, Response, Transport, TransportFailure};
+use super::transport::{Bounds, Method, Request, Response, Transport, TransportFailure};
 use crate::config::Scheme;
 use crate::wasi::clocks::monotonic_clock;
 use crate::wasi::http::outgoing_handler;
@@ -18,13 +24,13 @@ use crate::wasi::http::types::{
 use crate::wasi::io::poll::{self, Pollable};
 use crate::wasi::io::streams::StreamError;
 
-/// The most response body the component will read (a hostile server cannot
-/// make it allocate more).
-pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 const CHUNK: usize = 4096;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(60);
-const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(30);
+/// Read at most this much per stream read.
+const READ_CHUNK: u64 = 64 * 1024;
+/// The host's own timeouts, each also capped by the time left to the deadline.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(20);
+const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The wasi:http transport. Stateless: the host owns connections.
 #[derive(Debug, Default, Clone, Copy)]
@@ -33,8 +39,10 @@ pub struct WasiHttp;
 impl Transport for WasiHttp {
     fn send(&self, request: &Request) -> Result<Response, TransportFailure> {
         let future = start(request)?;
-        future.subscribe().block();
-        finish(future)
+        if !wait_until(&future.subscribe(), request.bounds.deadline) {
+            return Err(timed_out("waiting for the response headers"));
+        }
+        finish(future, request.bounds)
     }
 
     /// Starts every request, then waits on all their responses with
@@ -42,28 +50,45 @@ impl Transport for WasiHttp {
     fn send_all(&self, requests: &[Request]) -> Vec<Result<Response, TransportFailure>> {
         let mut results: Vec<Option<Result<Response, TransportFailure>>> = Vec::with_capacity(requests.len());
         let mut in_flight = Vec::new();
+        // The wave shares one deadline: the earliest of its requests'.
+        let deadline = requests.iter().map(|r| r.bounds.deadline).min().unwrap_or(Duration::MAX);
         for (index, request) in requests.iter().enumerate() {
             match start(request) {
                 Ok(future) => {
                     results.push(None);
-                    in_flight.push((index, future));
+                    in_flight.push((index, future, request.bounds));
                 }
                 Err(failure) => results.push(Some(Err(failure))),
             }
         }
         while !in_flight.is_empty() {
-            let pollables: Vec<Pollable> = in_flight.iter().map(|(_, future)| future.subscribe()).collect();
-            let refs: Vec<&Pollable> = pollables.iter().collect();
+            let timer = deadline_timer(deadline);
+            let pollables: Vec<Pollable> = in_flight.iter().map(|(_, future, _)| future.subscribe()).collect();
+            let mut refs: Vec<&Pollable> = pollables.iter().collect();
+            refs.push(&timer);
+            let timer_position = u32::try_from(pollables.len()).unwrap_or(u32::MAX);
             let mut ready = poll::poll(&refs);
+            drop(refs);
             drop(pollables);
+            let timed_out_wave = ready.contains(&timer_position);
+            ready.retain(|&p| p != timer_position);
+            if ready.is_empty() && timed_out_wave {
+                // Dropping the futures abandons those requests.
+                for (index, _, _) in in_flight.drain(..) {
+                    if let Some(slot) = results.get_mut(index) {
+                        *slot = Some(Err(timed_out("waiting for the response headers")));
+                    }
+                }
+                break;
+            }
             // Take the ready ones out from the back so earlier positions stay valid.
             ready.sort_unstable();
             for position in ready.into_iter().rev() {
                 let position = position as usize;
                 if position < in_flight.len() {
-                    let (index, future) = in_flight.swap_remove(position);
+                    let (index, future, bounds) = in_flight.swap_remove(position);
                     if let Some(slot) = results.get_mut(index) {
-                        *slot = Some(finish(future));
+                        *slot = Some(finish(future, Bounds { deadline, ..bounds }));
                     }
                 }
             }
@@ -86,6 +111,30 @@ impl Transport for WasiHttp {
 
 fn failure(message: impl Into<String>, retryable: bool) -> TransportFailure {
     TransportFailure { message: message.into(), retryable }
+}
+
+fn timed_out(what: &str) -> TransportFailure {
+    failure(format!("timed out {what} (the request's time budget ran out)"), true)
+}
+
+/// A pollable that is ready at `deadline` (monotonic), or at once if it passed.
+fn deadline_timer(deadline: Duration) -> Pollable {
+    monotonic_clock::subscribe_instant(nanos(deadline))
+}
+
+/// Block until `pollable` is ready or `deadline` passes; true if it is ready.
+fn wait_until(pollable: &Pollable, deadline: Duration) -> bool {
+    if pollable.ready() {
+        return true;
+    }
+    let timer = deadline_timer(deadline);
+    let ready = poll::poll(&[pollable, &timer]);
+    ready.contains(&0) || pollable.ready()
+}
+
+/// Time left until `deadline`, for the host's own timeouts.
+fn left(deadline: Duration) -> Duration {
+    deadline.saturating_sub(Duration::from_nanos(monotonic_clock::now())).max(Duration::from_millis(1))
 }
 
 fn nanos(duration: Duration) -> u64 {
@@ -127,10 +176,12 @@ fn start(request: &Request) -> Result<InFlight, TransportFailure> {
     outgoing.set_path_with_query(Some(&request.path_and_query)).map_err(|()| failure("invalid path", false))?;
 
     let options = RequestOptions::new();
-    // A host may not support every timeout; those it refuses keep its defaults.
-    let _ = options.set_connect_timeout(Some(nanos(CONNECT_TIMEOUT)));
-    let _ = options.set_first_byte_timeout(Some(nanos(FIRST_BYTE_TIMEOUT)));
-    let _ = options.set_between_bytes_timeout(Some(nanos(BETWEEN_BYTES_TIMEOUT)));
+    // A host may not support every timeout; those it refuses keep its
+    // defaults, and the deadline is enforced on the monotonic clock anyway.
+    let left = left(request.bounds.deadline);
+    let _ = options.set_connect_timeout(Some(nanos(CONNECT_TIMEOUT.min(left))));
+    let _ = options.set_first_byte_timeout(Some(nanos(FIRST_BYTE_TIMEOUT.min(left))));
+    let _ = options.set_between_bytes_timeout(Some(nanos(BETWEEN_BYTES_TIMEOUT.min(left))));
 
     let body = outgoing.body().map_err(|()| failure("request body unavailable", false))?;
     // `handle` before writing the body, or a host may deadlock waiting for it.
@@ -139,8 +190,8 @@ fn start(request: &Request) -> Result<InFlight, TransportFailure> {
     Ok(InFlight { future, written })
 }
 
-/// Read the response of a request whose future is ready.
-fn finish(in_flight: InFlight) -> Result<Response, TransportFailure> {
+/// Read the response of a request whose future is ready, within `bounds`.
+fn finish(in_flight: InFlight, bounds: Bounds) -> Result<Response, TransportFailure> {
     let InFlight { future, written } = in_flight;
     let incoming = match future.get() {
         // A request the host refused or failed fails its body stream too; the
@@ -161,7 +212,7 @@ fn finish(in_flight: InFlight) -> Result<Response, TransportFailure> {
         .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
         .collect();
     let incoming_body = incoming.consume().map_err(|()| failure("response body unavailable", false))?;
-    let body = read_body(incoming_body)?;
+    let body = read_body(incoming_body, bounds)?;
     Ok(Response { status, headers, body })
 }
 
@@ -176,19 +227,32 @@ fn write_body(body: OutgoingBody, bytes: Option<&[u8]>) -> Result<(), TransportF
     OutgoingBody::finish(body, None).map_err(|e| error_code_failure(&e))
 }
 
-fn read_body(body: IncomingBody) -> Result<Vec<u8>, TransportFailure> {
+/// Read a body up to `bounds.max_body_bytes`, by `bounds.deadline`. Every
+/// wait polls the stream together with the deadline's timer.
+fn read_body(body: IncomingBody, bounds: Bounds) -> Result<Vec<u8>, TransportFailure> {
     let stream = body.stream().map_err(|()| failure("response stream unavailable", false))?;
     let mut bytes = Vec::new();
     loop {
-        match stream.blocking_read(64 * 1024) {
+        match stream.read(READ_CHUNK) {
+            Ok(chunk) if chunk.is_empty() => {
+                if !wait_until(&stream.subscribe(), bounds.deadline) {
+                    return Err(timed_out("reading the response body"));
+                }
+            }
             Ok(chunk) => {
-                if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                    return Err(failure(format!("response larger than {MAX_RESPONSE_BYTES} bytes"), false));
+                if bytes.len().saturating_add(chunk.len()) > bounds.max_body_bytes {
+                    return Err(failure(
+                        format!("response body larger than this request's cap of {} bytes", bounds.max_body_bytes),
+                        false,
+                    ));
                 }
                 bytes.extend_from_slice(&chunk);
             }
             Err(StreamError::Closed) => break,
             Err(e) => return Err(stream_failure("reading response body", e)),
+        }
+        if Duration::from_nanos(monotonic_clock::now()) >= bounds.deadline {
+            return Err(timed_out("reading the response body"));
         }
     }
     drop(stream);

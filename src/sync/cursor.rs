@@ -10,8 +10,9 @@
 //! rotating the API credential invalidates cursors and checkpoints (the next
 //! sync starts over in full).
 //!
-//! A cursor never exceeds [`MAX_LEN`]: OneLogin's cursors are capped (see
-//! `client::pagination`) and, if need be, report messages are shortened.
+//! A cursor never exceeds [`MAX_LEN`]: it carries only OneLogin cursors up to
+//! `MAX_CARRIED_CURSOR` (the engine never ends a page on a longer one) and,
+//! if need be, report messages are shortened.
 
 use base64::Engine as _;
 use hmac::digest::KeyInit;
@@ -217,7 +218,7 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::pagination::{PageCursor, MAX_UPSTREAM_CURSOR};
+    use crate::client::pagination::{PageCursor, MAX_CARRIED_CURSOR};
     use crate::sync::state::Failure;
 
     fn failed(error: &Error) -> Status {
@@ -274,7 +275,7 @@ mod tests {
     #[test]
     fn a_cursor_stays_under_its_limit_whatever_upstream_sent() {
         let mut cursor = cursor();
-        cursor.at.page.next = Some("Z".repeat(MAX_UPSTREAM_CURSOR));
+        cursor.at.page.next = Some("Z".repeat(MAX_CARRIED_CURSOR));
         cursor.state.plan.aws_apps = Some((0..40).map(|i| u64::MAX - i).collect());
         let long = "\"é\\".repeat(400);
         for (i, kind) in phases::kinds().into_iter().enumerate() {

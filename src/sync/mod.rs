@@ -32,6 +32,7 @@ use self::kinds::{Kind, Selection};
 use self::phases::Phase;
 use self::state::{Plan, Status, SyncState};
 use self::step::{Account, Ctx, Output, Position};
+use crate::client::pagination::MAX_CARRIED_CURSOR;
 use crate::client::transport::Transport;
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -126,9 +127,18 @@ pub fn sync_page<T: Transport>(
         match step(client, account, cache, &mut run, &mut out)? {
             After::More => {}
             After::Finished => finished = true,
-            After::KeepPage => break,
+            After::KeepPage if carriable(&run.at) => break,
+            // The position cannot go into a cursor: the host retries from the
+            // previous one, and nothing it received is repeated.
+            After::KeepPage => {
+                return Err(Error::Transport {
+                    message: "a retryable failure while OneLogin's paging cursor was too long to hand back; call again"
+                        .into(),
+                    retryable: true,
+                })
+            }
         }
-        if !finished && (max_items == 0 || out.len() >= max_items) {
+        if !finished && (max_items == 0 || out.len() >= max_items) && carriable(&run.at) {
             break;
         }
     }
@@ -228,6 +238,12 @@ fn start<T: Transport>(
     }
     let phase = first.unwrap_or(Phase::CustomAttributes);
     Ok((Run { state, phase, at: Position::start(), done: 0 }, first.is_none()))
+}
+
+/// Whether a cursor may end at `at` (OneLogin's cursor there is short
+/// enough to carry).
+fn carriable(at: &Position) -> bool {
+    at.page.next.as_ref().is_none_or(|c| c.len() <= MAX_CARRIED_CURSOR)
 }
 
 /// The time of a checkpoint, refused when it lies ahead of OneLogin's clock.

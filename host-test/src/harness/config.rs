@@ -244,13 +244,29 @@ pub fn component_path() -> PathBuf {
     if let Some(path) = std::env::var_os("ONELOGIN_CONNECTOR_WASM").filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+    target_dir().join("wasm32-unknown-unknown").join("release").join("onelogin_connector.wasm")
+}
+
+/// Where the limits test guest (`host-test/guests/limits`, which `./dev`
+/// builds into `<target>/guests`) is: `$LIMITS_GUEST_WASM` if set, else
+/// `<target>/guests/wasm32-unknown-unknown/release/limits_guest.wasm`, with
+/// `<target>` as for [`component_path`].
+pub fn limits_guest_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("LIMITS_GUEST_WASM").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    target_dir().join("guests").join("wasm32-unknown-unknown").join("release").join("limits_guest.wasm")
+}
+
+/// `$CARGO_TARGET_DIR` (at run time, else as it was at compile time) or
+/// `<workspace root>/target`; relative to the workspace root if relative.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .or_else(|| option_env!("CARGO_TARGET_DIR").filter(|p| !p.is_empty()).map(PathBuf::from))
         .map(|dir| if dir.is_absolute() { dir } else { workspace_root().join(dir) })
-        .unwrap_or_else(|| workspace_root().join("target"));
-    target.join("wasm32-unknown-unknown").join("release").join("onelogin_connector.wasm")
+        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 #[cfg(test)]
