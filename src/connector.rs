@@ -58,6 +58,8 @@ impl<T: Transport> Connector<T> {
 
     /// Run or plan one provisioning action (see `provision`).
     pub fn provision(&mut self, action: &Action, dry_run: bool) -> Result<ActionOutcome> {
+        // Each export call gets its own network-time budget.
+        self.client.begin_call();
         provision::run(&mut self.client, self.access, action, dry_run)
     }
 }

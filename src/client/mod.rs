@@ -98,9 +98,9 @@ impl<T: Transport> Client<T> {
 
     /// Start the network-time budget of an export call (`config.timeouts.call`
     /// from now): no request starts or runs, and no wait sleeps, past it.
-    /// [`Client::new`] and [`Client::set_wait_budget`] (which `sync` calls at
-    /// the start of each page) call it; a call that does not (`provision`)
-    /// gets one at its first request, and a fresh one at each write.
+    /// [`Client::new`], [`Client::set_wait_budget`] (which `sync` calls at
+    /// the start of each page) and `Connector::provision` call it; a write
+    /// also starts a fresh one, so an action is not left half done.
     pub fn begin_call(&mut self) {
         let now = self.transport.now();
         self.call = CallBudget { armed: Some((now, now.saturating_add(self.config.timeouts.call))), last_active: now };
