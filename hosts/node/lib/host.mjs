@@ -129,6 +129,17 @@ export function checkAction(action) {
   return { tag, val: { ...val } };
 }
 
+/** Whether `value` is a WIT `connector-error` as jco lifts it. */
+function isConnectorError(value) {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    typeof value.kind?.tag === "string" &&
+    typeof value.message === "string" &&
+    typeof value.retryable === "boolean"
+  );
+}
+
 /** BigInt -> Number (u64 progress counters; exact below 2^53). */
 function bigToNumber(value) {
   return typeof value === "bigint" ? Number(value) : value;
@@ -180,10 +191,10 @@ export class ConnectorInstance {
     try {
       return fn();
     } catch (e) {
-      // jco throws a ComponentError whose `payload` is the result's error.
-      if (e && typeof e === "object" && "payload" in e && e.payload && e.payload.kind) {
-        throw new ConnectorCallError(during, e.payload);
-      }
+      // jco 0.15 throws the result's error value itself (older versions
+      // wrapped it in a ComponentError with a `payload`).
+      const error = e && typeof e === "object" && "payload" in e ? e.payload : e;
+      if (isConnectorError(error)) throw new ConnectorCallError(during, error);
       throw e;
     }
   }
