@@ -406,6 +406,7 @@ async fn a_host_outside_the_node_allow_list_is_refused_before_any_traffic() {
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(run.stderr.contains(&format!("refused: POST http://{decoy_addr}/auth/oauth2/v2/token")), "{}", run.stderr);
     assert!(run.stderr.contains("configure failed: transport"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("refused:").count(), 1, "a refusal is not retried: {}", run.stderr);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!accepted.is_finished(), "no connection reached the decoy");
     accepted.abort();
