@@ -1,8 +1,9 @@
 //! The same component in a second host: Node.js through jco (`hosts/node`),
 //! against the same loopback simulator as the wasmtime harness. Syncs agree
 //! record for record, a change provisioned in Node is seen from both hosts,
-//! cursors and checkpoints move between the hosts in both directions, and the
-//! Node host's allow-list refuses a host it was not given.
+//! cursors and checkpoints move between the hosts in both directions, the
+//! Node host's allow-list refuses a host it was not given, and its wall-clock
+//! limit stops a call the server never answers.
 //!
 //! Needs `node` (20+) and `npm ci` in `hosts/node` (`./dev test` does both).
 //! Each test transpiles the component under test with jco first (once per
@@ -19,7 +20,7 @@ use common::{Fixture, TENANT_HOST};
 use host_test::harness::config::component_path;
 use host_test::harness::types::{Entity, KindReport, KindStatus, Relationship};
 use host_test::harness::{sync_all, SyncOptions, SyncOutput};
-use host_test::simulator::Tenant;
+use host_test::simulator::{SimulatorConfig, Tenant};
 use serde_json::{json, Value};
 
 const PAGE: u32 = 200;
@@ -430,6 +431,28 @@ async fn a_host_outside_the_node_allow_list_is_refused_before_any_traffic() {
     let run = node.run("sync", &[]).await;
     assert_ne!(run.code, Some(0));
     assert!(!run.stderr.contains("refused:"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_past_the_node_hosts_wall_clock_limit_is_stopped() {
+    // The simulator answers after 5 s. preview2-shim's first-byte timeout
+    // does not cover a server that sends no headers, and the component's own
+    // is 60 s: the host's watchdog is what stops the call.
+    let config = SimulatorConfig {
+        users: 5,
+        seed: 1,
+        rate_limit_per_hour: None,
+        latency: Duration::from_secs(5),
+        ..SimulatorConfig::default()
+    };
+    let fixture = Fixture::with_config(config).await;
+    let node = NodeHost::new(&fixture, "timeout");
+    let started = std::time::Instant::now();
+    let run = node.run("sync", &["--call-timeout-s", "1"]).await;
+    let elapsed = started.elapsed();
+    assert_ne!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stderr.contains("configure exceeded the wall-clock limit of 1000 ms"), "{}", run.stderr);
+    assert!(elapsed < Duration::from_secs(4), "stopped at the limit, not by the server: {elapsed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

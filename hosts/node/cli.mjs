@@ -12,7 +12,9 @@
 // ./build next to this file), --allow HOST (repeatable: the hosts the
 // component may reach; default: the one host the config names),
 // --route HOST=127.0.0.1:PORT (serve an allowed https host from a loopback
-// address over http, for the simulator), --log-level debug|info|warn|error.
+// address over http, for the simulator), --log-level debug|info|warn|error,
+// --call-timeout-s N (wall-clock limit per component call, default 120 as in
+// the wasmtime harness; 0 = none; past it the process is killed).
 //
 // The config file is a JSON object of config fields (client_id,
 // client_secret, subdomain | region | base_url, ...);
@@ -189,6 +191,7 @@ async function main(argv) {
       "max-pages": { type: "string" },
       action: { type: "string" },
       "dry-run": { type: "boolean" },
+      "call-timeout-s": { type: "string" },
     },
     strict: true,
     allowPositionals: false,
@@ -210,6 +213,7 @@ async function main(argv) {
   const refused = [];
   const host = await loadConnector(dir, {
     allowedHosts,
+    callTimeoutMs: (uint("call-timeout-s", values["call-timeout-s"]) ?? 120) * 1000,
     routes: routesFrom(values.route),
     onLog: stderrLog(logLevel),
     onRequest: () => {

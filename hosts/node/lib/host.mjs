@@ -26,6 +26,7 @@ import * as shimHttp from "@bytecodealliance/preview2-shim/http";
 import * as shimIo from "@bytecodealliance/preview2-shim/io";
 
 import { HttpPolicy } from "./policy.mjs";
+import { startWatchdog } from "./watchdog.mjs";
 
 const LEVELS = ["debug", "info", "warn", "error"];
 
@@ -148,14 +149,16 @@ function bigToNumber(value) {
 /** A configured-or-not instance of the component. */
 export class ConnectorInstance {
   #api;
+  #watchdog;
 
-  constructor(api) {
+  constructor(api, watchdog) {
     this.#api = api;
+    this.#watchdog = watchdog;
   }
 
   /** `connector-info`, as jco returns it. */
   describe() {
-    return this.#api.describe();
+    return this.#call("describe", () => this.#api.describe());
   }
 
   /**
@@ -188,6 +191,7 @@ export class ConnectorInstance {
   }
 
   #call(during, fn) {
+    this.#watchdog?.arm(during);
     try {
       return fn();
     } catch (e) {
@@ -196,6 +200,8 @@ export class ConnectorInstance {
       const error = e && typeof e === "object" && "payload" in e ? e.payload : e;
       if (isConnectorError(error)) throw new ConnectorCallError(during, error);
       throw e;
+    } finally {
+      this.#watchdog?.disarm();
     }
   }
 }
@@ -211,12 +217,15 @@ export class ConnectorInstance {
  * @param {(level: string, message: string) => void} [options.onLog] the component's log lines
  * @param {(refused: {method: string, url: string, reason: string}) => void} [options.onRefused]
  * @param {(request: {method: string, url: string}) => void} [options.onRequest] each allowed request
+ * @param {number} [options.callTimeoutMs] wall-clock limit per call: past it the process is
+ *   killed (lib/watchdog.mjs); none if absent
  */
 export async function loadConnector(dir, options) {
   const policy = new HttpPolicy(options.allowedHosts, options.routes ?? {});
   const onLog = options.onLog ?? stderrLog("info");
   const onRefused = options.onRefused ?? (() => {});
   const onRequest = options.onRequest ?? (() => {});
+  const watchdog = options.callTimeoutMs ? startWatchdog(options.callTimeoutMs) : undefined;
   const { instantiate } = await import(pathToFileURL(join(dir, "connector.js")).href);
   const modules = new Map();
   const getCoreModule = async (name) => {
@@ -251,7 +260,7 @@ export async function loadConnector(dir, options) {
       const key = Object.keys(root).find((k) => k.startsWith("identity:connector/connector@"));
       const api = root[key] ?? root.connector;
       if (!api) throw new Error("the component does not export identity:connector/connector");
-      return new ConnectorInstance(api);
+      return new ConnectorInstance(api, watchdog);
     },
   };
 }
