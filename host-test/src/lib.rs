@@ -7,9 +7,12 @@
 //! * [`simulator`]: an in-process OneLogin API simulator to run it against.
 //! * [`bench`]: the sync benchmark (requests against the minimum, speed-up,
 //!   throughput, memory) behind `host-test bench`.
+//! * [`dist`]: the release artifacts behind `./dev dist` (metadata, binary
+//!   WIT package, SHA-256 sums).
 //! * The `host-test` binary (`src/bin/host-test`): a CLI over the harness.
 
 pub mod bench;
+pub mod dist;
 pub mod harness;
 pub mod hostile;
 pub mod simulator;
