@@ -25,6 +25,8 @@ use serde::Serialize;
 use super::tenant::{Tenant, User, CONNECTORS};
 
 /// The AWS Multi Account connector id.
+///
+/// Assumption (FIDELITY.md F-APP-7): not verified against a real tenant.
 pub const AWS_CONNECTOR_ID: u64 = 29_024;
 
 /// Every `provisioning_state` value of the py-sdk `GetUserApps200ResponseInner` enum.
@@ -63,7 +65,7 @@ pub const PROVISIONING_STATUSES: [&str; 8] = [
 
 /// The `provisioning_status` that goes with a `provisioning_state`.
 ///
-/// Assumption: OneLogin does not document how the two enums relate; this pairing
+/// Assumption (FIDELITY.md F-APP-12): OneLogin does not document how the two enums relate; this pairing
 /// (provisioning/modifying/linking → enabling, deleting → disabling, …) is ours.
 pub fn status_for_state(state: &str) -> &'static str {
     match state {
@@ -133,6 +135,8 @@ impl Tenant {
 
     /// The provisioning `(state, status)` of `(user, app_id)`: the stored one, else the
     /// default for the app (see the module docs).
+    ///
+    /// Assumption (FIDELITY.md F-APP-13): the default for a provisioning-enabled app.
     pub fn provisioning_of(&self, user: &User, app_id: u64) -> (String, String) {
         if let Some(p) = user.app_states.get(&app_id) {
             return (p.state.clone(), p.status.clone());

@@ -39,6 +39,9 @@ pub enum Scope {
 
 impl Scope {
     /// Whether this scope may call `method path`.
+    ///
+    /// Assumption (FIDELITY.md F-SCOPE-2, contradicts evidence): Read All reads app rules,
+    /// MFA devices and privileges here; the docs require Manage All for them.
     pub fn allows(self, method: &Method, path: &str) -> bool {
         match self {
             Scope::ManageAll => true,
@@ -112,6 +115,8 @@ impl TokenStore {
     }
 
     /// Seconds left before `info` expires.
+    ///
+    /// Assumption (FIDELITY.md F-TOK-8): a re-issued token reports the remaining seconds.
     pub fn expires_in(&self, info: &TokenInfo, now: Instant) -> u64 {
         self.ttl.as_secs().saturating_sub(now.duration_since(info.issued).as_secs())
     }
@@ -230,6 +235,7 @@ impl BodyFields {
 }
 
 fn authentication_failure() -> Response {
+    // Assumption (FIDELITY.md F-TOK-4): the real token 401 body was redacted in the HAR.
     v1_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Authentication Failure")
 }
 
@@ -243,6 +249,7 @@ pub async fn token(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -
         return authentication_failure();
     };
     if fields.get("grant_type") != Some("client_credentials") {
+        // Assumption (FIDELITY.md F-TOK-3): credentials are checked before grant_type.
         return v1_bad_request("grant_type is incorrect/absent");
     }
     let client_id = creds.map(|(id, _)| id).unwrap_or_default();
@@ -259,6 +266,8 @@ pub async fn token(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -
 }
 
 /// `POST /auth/oauth2/revoke` with `{"access_token":…}` and client credentials.
+///
+/// Assumption (FIDELITY.md F-TOK-10): the response body and silent success.
 pub async fn revoke(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let fields = BodyFields::parse(&headers, &body);
     let creds = header_credentials(&headers).or_else(|| fields.credentials());
@@ -275,6 +284,8 @@ pub async fn revoke(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) 
 }
 
 /// `GET /auth/rate_limit` (bearer token required; costs nothing).
+///
+/// Assumption (FIDELITY.md F-RATE-9): that it costs nothing.
 pub async fn rate_limit(State(sim): State<Shared>, headers: HeaderMap) -> Response {
     let now = Instant::now();
     let mut st = lock(&sim);

@@ -4,6 +4,9 @@
 //!   envelope: `{"status":{"error":true,"code":404,"type":"not found","message":"…"}}`.
 //! * **v2** (`/api/2/...` and everything else) uses bare
 //!   `{"message":"…","statusCode":404,"name":"NotFoundError"}` objects.
+//!
+//! Assumption (FIDELITY.md F-ERR-5, contradicts evidence): the roles service's third
+//! dialect `{"status":400,"error":"BadRequestError","description":…}` is not modelled.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -58,6 +61,8 @@ pub fn v2_error(status: StatusCode, name: &str, message: &str) -> Response {
 }
 
 /// The v1 `type` string for a status code.
+///
+/// Assumption (FIDELITY.md F-ERR-2): only the 400/401/403/404 strings are documented.
 pub fn v1_type(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 => "bad request",
@@ -76,6 +81,8 @@ pub fn v1_type(status: StatusCode) -> &'static str {
 }
 
 /// The v2 `name` string for a status code.
+///
+/// Assumption (FIDELITY.md F-ERR-4): only the 400/401/404/422 names are documented.
 pub fn v2_name(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 => "BadRequestError",
@@ -116,8 +123,8 @@ pub fn unauthorized(path: &str) -> Response {
 /// A token whose scope does not allow the call.
 ///
 /// v1 answers 401 "Insufficient Permission" (documented). The v2 403 `ForbiddenError`
-/// shape is OUR ASSUMPTION: OneLogin does not document what v2 returns for a scope
-/// violation.
+/// shape is OUR ASSUMPTION (FIDELITY.md F-SCOPE-4): OneLogin does not document what v2
+/// returns for a scope violation.
 pub fn insufficient_permission(path: &str) -> Response {
     match Dialect::for_path(path) {
         Dialect::V1 => v1_error(StatusCode::UNAUTHORIZED, "Unauthorized", "Insufficient Permission"),
@@ -126,6 +133,8 @@ pub fn insufficient_permission(path: &str) -> Response {
 }
 
 /// 429 "Rate limit exceeded" in the path's dialect (headers are added by the caller).
+///
+/// Assumption (FIDELITY.md F-RATE-7): the real 429 body was never recorded.
 pub fn rate_limited(path: &str) -> Response {
     match Dialect::for_path(path) {
         Dialect::V1 => v1_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests", "Rate limit exceeded"),
@@ -134,6 +143,8 @@ pub fn rate_limited(path: &str) -> Response {
 }
 
 /// 404 for a route that does not exist.
+///
+/// Assumption (FIDELITY.md F-ROUTE-2): the v2 answer for an unknown route is not documented.
 pub fn no_route(path: &str) -> Response {
     if path == "/api/1" || path.starts_with("/api/1/") {
         v1_error(StatusCode::NOT_FOUND, "not found", "No Route Exists")

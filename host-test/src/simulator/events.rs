@@ -6,11 +6,14 @@
 //! (so some are older than a 90-day window), of the types 5 (logged into OneLogin), 8
 //! (logged into an app the user can use), 14 (user updated) and 4 (assigned a role);
 //! for N >= 20 each type occurs. Ids increase with `created_at`.
+//! Assumption (FIDELITY.md F-EVT-10, contradicts evidence): this volume; real tenants log
+//! several logins per active user per day.
 //!
 //! Writes that change a user append an event naming it with `created_at` = now (see
 //! [`Tenant::log_user_event`]): 13 created, 14 updated (also role removal, admin
 //! changes, logout, password, state), 17 deleted, 4 assigned role, 12 unlocked, 19
 //! locked, 24 OTP device removed. An incremental sync can thus find touched users.
+//! Assumption (FIDELITY.md F-EVT-11): these types (real role removals likely log 148/150).
 
 use std::sync::Arc;
 
@@ -50,7 +53,7 @@ pub const EVENT_REMOVED_OTP_DEVICE: u32 = 24;
 /// `GET /api/1/events/types`.
 ///
 /// Names of 4, 5 (legacy py-sdk test fixture), 12, 13, 17, 19, 24 (mattermost plugin)
-/// are the documented ones. Assumption: `USER_LOGGED_INTO_APP` (8) and `UPDATED_USER`
+/// are the documented ones. Assumption (FIDELITY.md F-EVT-9): `USER_LOGGED_INTO_APP` (8) and `UPDATED_USER`
 /// (14) are our names for ids described elsewhere as "user logged in to app" and
 /// "user updated"; the descriptions follow the `%user%` placeholder style.
 pub const EVENT_TYPES: [(u32, &str, &str); 9] = [

@@ -53,9 +53,13 @@ pub enum FaultKind {
     /// Sleep this long, then serve the request normally.
     Latency(Duration),
     /// Answer this status with the path's JSON error body (v1 or v2 dialect).
+    ///
+    /// Assumption (FIDELITY.md F-FAULT-1): real 5xx from the edge may be HTML.
     ServerError(u16),
     /// Answer 429 with the path's JSON error body; with `X-RateLimit-Remaining: 0` and
     /// `X-RateLimit-Reset: 30` (and the limit) when `with_headers`, else no rate headers.
+    ///
+    /// Assumption (FIDELITY.md F-FAULT-2): the body and the 30 s reset.
     RateLimited {
         /// Whether to send the `X-RateLimit-*` headers.
         with_headers: bool,

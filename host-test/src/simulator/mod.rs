@@ -55,6 +55,9 @@ pub use tenant::{App, Group, MfaDevice, Role, Tenant, User, UserMapping};
 
 /// Maximum page size (`limit`) per endpoint. Larger requested limits are capped to
 /// these, and they are also the defaults.
+///
+/// Sources per endpoint: FIDELITY.md F-PAGE-20..29. Assumption (FIDELITY.md F-PAGE-5):
+/// the default page size is the maximum.
 pub mod limits {
     /// `GET /api/2/users`.
     pub const USERS: usize = 50;
@@ -63,6 +66,8 @@ pub mod limits {
     /// `GET /api/2/roles/{id}/users`.
     pub const ROLE_USERS: usize = 100;
     /// `GET /api/2/roles/{id}/admins`.
+    ///
+    /// Assumption (FIDELITY.md F-PAGE-23): undocumented, copied from role users.
     pub const ROLE_ADMINS: usize = 100;
     /// `GET /api/2/roles/{id}/apps`.
     pub const ROLE_APPS: usize = 100;
@@ -349,6 +354,8 @@ pub fn router(shared: Shared) -> Router {
 }
 
 /// The per-request middleware: counting, latency, faults, auth, rate limit, scope.
+///
+/// Assumption (FIDELITY.md F-GATE-1, F-GATE-2): this order; a 401 spends no budget.
 pub async fn gate(State(shared): State<Shared>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();

@@ -6,6 +6,10 @@
 //!   `Total-Count`, `Total-Pages`, `Current-Page`, `Page-Items`, `After-Cursor` (not on
 //!   the last page), `Before-Cursor` (not on the first page) and a best-effort RFC 8288
 //!   `Link` header.
+//!   (Assumption, FIDELITY.md F-PAGE-3, contradicts evidence: the real API answers 400
+//!   to a cursor sent with `limit`/`page`.)
+//!   (Assumption, FIDELITY.md F-PAGE-7, contradicts evidence: the real API does not
+//!   reliably omit `After-Cursor` on the last page; F-PAGE-9: the `Link` format.)
 //! * **v1**: query `limit` (capped), `after_cursor` / `before_cursor`; body
 //!   `pagination.{before_cursor,after_cursor,previous_link,next_link}`. Cursors are
 //!   opaque key-set cursors: URL-safe base64 of `account_id:::A--##id:::<id>`.
@@ -96,6 +100,8 @@ pub fn decode_v2_cursor(cursor: &str) -> Option<(usize, usize)> {
 
 impl V2Page {
     /// Resolves `cursor` / `limit` / `page` against an endpoint maximum `max`.
+    ///
+    /// Assumption (FIDELITY.md F-PAGE-4): a too-large `limit` is capped, not refused.
     pub fn from_params(params: &Params, max: usize) -> Result<V2Page, Response> {
         let clamp = |l: usize| if l == 0 { max } else { l.min(max) };
         if let Some(cursor) = params.get("cursor") {
@@ -159,6 +165,7 @@ pub fn v2_list(
     }
     if page.page > 1 {
         // For a page past the end, "previous" is the last real page.
+        // Assumption (FIDELITY.md F-PAGE-10): a page past the end is 200 `[]`.
         let prev = (page.page - 1).min(total_pages.max(1));
         let before = encode_v2_cursor(page.limit, prev);
         links.push(format!("<{}>; rel=\"prev\"", link_for(&before)));

@@ -4,6 +4,7 @@
 //! `privilege.Statement[{Effect, Action, Scope}]`, actions from the py-sdk enum) plus
 //! the users and roles it is assigned to. Four are generated from the tenant's own
 //! stream: three assigned to a few roles and users, one assigned to nobody.
+//! Assumption (FIDELITY.md F-PRIV-7): the generated data shape.
 
 use rand::seq::index::sample;
 use rand::Rng;

@@ -3,8 +3,10 @@
 //! OneLogin documents "an account level rate limit of 5,000 calls per hour regardless of
 //! how many access tokens you have". The simulator models it as a fixed one-hour window
 //! that starts at the first `/api` call after the previous window ran out.
+//! Assumption (FIDELITY.md F-RATE-6): the window start (the reset itself is documented).
 //!
-//! ASSUMPTIONS (the rate-limit docs page has copies that disagree):
+//! ASSUMPTIONS (FIDELITY.md F-RATE-2, F-RATE-3; both contradict the evidence:
+//! recorded v2 responses carry no rate headers and do not move the v1 budget):
 //! * every `/api` request consumes one unit, **v2 included** (one copy of the docs says
 //!   the budget is for v1 calls only);
 //! * v2 responses carry the `X-RateLimit-*` headers too (real traffic only showed them on

@@ -7,6 +7,8 @@
 //!
 //! Generation: every app of the "Amazon Web Services (AWS) Multi Account" connector
 //! gets `set_role` rules whose values are `"<role arn>,<saml provider arn>"` strings.
+//! Assumption (FIDELITY.md F-RULE-6): the pair form; the recorded real rule has plain role
+//! ARNs, one per value.
 //! The first AWS app gets the full set below (covering every supported condition
 //! source/operator (`bw` and `ew` too, and the shape of the recorded real AWS rule), `match` all and any, a disabled rule, a rule without conditions,
 //! a rule with an unevaluable `last_login` condition, role ARNs with IAM paths and
@@ -118,6 +120,8 @@ pub struct AwsRoleTruth {
 /// developers.onelogin.com "List Condition Operators": `=`, `!=`, `~`
 /// (contains), `!~` (does not contain), `bw` (begins with), `ew` (ends with).
 /// Any other operator is unknown.
+///
+/// Assumption (FIDELITY.md F-RULE-8): case-insensitivity.
 fn string_op(attr: &str, operator: &str, value: &str) -> Truth {
     let a = attr.to_lowercase();
     let v = value.to_lowercase();

@@ -4,6 +4,7 @@
 //! always give a byte-identical tenant (all collections are `Vec`s sorted by id or
 //! `BTreeMap`s). Ids of different kinds live in disjoint, non-contiguous ranges so a
 //! connector that confuses e.g. a role id with a user id is caught.
+//! Assumption (FIDELITY.md F-DATA-1, F-DATA-10): id ranges and collection sizes.
 //!
 //! Shape: N users, `max(3, N/25)` groups, `max(4, N/20)` roles, `max(3, N/15)` apps,
 //! 3 custom attributes. For N >= 32 every user `status` (0,1,2,3,4,5,7,8) and `state`
@@ -83,6 +84,9 @@ pub const CONNECTORS: [(u64, &str, u8, &str); 6] = [
 ];
 
 /// A OneLogin user with the v2 user fields.
+///
+/// Field variance not produced (FIDELITY.md F-DATA-5..8, contradicts evidence): string
+/// `manager_user_id`, string `manager_ad_id`, array `member_of`, `0001-01-01` dates.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct User {
     pub id: u64,
@@ -212,6 +216,8 @@ pub struct MfaDevice {
 /// A user mapping: "department == `department` → add role `role_id`". Applied by a
 /// mapping run ([`Tenant::run_mappings`]: on a user write with `mappings`, to that
 /// user only), never at generation.
+///
+/// Assumption (FIDELITY.md F-MAP-1): real mappings have rule-style conditions and actions.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct UserMapping {
     pub id: u64,
@@ -537,8 +543,9 @@ impl Tenant {
     /// the mapping's role if not already a member, recorded in [`Role::mapped_users`].
     /// Returns how many memberships were added.
     ///
-    /// ASSUMPTION: a run only adds; a user whose department stopped matching keeps a
-    /// mapping-granted role (OneLogin's behaviour for that case is not documented).
+    /// ASSUMPTION (FIDELITY.md F-MAP-3, contradicts KB0010606):
+    /// a run only adds; a user whose department stopped matching keeps a
+    /// mapping-granted role (KB0010606: a mapping removes the roles it added).
     pub fn run_mappings(&mut self, only: Option<u64>) -> usize {
         let mut added = 0;
         for m in self.mappings.clone() {

@@ -24,6 +24,8 @@ pub fn routes() -> Router<Shared> {
 }
 
 /// The icon URL of a connector.
+///
+/// Assumption (FIDELITY.md F-APP-2): a placeholder host.
 pub fn icon_url(connector_id: u64) -> String {
     format!("https://cdn.example.com/images/icons/square/{connector_id}.png")
 }
@@ -91,6 +93,8 @@ async fn get_one(State(sim): State<Shared>, Path(id): Path<String>) -> Response 
 
 /// `GET /api/2/apps/{id}/users` → `[{"id","firstname","lastname","email","username"}]`
 /// (role grants and direct assignments).
+///
+/// Assumption (FIDELITY.md F-APP-4): who counts as an app user.
 async fn list_users(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
     let page = match V2Page::from_params(&params, limits::APP_USERS) {

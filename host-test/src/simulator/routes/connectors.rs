@@ -1,5 +1,7 @@
 //! Connectors (v2): `GET /api/2/connectors`, built from the apps' connector ids.
 //!
+//! Assumption (FIDELITY.md F-APP-5): only connectors in use (the real catalogue is larger).
+//!
 //! Needs "Manage All" (the Read All token gets 403, enforced by the gate middleware via
 //! [`crate::simulator::auth::Scope::allows`]); the connector uses it as a scope probe.
 

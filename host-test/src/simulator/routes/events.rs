@@ -11,8 +11,10 @@
 //! documented filters (`client_id`, `directory_id`, `id`, `resolution`, `created_at`)
 //! are ignored. `pagination.after_cursor` / `next_link` are null on the last page;
 //! `before_cursor` / `previous_link` are set on every page reached through a cursor.
+//! (Assumption, FIDELITY.md F-EVT-2, F-EVT-3, F-EVT-4: bound inclusiveness, ignored
+//! filters, `before_cursor` semantics.)
 //!
-//! Event items carry every py-sdk `Event` field (null where irrelevant). Assumption:
+//! Event items carry every py-sdk `Event` field (null where irrelevant). Assumption (FIDELITY.md F-EVT-6):
 //! the py-sdk model reads the app and group names from keys `app-name` and
 //! `group-name` while OneLogin's docs and third-party models use `app_name` and
 //! `group_name`; items carry both spellings.
@@ -242,7 +244,7 @@ async fn types() -> Response {
 
 /// `GET /api/1/events/{id}`.
 ///
-/// Assumption: `data` is the event object itself, as the py-sdk
+/// Assumption (FIDELITY.md F-EVT-7): `data` is the event object itself, as the py-sdk
 /// `GetEventById200Response` model says (other v1 by-id reads return a one-element
 /// array).
 async fn get_one(State(sim): State<Shared>, Path(id): Path<String>) -> Response {

@@ -4,6 +4,7 @@
 //! ones included). Unknown user or device → 404 `NotFoundError`. The v1
 //! `otp_devices` listing (active and pending) is in [`super::users_v1`]. Removing a
 //! device logs event 24 (`USER_REMOVED_OTP_DEVICE`).
+//! (Assumption, FIDELITY.md F-MFA-2: pending devices can be deleted too.)
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -63,6 +63,8 @@ pub fn parse_id(s: &str) -> Option<u64> {
 }
 
 /// Case-insensitive match with `*` wildcards (OneLogin's filter syntax).
+///
+/// Assumption (FIDELITY.md F-ROUTE-4): case-insensitivity.
 pub fn glob_match(pattern: &str, value: &str) -> bool {
     let pattern = pattern.to_lowercase();
     let value = value.to_lowercase();
@@ -90,6 +92,8 @@ pub fn glob_match(pattern: &str, value: &str) -> bool {
 }
 
 /// Keeps only the comma-separated `fields` (plus `id`) of a JSON object.
+///
+/// Assumption (FIDELITY.md F-ROUTE-5): `id` is always kept.
 pub fn project(value: Value, fields: Option<&str>) -> Value {
     let (Some(fields), Value::Object(obj)) = (fields, &value) else {
         return value;

@@ -9,12 +9,12 @@
 //!   `GetAssignedUser200Response`), `GET /api/1/privileges/{id}/roles` likewise with
 //!   `roles` (`ListPrivilegeRoles200Response`).
 //!
-//! Assumption: the users/roles lists are returned whole (cursors always null); the
+//! Assumption (FIDELITY.md F-PRIV-5): the users/roles lists are returned whole (cursors always null); the
 //! docs show camelCase cursor fields but no page size.
 //!
 //! Errors use the v2 shape: unknown privilege → 404 `NotFoundError`. Without the
 //! subscription (`SimulatorConfig::privileges == false`) every call is 403
-//! `{"statusCode":403,"name":"ForbiddenError","message":"…"}`. Assumption: OneLogin's
+//! `{"statusCode":403,"name":"ForbiddenError","message":"…"}`. Assumption (FIDELITY.md F-PRIV-6): OneLogin's
 //! answer for an account without Delegated Administration is not documented; a 403 in
 //! the privileges endpoints' (v2) error style is our choice.
 

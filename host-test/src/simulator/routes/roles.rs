@@ -4,11 +4,12 @@
 //! (`[123,"456"]`). `POST` answers 200 `[{"id":…}]`; `DELETE` (a DELETE with a body)
 //! answers 204. Unknown role → 404; any unknown user → 422 and nothing changes;
 //! re-adding a member or removing a non-member is a no-op success.
+//! (Assumption, FIDELITY.md F-ROLE-8, F-ROLE-9: the 422 text and the no-op answers.)
 //!
 //! `PUT /api/2/roles/{id}` `{"name"}` renames (→ `{"id"}`); `PUT /api/2/roles/{id}/apps`
 //! with a raw array of app ids replaces the role's app set (→ `[{"id"}]`).
 //!
-//! Mapping-granted members ([`Role::mapped_users`]): ASSUMPTION: `DELETE
+//! Mapping-granted members ([`Role::mapped_users`]): ASSUMPTION (FIDELITY.md F-MAP-4): `DELETE
 //! /api/2/roles/{id}/users` removes them like any other member (only v1 `remove_roles`
 //! is documented to refuse), and the next mapping run re-adds them.
 
@@ -38,6 +39,8 @@ pub fn routes() -> Router<Shared> {
 }
 
 /// A role as v2 JSON.
+///
+/// Assumption (FIDELITY.md F-ROLE-1): `users`/`admins` inline (docs show `apps` only).
 pub fn role_json(r: &Role) -> Value {
     json!({"id": r.id, "name": r.name, "apps": r.apps, "users": r.users, "admins": r.admins})
 }
@@ -80,6 +83,7 @@ async fn get_one(State(sim): State<Shared>, Path(id): Path<String>) -> Response 
 }
 
 async fn list_members(sim: Shared, id: String, q: Option<String>, admins: bool) -> Response {
+    // Assumption (FIDELITY.md F-ROLE-4, F-ROLE-5): `added_by` null, `added_at`, no `include_unassigned`.
     let params = Params::parse(q.as_deref());
     let max = if admins { limits::ROLE_ADMINS } else { limits::ROLE_USERS };
     let page = match V2Page::from_params(&params, max) {
@@ -236,6 +240,7 @@ async fn update(State(sim): State<Shared>, Path(id): Path<String>, body: Bytes) 
 /// `PUT /api/2/roles/{id}/apps` with a raw array of app ids (ints or numeric strings;
 /// `[]` clears) → 200 `[{"id":…}]` of the new set, sorted. Any unknown app → 422 and
 /// nothing changes.
+/// (Assumption, FIDELITY.md F-ROLE-13: the response shape.)
 async fn set_apps(State(sim): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
     let mut st = lock(&sim);
     let Some(role_id) = parse_id(&id).filter(|&n| st.tenant.role(n).is_some()) else {

@@ -6,6 +6,7 @@
 //! disabled ones (docs: "Defaults to true. Set to false to return all disabled
 //! rules"). Unknown app → v2 404. The `has_condition`/`has_action` filters are not
 //! implemented (ignored).
+//! (Assumption, FIDELITY.md F-RULE-3: ignoring documented filters is a gap.)
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;

@@ -10,6 +10,8 @@
 //! (default async) and `validate_policy=true|false` (default true) are query params;
 //! the simulator runs the mappings immediately for both `async` and `sync`. Passwords
 //! are never stored nor echoed: only `password_changed_at` and [`User::password_set`].
+//! (Assumption, FIDELITY.md F-MAP-2, contradicts evidence: the docs run `async`
+//! mappings after the response.)
 //!
 //! v2 users carry `role_ids`; v1 users carry `role_id` (null when empty) plus
 //! `openid_name` and `locale_code`.
@@ -89,6 +91,8 @@ pub fn v1_user(u: &User) -> Value {
 }
 
 /// The `GET /api/2/users` filters that are supported.
+///
+/// Assumption (FIDELITY.md F-USER-4): the other documented filters are ignored.
 #[derive(Default)]
 struct UserFilter {
     user_ids: Option<HashSet<u64>>,
@@ -163,6 +167,9 @@ impl UserFilter {
 }
 
 /// `GET /api/2/users`.
+///
+/// Assumption (FIDELITY.md F-USER-2, contradicts evidence): items carry `role_ids` and
+/// `custom_attributes` even when `fields` does not ask for them.
 async fn list_v2(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
     let page = match V2Page::from_params(&params, limits::USERS) {
@@ -215,6 +222,8 @@ async fn custom_attributes_v1(State(sim): State<Shared>) -> Response {
 }
 
 /// `login_id`: unique per (user, app).
+///
+/// Assumption (FIDELITY.md F-APP-10): a placeholder derivation.
 fn login_id(user_id: u64, app_id: u64) -> u64 {
     user_id.saturating_sub(USER_ID_BASE) * 1_000_003 + app_id.saturating_sub(APP_ID_BASE) % 1_000_003
 }
@@ -262,7 +271,7 @@ async fn apps_v2(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q):
 
 /// `GET /api/1/users/{id}/apps`: v1 envelope; `"data":[[]]` when the user has no apps.
 ///
-/// Assumption: `provisioned` is null for an app without provisioning, `"pending"` for a
+/// Assumption (FIDELITY.md F-APP-15): `provisioned` is null for an app without provisioning, `"pending"` for a
 /// pending or in-progress state and `"unknown"` otherwise (the only values seen in
 /// recorded traffic are null, "pending" and "unknown").
 async fn apps_v1(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
@@ -297,6 +306,8 @@ async fn apps_v1(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q):
 }
 
 /// `GET /api/1/users`.
+///
+/// Assumption (FIDELITY.md F-USER-7): `since`/`until` and filters are ignored.
 async fn list_v1(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
     let st = lock(&sim);
@@ -319,6 +330,8 @@ fn v1_user_not_found(id: &str) -> Response {
 }
 
 /// `GET /api/1/users/{id}` (data is a one-element array).
+///
+/// Assumption (FIDELITY.md F-USER-8): by analogy with groups.
 async fn get_v1(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
     let st = lock(&sim);
     match parse_id(&id).and_then(|n| st.tenant.user(n)) {
@@ -375,6 +388,8 @@ fn unknown_attribute(name: &str) -> Response {
 }
 
 /// The simulator's password policy: at least 8 characters and a digit.
+///
+/// Assumption (FIDELITY.md F-UW-10).
 pub fn meets_password_policy(password: &str) -> bool {
     password.chars().count() >= 8 && password.chars().any(|c| c.is_ascii_digit())
 }
@@ -595,6 +610,8 @@ fn record_password(user: &mut User, now: &str) {
 }
 
 /// `POST /api/2/users` → 201 + the v2 user.
+///
+/// Assumption (FIDELITY.md F-UW-1): the id allocation.
 async fn create_v2(State(sim): State<Shared>, RawQuery(q): RawQuery, body: Bytes) -> Response {
     let opts = match WriteOptions::from_query(q.as_deref()) {
         Ok(o) => o,
@@ -625,7 +642,7 @@ async fn create_v2(State(sim): State<Shared>, RawQuery(q): RawQuery, body: Bytes
         return r;
     }
     // Without a password a new user is "password pending" (7), with one active (1);
-    // ASSUMPTION: an explicit `status` in the body wins over both.
+    // ASSUMPTION (FIDELITY.md F-UW-6): an explicit `status` in the body wins over both.
     if applied.password_set {
         record_password(&mut user, &now);
     }
@@ -672,6 +689,7 @@ async fn update_v2(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q
     if applied.password_set {
         record_password(&mut user, &now);
         // Like set_password: a pending (7) or awaiting-reset (5) user becomes active.
+        // Assumption (FIDELITY.md F-UW-9).
         if !applied.status_given && matches!(user.status, 5 | 7) {
             user.status = 1;
         }
@@ -707,7 +725,7 @@ async fn delete_v2(State(sim): State<Shared>, Path(id): Path<String>) -> Respons
 ///
 /// A locked user (status 3) becomes active: 200 `{"messsage":"User unlocked"}` (sic,
 /// three s, as documented). Any other user: `{"message":"User cannot be unlocked"}`;
-/// ASSUMPTION: with HTTP 200 (the documented status of that response is not visible).
+/// ASSUMPTION (FIDELITY.md F-UW-14, contradicts evidence: likely 422): with HTTP 200.
 async fn unlock_v2(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
     let mut st = lock(&sim);
     let Some(user) = parse_id(&id).and_then(|n| st.tenant.user_mut(n)) else {

@@ -9,6 +9,7 @@
 //! (plus `data` for invite links and OTP devices). Errors: the v1 envelope with
 //! `error: true`; an unknown user is 404 "User for id X was not found"; a malformed
 //! body is 400.
+//! (Assumption, FIDELITY.md F-UW-27, F-UW-28: these texts; `Content-Type` is not checked.)
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -88,6 +89,8 @@ async fn logout(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
 
 /// `PUT /api/1/users/{id}/lock_user` `{"locked_until": minutes}` (integer ≥ 0; 0 locks
 /// indefinitely, i.e. until [`LOCKED_INDEFINITELY`]) → status 3.
+/// (Assumption, FIDELITY.md F-UW-16, contradicts evidence: 0 means the policy's lock period
+/// when there is a policy.)
 async fn lock_user(State(sim): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
     with_user(&sim, &id, |st, uid| {
         let obj = object_body(&body)?;
@@ -146,6 +149,7 @@ async fn set_state(State(sim): State<Shared>, Path(id): Path<String>, body: Byte
 /// `{"password","password_confirmation","validate_policy":bool}` (validate_policy
 /// defaults to false). Records the change (never the password); a pending (7) or
 /// awaiting-reset (5) user becomes active (1).
+/// (Assumption, FIDELITY.md F-UW-10, F-UW-18: the default and the activation.)
 async fn set_password_clear_text(State(sim): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
     with_user(&sim, &id, |st, uid| {
         let obj = object_body(&body)?;
@@ -194,7 +198,7 @@ fn role_id_array(body: &[u8]) -> Result<Vec<u64>, Response> {
 }
 
 /// `PUT /api/1/users/{id}/add_roles` `{"role_id_array":[…]}`. Already-held roles are a
-/// no-op. ASSUMPTION: an unknown role id is 400 "role_id_array contains an invalid
+/// no-op. ASSUMPTION (FIDELITY.md F-UW-20): an unknown role id is 400 "role_id_array contains an invalid
 /// role id" and nothing changes (the documented error text is unknown).
 async fn add_roles(State(sim): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
     with_user(&sim, &id, |st, uid| {
@@ -214,6 +218,7 @@ async fn add_roles(State(sim): State<Shared>, Path(id): Path<String>, body: Byte
 /// roles" and nothing changes. Memberships granted by a user mapping are NOT removed
 /// (documented: "will not remove roles that were added … via mapping"); the call still
 /// succeeds.
+/// (Assumption, FIDELITY.md F-UW-22: the silent success.)
 async fn remove_roles(State(sim): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
     with_user(&sim, &id, |st, uid| {
         let roles = role_id_array(&body)?;
@@ -233,6 +238,8 @@ async fn remove_roles(State(sim): State<Shared>, Path(id): Path<String>, body: B
 
 /// `GET /api/1/users/{id}/otp_devices` → `data.otp_devices`: active AND pending devices
 /// with an int `id`.
+///
+/// Assumption (FIDELITY.md F-MFA-4): `needs_trigger` for SMS only; no `phone_number`.
 async fn otp_devices(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
     with_user(&sim, &id, |st, uid| {
         let user = user_mut(st, uid)?;
@@ -257,6 +264,8 @@ async fn otp_devices(State(sim): State<Shared>, Path(id): Path<String>) -> Respo
 
 /// The user whose email (case-insensitive) is `body.email`; 400 without an email, 404
 /// when nobody has it.
+/// (Assumption, FIDELITY.md F-UW-26, contradicts evidence: the docs answer 400 "No User
+/// exists for input email" and call the email case-sensitive.)
 fn invitee(st: &Inner, body: &[u8]) -> Result<(u64, Map<String, Value>), Response> {
     let obj = object_body(body)?;
     let email = obj
@@ -278,6 +287,7 @@ fn invitee(st: &Inner, body: &[u8]) -> Result<(u64, Map<String, Value>), Respons
 /// `{"status":…,"data":["https://acme.onelogin.com/password/<token>"]}`. The token is
 /// 40 hex chars derived from (seed, user id, links issued so far): random-looking,
 /// deterministic, and different on every call.
+/// (Assumption, FIDELITY.md F-UW-23: the link form; documented `…/password/reset?token=…`.)
 async fn get_invite_link(State(sim): State<Shared>, body: Bytes) -> Response {
     let mut st = lock(&sim);
     let (uid, _) = match invitee(&st, &body) {
