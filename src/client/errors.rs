@@ -6,7 +6,8 @@
 //!   where `message` may be a string or an `{"attribute","description"}` object,
 //!   and even a 200 response can carry `status.error: true`;
 //! - v2: `{"message":"…","statusCode":404,"name":"NotFoundError"}` or
-//!   `{"code":422,"message":"Validation Failed","errors":[…]}`.
+//!   `{"code":422,"message":"Validation Failed","errors":[…]}`;
+//! - the roles service: `{"status":400,"error":"BadRequestError","description":"…"}`.
 //!
 //! Bodies may also be HTML or empty (gateways, throttling), so parsing never fails:
 //! the worst case is a message without upstream detail.
@@ -129,8 +130,18 @@ pub fn upstream_message(body: &[u8]) -> Option<String> {
     }
     let value: Value = serde_json::from_slice(body).ok()?;
     let message = match value.get("status") {
+        // v1: `{"status":{"error":true,"code":…,"message":…}}`.
         Some(status) if status.is_object() => status.get("message")?.clone(),
-        _ => value.get("message")?.clone(),
+        // The roles service: `{"status":400,"error":"BadRequestError","description":…}`
+        // (python-sdk #134; Terraform provider #196, #203).
+        _ => match (value.get("description"), value.get("error")) {
+            (Some(Value::String(description)), Some(Value::String(name))) => {
+                Value::String(format!("{name}: {description}"))
+            }
+            (Some(description), _) => description.clone(),
+            // v2: `{"statusCode":…,"name":…,"message":…}`.
+            _ => value.get("message")?.clone(),
+        },
     };
     let text = match message {
         Value::String(text) => text,
@@ -235,6 +246,17 @@ mod tests {
     fn v2_message() {
         let body = r#"{"message":"Unauthorized","statusCode":401,"name":"UnauthorizedError"}"#;
         assert_eq!(upstream_message(body.as_bytes()).as_deref(), Some("Unauthorized"));
+    }
+
+    #[test]
+    fn roles_service_dialect_keeps_its_description() {
+        let body = r#"{"status":400,"error":"BadRequestError","description":"Requests can only have cursor xor pagination arguments"}"#;
+        assert_eq!(
+            upstream_message(body.as_bytes()).as_deref(),
+            Some("BadRequestError: Requests can only have cursor xor pagination arguments")
+        );
+        let error = from_response(400, &response(400, &[], body), "GET /api/2/roles");
+        assert!(error.to_string().contains("cursor xor pagination"), "{error}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::identity::connector::types::{AccountPatch, ActionSpec, ValueType};
 use crate::provision::attributes::{self, UserAttributes};
 use crate::provision::context::{parse_object, read_user, user_id, Ctx, Outcome};
 use crate::provision::spec::{action, param, user};
-use crate::vocabulary::USER;
+use crate::vocabulary::{id_value, USER};
 
 /// The describe entry.
 pub fn specs() -> Vec<ActionSpec> {
@@ -36,6 +36,22 @@ pub fn parse(patch: &AccountPatch) -> Result<Update> {
     })
 }
 
+/// Whether OneLogin's current value already is the wanted one, across the
+/// types OneLogin varies between: an id as a number or a numeric string
+/// (`manager_user_id` comes both ways, python-sdk #100), and custom
+/// attributes compared one by one the same way.
+fn same(now: &Value, wanted: &Value) -> bool {
+    match (now, wanted) {
+        (Value::Object(now), Value::Object(wanted)) => {
+            wanted.iter().all(|(k, v)| same(now.get(k).unwrap_or(&Value::Null), v))
+        }
+        _ => match (id_value(now), id_value(wanted)) {
+            (Some(a), Some(b)) => a == b,
+            _ => now == wanted,
+        },
+    }
+}
+
 /// Send the fields that differ, if any.
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, update: Update) -> Result<Outcome> {
     let Update { user, attributes } = update;
@@ -45,7 +61,7 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, update: Update) -> Result<Outcome
     let mut changes = Map::new();
     for (name, wanted) in &attributes.fields {
         let now = before.get(name).unwrap_or(&Value::Null);
-        if now != wanted {
+        if !same(now, wanted) {
             changes.insert(name.clone(), wanted.clone());
         }
     }
@@ -61,4 +77,19 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, update: Update) -> Result<Outcome
         _ => Value::Object(attributes.fields.clone()),
     };
     Ok(Outcome::changed(&key, summary).with_before_after(before, after))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same;
+    use serde_json::json;
+
+    #[test]
+    fn values_of_another_type_but_the_same_meaning_are_the_same() {
+        assert!(same(&json!("42"), &json!(42)), "an id as a string or a number");
+        assert!(same(&json!({"a": "1", "b": null}), &json!({"a": 1})), "custom attributes one by one");
+        assert!(!same(&json!("Ops"), &json!("ops")), "text is compared as is");
+        assert!(!same(&json!(null), &json!(7)));
+        assert!(!same(&json!({"a": "1"}), &json!({"a": 2})));
+    }
 }
