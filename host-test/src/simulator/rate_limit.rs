@@ -44,6 +44,7 @@ impl RateInfo {
 #[derive(Debug)]
 pub struct RateLimiter {
     limit: Option<u32>,
+    window: Duration,
     window_start: Option<Instant>,
     used: u32,
 }
@@ -51,7 +52,12 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter allowing `limit` calls per hour, or unlimited when `None`.
     pub fn new(limit: Option<u32>) -> RateLimiter {
-        RateLimiter { limit, window_start: None, used: 0 }
+        RateLimiter::with_window(limit, WINDOW)
+    }
+
+    /// A limiter allowing `limit` calls per `window` (at least one second).
+    pub fn with_window(limit: Option<u32>, window: Duration) -> RateLimiter {
+        RateLimiter { limit, window: window.max(Duration::from_secs(1)), window_start: None, used: 0 }
     }
 
     /// The configured per-hour limit.
@@ -61,7 +67,7 @@ impl RateLimiter {
 
     fn roll(&mut self, now: Instant) {
         match self.window_start {
-            Some(start) if now.duration_since(start) < WINDOW => {}
+            Some(start) if now.duration_since(start) < self.window => {}
             _ => {
                 self.window_start = None;
                 self.used = 0;
@@ -72,10 +78,10 @@ impl RateLimiter {
     fn info(&self, limit: u32, now: Instant) -> RateInfo {
         let reset_secs = match self.window_start {
             Some(start) => {
-                let left = WINDOW.saturating_sub(now.duration_since(start));
+                let left = self.window.saturating_sub(now.duration_since(start));
                 left.as_secs() + u64::from(left.subsec_nanos() > 0)
             }
-            None => WINDOW.as_secs(),
+            None => self.window.as_secs(),
         };
         RateInfo { limit, remaining: limit.saturating_sub(self.used), reset_secs }
     }
