@@ -294,6 +294,8 @@ pub struct Session {
     pub account: AccountInfo,
     /// The host the component may reach (`acme.onelogin.com`), for messages.
     pub host: String,
+    /// The config `configure` was given (in memory only), for [`Session::reconnect`].
+    fields: Vec<(String, String)>,
     /// Kept alive for the session; shut down by [`Session::finish`].
     pub simulator: Option<Simulator>,
 }
@@ -349,7 +351,21 @@ impl Session {
                 return Err(connector_failure("configure", &host, &error));
             }
         };
-        Ok(Session { harness, instance, account, host, simulator })
+        Ok(Session { harness, instance, account, host, fields, simulator })
+    }
+
+    /// Replaces the instance with a fresh one, configured again (a sync
+    /// continues in it from its cursor). The outer error is a host failure,
+    /// the inner one `configure`'s.
+    pub async fn reconnect(&mut self) -> anyhow::Result<Result<(), ConnectorError>> {
+        let mut instance = self.harness.instantiate().await?;
+        match instance.configure(&self.fields).await? {
+            Ok(_) => {
+                self.instance = instance;
+                Ok(Ok(()))
+            }
+            Err(error) => Ok(Err(error)),
+        }
     }
 
     /// Stops the simulator, if one runs.

@@ -77,6 +77,9 @@ pub struct SyncCommand {
     concurrency: u32,
 }
 
+/// Rate-limit waits in a row without a page before `--wait` gives up.
+const MAX_WAITS_WITHOUT_A_PAGE: u32 = 5;
+
 /// How a run of the page loop ended, when it did not complete the sync.
 enum Stop {
     /// Ctrl-C.
@@ -319,17 +322,46 @@ impl SyncCommand {
         let base_duration = journal.state.duration_ms;
         let started = Instant::now();
         let mut buf = Vec::new();
+        // Rate-limit waits since the last page: a window too small for one
+        // page would otherwise be waited out forever.
+        let mut waits_without_a_page = 0u32;
 
+        // After a rate-limit wait the sync goes on in a fresh instance (from
+        // the cursor): the old one may still count its spent budget.
+        let mut fresh_instance = false;
         let stop = loop {
-            let request = options.request(journal.state.cursor.clone());
-            let result = tokio::select! {
-                result = session.instance.sync_page(request) => result,
-                _ = tokio::signal::ctrl_c() => break Some(Stop::Interrupted),
+            let result = if fresh_instance {
+                let reconnected = tokio::select! {
+                    result = session.reconnect() => result,
+                    _ = tokio::signal::ctrl_c() => break Some(Stop::Interrupted),
+                };
+                match reconnected {
+                    Ok(Ok(())) => {
+                        fresh_instance = false;
+                        continue;
+                    }
+                    Ok(Err(error)) => Ok(Err(error)),
+                    Err(error) => Err(error),
+                }
+            } else {
+                let request = options.request(journal.state.cursor.clone());
+                tokio::select! {
+                    result = session.instance.sync_page(request) => result,
+                    _ = tokio::signal::ctrl_c() => break Some(Stop::Interrupted),
+                }
             };
             let page = match result {
                 Err(error) => break Some(Stop::Host(error)),
                 Ok(Err(error)) => match error.kind {
+                    ErrorKind::RateLimited(_) if self.wait && waits_without_a_page >= MAX_WAITS_WITHOUT_A_PAGE => {
+                        progress.note(&format!(
+                            "{MAX_WAITS_WITHOUT_A_PAGE} rate windows in a row gave no page: the limit allows fewer \
+                             calls per window than one page needs; lower --concurrency or --max-items"
+                        ));
+                        break Some(Stop::Connector(error));
+                    }
                     ErrorKind::RateLimited(seconds) if self.wait => {
+                        waits_without_a_page += 1;
                         let wait = Duration::from_secs(u64::from(seconds).max(1) + 1);
                         let at = host_test::simulator::tenant::iso_millis(
                             wall_millis() + i64::try_from(wait.as_millis()).unwrap_or(0),
@@ -343,11 +375,15 @@ impl SyncCommand {
                             _ = tokio::signal::ctrl_c() => break Some(Stop::Interrupted),
                         }
                         progress.note("resuming after the rate-limit wait");
+                        fresh_instance = true;
                         continue;
                     }
                     _ => break Some(Stop::Connector(error)),
                 },
-                Ok(Ok(page)) => page,
+                Ok(Ok(page)) => {
+                    waits_without_a_page = 0;
+                    page
+                }
             };
 
             buf.clear();
