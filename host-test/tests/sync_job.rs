@@ -260,7 +260,7 @@ fn the_simulator_prints_a_config_the_sync_uses_as_is() {
 
     let too_many = run(&["simulator", "--users", "10000000"]);
     assert_eq!(too_many.status.code(), Some(2), "{}", text(&too_many));
-    assert!(text(&too_many).contains("at most 1000000 users"), "{}", text(&too_many));
+    assert!(text(&too_many).contains("at most 500000 users"), "{}", text(&too_many));
     std::fs::remove_dir_all(dir).ok();
 }
 

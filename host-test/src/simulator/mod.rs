@@ -117,8 +117,8 @@ impl Default for SimulatorConfig {
 }
 
 /// The largest tenant the simulator generates ([`SimulatorConfig::users`]):
-/// about 1.3 KiB of memory per user, events included.
-pub const MAX_USERS: usize = 1_000_000;
+/// about 3.3 KiB of memory per user, events included (about 1.6 GiB at the maximum).
+pub const MAX_USERS: usize = 500_000;
 
 /// An API client id and secret.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

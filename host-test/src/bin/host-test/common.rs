@@ -203,7 +203,7 @@ pub fn parse_users(text: &str) -> Result<usize, String> {
 /// The simulator's own options.
 #[derive(Args, Clone, Debug, Default)]
 pub struct SimulatorOptions {
-    /// Number of users in the simulated tenant, at most 1000000 [default: the simulator's].
+    /// Number of users in the simulated tenant, at most 500000 [default: the simulator's].
     #[arg(long, value_name = "N", conflicts_with = "config", value_parser = parse_users)]
     pub users: Option<usize>,
     /// Seed of the simulated tenant [default: the simulator's].

@@ -17,7 +17,7 @@ pub struct SimulatorCommand {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// Number of users in the simulated tenant, at most 1000000 [default: the simulator's].
+    /// Number of users in the simulated tenant, at most 500000 [default: the simulator's].
     #[arg(long, value_name = "N", value_parser = parse_users)]
     users: Option<usize>,
     /// Seed of the simulated tenant [default: the simulator's].
