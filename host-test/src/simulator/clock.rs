@@ -2,7 +2,8 @@
 //!
 //! By default it is the machine's clock. [`fix_epoch`] makes it start at a
 //! fixed instant instead ([`FIXED_EPOCH_MS`] for the CLI): every simulator
-//! started afterwards in this process reads `epoch + time since it started`,
+//! started afterwards in this process reads `epoch + time since its first
+//! request` (so however long the host takes to compile the component first),
 //! dates its generated events from the epoch, and sends that time in the
 //! `Date` header. So the same `--users` and `--seed` give the same tenant,
 //! the same events and (for a sync that begins within its first second) the
@@ -16,26 +17,23 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// The fixed epoch of the CLI's simulators: 2026-01-01T00:00:00Z.
 pub const FIXED_EPOCH_MS: i64 = 1_767_225_600_000;
 
-/// `Some((epoch, origin))` once fixed: now = epoch + origin.elapsed().
-static FIXED: Mutex<Option<(i64, Instant)>> = Mutex::new(None);
-
-fn fixed() -> Option<(i64, Instant)> {
-    *FIXED.lock().unwrap_or_else(|e| e.into_inner())
-}
+/// `Some((epoch, origin))` once fixed: now = epoch + origin.elapsed(); the
+/// origin is set by the first reading after a (re)start.
+static FIXED: Mutex<Option<(i64, Option<Instant>)>> = Mutex::new(None);
 
 /// Makes this process's simulator clock start at `epoch_ms` (unix ms).
 pub fn fix_epoch(epoch_ms: i64) {
-    *FIXED.lock().unwrap_or_else(|e| e.into_inner()) = Some((epoch_ms, Instant::now()));
+    *FIXED.lock().unwrap_or_else(|e| e.into_inner()) = Some((epoch_ms, None));
 }
 
 /// Called when a simulator starts: a fixed clock starts again at its epoch
-/// (so two simulators of one process, e.g. the bench's, see the same time),
-/// and the start time is returned (unix ms).
+/// at the next reading (so two simulators of one process, e.g. the bench's,
+/// see the same times), and the start time is returned (unix ms).
 pub fn restart() -> i64 {
     let mut fixed = FIXED.lock().unwrap_or_else(|e| e.into_inner());
     match fixed.as_mut() {
         Some((epoch, origin)) => {
-            *origin = Instant::now();
+            *origin = None;
             *epoch
         }
         None => wall_millis(),
@@ -44,7 +42,7 @@ pub fn restart() -> i64 {
 
 /// Whether the clock is fixed.
 pub fn is_fixed() -> bool {
-    fixed().is_some()
+    FIXED.lock().unwrap_or_else(|e| e.into_inner()).is_some()
 }
 
 fn wall_millis() -> i64 {
@@ -53,8 +51,12 @@ fn wall_millis() -> i64 {
 
 /// The simulator's current time in unix milliseconds.
 pub fn now_millis() -> i64 {
-    match fixed() {
-        Some((epoch, origin)) => epoch.saturating_add(i64::try_from(origin.elapsed().as_millis()).unwrap_or(i64::MAX)),
+    let mut fixed = FIXED.lock().unwrap_or_else(|e| e.into_inner());
+    match fixed.as_mut() {
+        Some((epoch, origin)) => {
+            let origin = *origin.get_or_insert_with(Instant::now);
+            epoch.saturating_add(i64::try_from(origin.elapsed().as_millis()).unwrap_or(i64::MAX))
+        }
         None => wall_millis(),
     }
 }
