@@ -178,6 +178,14 @@ fn a_rate_limited_sync_exits_4_with_the_resume_command_then_waits_out_the_window
     assert!(!out.exists(), "--out is written only when the sync completes");
     assert!(committed_pages(&state) > 0, "the pages before the limit are kept");
 
+    // The state holds no secret: the simulator's credentials come from its seed.
+    let secret = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let sim = Simulator::start(SimulatorConfig { users: 1, seed: 4, ..Default::default() }).await.unwrap();
+        sim.manage_credentials().client_secret
+    });
+    let state_text = std::fs::read_to_string(state.join("state.json")).unwrap();
+    assert!(!state_text.contains(&secret) && !text(&limited).contains(&secret), "the client secret leaked");
+
     let mut resume = job.clone();
     resume.extend(["--resume", "--wait"]);
     let started = Instant::now();

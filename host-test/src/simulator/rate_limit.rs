@@ -135,6 +135,15 @@ mod tests {
     }
 
     #[test]
+    fn a_short_window_resets_after_its_length() {
+        let mut rl = RateLimiter::with_window(Some(1), Duration::from_secs(3));
+        let t0 = Instant::now();
+        assert_eq!(rl.consume(t0).unwrap().unwrap().reset_secs, 3);
+        assert_eq!(rl.consume(t0 + Duration::from_secs(1)).unwrap_err().reset_secs, 2);
+        assert_eq!(rl.consume(t0 + Duration::from_secs(3)).unwrap().unwrap().remaining, 0);
+    }
+
+    #[test]
     fn unlimited_never_reports() {
         let mut rl = RateLimiter::new(None);
         assert_eq!(rl.consume(Instant::now()), Ok(None));
