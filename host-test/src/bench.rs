@@ -53,6 +53,9 @@ pub const TARGET_SPEED_UP: f64 = 5.0;
 pub const TARGET_SPEED_UP_LATENCY: Duration = Duration::from_millis(20);
 /// Target: peak linear memory at most this many bytes (set for 100k users).
 pub const TARGET_PEAK_MEMORY: usize = 32 * 1024 * 1024;
+/// Target: the host process's peak resident memory (VmHWM) at most this many
+/// bytes, not counting the in-process simulator's tenant (set for 100k users).
+pub const TARGET_HOST_RSS: u64 = 100 * 1024 * 1024;
 
 /// `ceil(items / page)`, but at least 1: reading an empty list still costs
 /// one call.
@@ -285,6 +288,12 @@ pub struct BenchRun {
     pub relationships: u64,
     /// The component's peak linear memory.
     pub peak_memory_bytes: usize,
+    /// The host process's resident memory before the sync (simulator and
+    /// its tenant, compiled component) and its peak (VmHWM) after; 0 where
+    /// `/proc/self/status` is missing.
+    pub host_rss_before_bytes: u64,
+    /// See [`BenchRun::host_rss_before_bytes`].
+    pub host_peak_rss_bytes: u64,
     /// The last page's per-kind report.
     pub report: Vec<KindReport>,
 }
@@ -439,6 +448,24 @@ impl BenchReport {
             measured: format!("{} at {} users", mib(peak), self.config.users),
             verdict: verdict(peak <= TARGET_PEAK_MEMORY),
         });
+        // The serial run starts from a fresh process, so its VmHWM minus its RSS before
+        // the sync is the sync's own growth; the simulator's tenant is in this process
+        // only because the bench runs it here.
+        let host = self.serial.host_peak_rss_bytes.saturating_sub(self.serial.host_rss_before_bytes);
+        checks.push(TargetCheck {
+            target: format!("host peak RSS <= {} MiB at 100k users (simulator excluded)", TARGET_HOST_RSS >> 20),
+            measured: format!(
+                "{} MiB over {} MiB before the sync (VmHWM {} MiB)",
+                host >> 20,
+                self.serial.host_rss_before_bytes >> 20,
+                self.serial.host_peak_rss_bytes >> 20
+            ),
+            verdict: if self.serial.host_peak_rss_bytes == 0 {
+                Verdict::NotApplicable("no /proc/self/status".into())
+            } else {
+                verdict(host <= TARGET_HOST_RSS)
+            },
+        });
         let incomplete: BTreeSet<String> =
             self.incomplete_kinds().map(|r| format!("{} {}", r.kind, kind_status_word(&r.status))).collect();
         checks.push(TargetCheck {
@@ -522,6 +549,9 @@ impl BenchReport {
             format!("{:.0}", c.entities_per_second()),
         );
         row("peak linear memory", mib(s.peak_memory_bytes), mib(c.peak_memory_bytes));
+        let rss = |bytes: u64| mib(usize::try_from(bytes).unwrap_or(usize::MAX));
+        row("host RSS before the sync", rss(s.host_rss_before_bytes), rss(c.host_rss_before_bytes));
+        row("host peak RSS (VmHWM)", rss(s.host_peak_rss_bytes), rss(c.host_peak_rss_bytes));
         if !self.config.latency.is_zero() {
             let latency = self.config.latency;
             row(
@@ -579,6 +609,25 @@ impl BenchReport {
     }
 }
 
+/// A `kB` field of `/proc/self/status`, in bytes.
+fn proc_status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: u64 = line[field.len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// This process's peak resident memory (`VmHWM` in `/proc/self/status`), in
+/// bytes; `None` where that file does not exist.
+pub fn host_peak_rss_bytes() -> Option<u64> {
+    proc_status_bytes("VmHWM:")
+}
+
+/// This process's resident memory now (`VmRSS`), in bytes.
+pub fn host_rss_bytes() -> Option<u64> {
+    proc_status_bytes("VmRSS:")
+}
+
 /// Bytes as `12.3 MiB`.
 pub fn mib(bytes: usize) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
@@ -586,7 +635,20 @@ pub fn mib(bytes: usize) -> String {
 
 /// A connector error as an `anyhow` error (the bench has no use for its type).
 fn connector_error(during: &str, error: ConnectorError) -> anyhow::Error {
-    anyhow::anyhow!("{during} failed: {:?}: {}", error.kind, error.message)
+    use crate::harness::types::ErrorKind;
+    let kind = match &error.kind {
+        ErrorKind::InvalidConfig(field) => format!("invalid-config({field})"),
+        ErrorKind::NotConfigured => "not-configured".into(),
+        ErrorKind::AuthenticationFailed => "authentication-failed".into(),
+        ErrorKind::InsufficientScope => "insufficient-scope".into(),
+        ErrorKind::NotFound => "not-found".into(),
+        ErrorKind::InvalidInput(what) => format!("invalid-input({what})"),
+        ErrorKind::RateLimited(seconds) => format!("rate-limited(retry after {seconds} s)"),
+        ErrorKind::Upstream(status) => format!("upstream(HTTP {status})"),
+        ErrorKind::Transport => "transport".into(),
+        ErrorKind::InvalidCursor => "invalid-cursor".into(),
+    };
+    anyhow::anyhow!("{during} failed: {kind}: {}", error.message)
 }
 
 /// Runs the benchmark (see the module docs). Host failures and connector
@@ -677,6 +739,7 @@ async fn sync_once(
         ..SyncOptions::default()
     };
     let sync_start_ms = now_millis();
+    let host_rss_before_bytes = host_rss_bytes().unwrap_or(0);
     let started = Instant::now();
     let end = sync_pages(&mut instance, &options, |_| {}).await?.map_err(|e| connector_error("sync", e))?;
     let wall = started.elapsed();
@@ -693,6 +756,8 @@ async fn sync_once(
         entities: end.entities,
         relationships: end.relationships,
         peak_memory_bytes: instance.peak_memory_bytes(),
+        host_rss_before_bytes,
+        host_peak_rss_bytes: host_peak_rss_bytes().unwrap_or(0),
         report: end.report,
     };
     tracing::info!(requests = run.requests, wall_ms = wall.as_millis() as u64, "bench: sync done");
@@ -815,6 +880,8 @@ mod tests {
             entities: 1000,
             relationships: 10,
             peak_memory_bytes: peak,
+            host_rss_before_bytes: 50 << 20,
+            host_peak_rss_bytes: 60 << 20,
             report: vec![
                 KindReport { kind: "users".into(), status: KindStatus::Complete },
                 KindReport { kind: "events".into(), status: KindStatus::Skipped("not selected".into()) },
@@ -848,8 +915,9 @@ mod tests {
 
         let mut bad = report(20, run(100, 1000, 1 << 20, 1), run(106, 500, 40 << 20, 8));
         bad.concurrent.report[0].status = KindStatus::Skipped("not licensed".into());
+        bad.serial.host_peak_rss_bytes = 200 << 20;
         let verdicts: Vec<Verdict> = bad.targets().into_iter().map(|t| t.verdict).collect();
-        assert_eq!(verdicts, [Verdict::Fail, Verdict::Fail, Verdict::Fail, Verdict::Fail]);
+        assert_eq!(verdicts, [Verdict::Fail, Verdict::Fail, Verdict::Fail, Verdict::Fail, Verdict::Fail]);
         assert!(!bad.passed());
 
         let fast = report(0, run(100, 10, 1 << 20, 1), run(100, 10, 1 << 20, 8));

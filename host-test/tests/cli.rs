@@ -96,7 +96,7 @@ async fn exit_codes_say_what_went_wrong() {
 async fn simulator_sync_and_describe_succeed() {
     let output = tokio::task::spawn_blocking(|| host_test(&["sync", "--simulator", "--users", "30"])).await.unwrap();
     assert!(output.status.success(), "{}", text(&output));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("onelogin_user"), "summary on stderr");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("onelogin_user"), "the summary is on stdout");
     let output = tokio::task::spawn_blocking(|| host_test(&["describe"])).await.unwrap();
     let info: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(info["name"], "onelogin");

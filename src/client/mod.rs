@@ -197,6 +197,11 @@ impl<T: Transport> Client<T> {
             return Ok(());
         }
         let now = self.transport.now();
+        // The window has reset since: the budget is whole again.
+        if self.budget.resets_at.is_some_and(|at| now >= at) {
+            self.budget.remaining = None;
+            return Ok(());
+        }
         let reset_in = self.budget.resets_at.map_or(Duration::from_secs(60), |at| at.saturating_sub(now));
         self.wait_for(reset_in, what)?;
         self.budget.remaining = None;
@@ -683,6 +688,20 @@ mod tests {
         let mut client = client(&script);
         assert!(matches!(client.get_json("/a"), Err(Error::Upstream { status: 500, .. })));
         assert_eq!(script.paths().len(), 1 + 1 + MAX_READ_RETRIES as usize);
+    }
+
+    #[test]
+    fn a_spent_budget_is_whole_again_once_its_window_reset() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(200, &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "20")], "[]");
+        script.push(200, &[], "[]");
+        let mut client = client(&script);
+        client.get_json("/a").unwrap();
+        assert!(matches!(client.get_json("/b"), Err(Error::RateLimited { .. })), "no wait budget: refused at once");
+        *script.clock.borrow_mut() += Duration::from_secs(21);
+        client.get_json("/b").unwrap();
+        assert_eq!(script.paths().len(), 3, "the refused call sent nothing; the later one went out");
     }
 
     #[test]

@@ -157,8 +157,8 @@ impl InFlight {
 fn start(request: &Request) -> Result<InFlight, TransportFailure> {
     let header_list: Vec<(String, Vec<u8>)> =
         request.headers.iter().map(|(name, value)| (name.clone(), value.as_bytes().to_vec())).collect();
-    let headers =
-        Fields::from_list(&header_list).map_err(|e| failure(format!("invalid request header: {e:?}"), false))?;
+    let headers = Fields::from_list(&header_list)
+        .map_err(|_| failure(String::from("a request header was refused by the host"), false))?;
     let outgoing = OutgoingRequest::new(headers);
     let method = match request.method {
         Method::Get => http::Method::Get,
@@ -280,11 +280,33 @@ fn error_code_failure(code: &ErrorCode) -> TransportFailure {
             | ErrorCode::TlsCertificateError
     );
     let message = match code {
-        ErrorCode::HttpRequestDenied => "the host denied this request (not on its allow-list)".to_string(),
-        ErrorCode::ConnectionRefused => "connection refused".to_string(),
-        ErrorCode::ConnectionTimeout => "connection timed out".to_string(),
-        ErrorCode::ConnectionReadTimeout => "timed out waiting for the response".to_string(),
-        other => format!("{other:?}"),
-    };
+        ErrorCode::HttpRequestDenied => "the host denied this request (not on its allow-list)",
+        ErrorCode::DnsTimeout => "DNS lookup timed out",
+        ErrorCode::DnsError(_) => "DNS lookup failed (no such host?)",
+        ErrorCode::DestinationNotFound => "destination not found",
+        ErrorCode::DestinationUnavailable => "destination unavailable",
+        ErrorCode::DestinationIpProhibited | ErrorCode::DestinationIpUnroutable => "destination address not reachable",
+        ErrorCode::ConnectionRefused => "connection refused",
+        ErrorCode::ConnectionTerminated => "connection closed by the server",
+        ErrorCode::ConnectionTimeout => "connection timed out",
+        ErrorCode::ConnectionReadTimeout => "timed out waiting for the response",
+        ErrorCode::ConnectionWriteTimeout => "timed out sending the request",
+        ErrorCode::ConnectionLimitReached => "connection limit reached",
+        ErrorCode::TlsProtocolError => "TLS protocol error",
+        ErrorCode::TlsCertificateError => "the server's TLS certificate was refused",
+        ErrorCode::TlsAlertReceived(_) => "TLS alert from the server",
+        ErrorCode::HttpRequestUriInvalid => "invalid request URI",
+        ErrorCode::HttpRequestHeaderSize(_) | ErrorCode::HttpRequestHeaderSectionSize(_) => "request headers too large",
+        ErrorCode::HttpRequestBodySize(_) => "request body too large",
+        ErrorCode::HttpResponseHeaderSize(_) | ErrorCode::HttpResponseHeaderSectionSize(_) => {
+            "response headers too large"
+        }
+        ErrorCode::HttpResponseBodySize(_) => "response body too large",
+        ErrorCode::HttpResponseTimeout => "timed out waiting for the response",
+        ErrorCode::HttpResponseIncomplete => "the response ended early",
+        ErrorCode::HttpProtocolError => "HTTP protocol error",
+        _ => "HTTP request failed",
+    }
+    .to_string();
     failure(message, retryable)
 }

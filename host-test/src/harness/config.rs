@@ -101,9 +101,15 @@ pub const ENV_OVERRIDES: [(&str, &str); 5] = [
 impl ConnectorConfig {
     /// Parses TOML text; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &Path) -> Result<ConnectorConfig, ConfigError> {
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Parse {
-            path: origin.to_path_buf(),
-            message: e.message().to_string(),
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            let at = e
+                .span()
+                .map(|span| line_column(text, span.start))
+                .map(|(line, column)| format!("line {line}, column {column}: "));
+            ConfigError::Parse {
+                path: origin.to_path_buf(),
+                message: format!("{}{}", at.unwrap_or_default(), e.message().trim_end()),
+            }
         })?;
         let mut config = ConnectorConfig::default();
         for (key, value) in table {
@@ -192,9 +198,20 @@ impl ConnectorConfig {
     /// one of `subdomain` (`{subdomain}.onelogin.com`), `region`
     /// (`api.{region}.onelogin.com`) or `base_url` (its `host[:port]`).
     pub fn allowed_hosts(&self) -> Result<Vec<String>, ConfigError> {
-        let given = [&self.subdomain, &self.region, &self.base_url].iter().filter(|v| v.is_some()).count();
-        if given != 1 {
-            return Err(ConfigError::Invalid("exactly one of subdomain, region or base_url is required".into()));
+        let given: Vec<&str> = [("subdomain", &self.subdomain), ("region", &self.region), ("base_url", &self.base_url)]
+            .into_iter()
+            .filter(|(_, v)| v.is_some())
+            .map(|(name, _)| name)
+            .collect();
+        match given.len() {
+            0 => return Err(ConfigError::Invalid("one of subdomain, region or base_url is required".into())),
+            1 => {}
+            _ => {
+                return Err(ConfigError::Invalid(format!(
+                    "give only one of subdomain, region or base_url, not {}",
+                    given.join(" and ")
+                )))
+            }
         }
         if let Some(subdomain) = &self.subdomain {
             let valid = !subdomain.is_empty()
@@ -228,6 +245,14 @@ impl ConnectorConfig {
             None => host,
         }])
     }
+}
+
+/// The 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
 }
 
 /// The workspace root (the directory above `host-test`), fixed at compile time.
@@ -292,7 +317,8 @@ mod tests {
         assert!(fields.contains(&("client_secret".into(), "s3cr3t".into())));
         assert!(fields.contains(&("page_size".into(), "50".into())));
         assert!(ConnectorConfig::from_toml_str("x = [1]", Path::new("t")).is_err());
-        assert!(ConnectorConfig::from_toml_str("x = ", Path::new("t")).is_err());
+        let error = ConnectorConfig::from_toml_str("client_id = \"a\"\nx = ", Path::new("t")).unwrap_err();
+        assert!(error.to_string().contains("line 2, column"), "{error}");
     }
 
     #[test]
@@ -322,11 +348,16 @@ mod tests {
         assert!(with(|c| c.region = Some("ap".into())).is_err());
         assert!(with(|c| c.subdomain = Some("evil.com/x".into())).is_err());
         assert!(with(|_| ()).is_err());
-        assert!(with(|c| {
+        let two = with(|c| {
             c.region = Some("us".into());
             c.subdomain = Some("acme".into());
         })
-        .is_err());
+        .unwrap_err();
+        assert!(
+            two.to_string().contains("only one of subdomain, region or base_url, not subdomain and region"),
+            "{two}"
+        );
+        assert!(with(|_| ()).unwrap_err().to_string().contains("one of subdomain, region or base_url is required"));
     }
 
     #[test]

@@ -22,6 +22,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod clock;
 pub mod errors;
 pub mod events;
 pub mod faults;
@@ -94,6 +95,9 @@ pub struct SimulatorConfig {
     pub seed: u64,
     /// Account-wide calls per hour; `None` turns rate limiting off.
     pub rate_limit_per_hour: Option<u32>,
+    /// Length of the rate window (OneLogin: one hour). Tests shorten it to
+    /// see a host wait a window out.
+    pub rate_limit_window: Duration,
     /// Access token lifetime (OneLogin: 36000 s).
     pub token_ttl: Duration,
     /// Added to every request.
@@ -109,12 +113,17 @@ impl Default for SimulatorConfig {
             users: 50,
             seed: 1,
             rate_limit_per_hour: Some(5000),
+            rate_limit_window: rate_limit::WINDOW,
             token_ttl: Duration::from_secs(36_000),
             latency: Duration::ZERO,
             privileges: true,
         }
     }
 }
+
+/// The largest tenant the simulator generates ([`SimulatorConfig::users`]):
+/// about 3.3 KiB of memory per user, events included (about 1.6 GiB at the maximum).
+pub const MAX_USERS: usize = 500_000;
 
 /// An API client id and secret.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -173,6 +182,11 @@ impl Simulator {
 
     /// Starts a simulator on `addr`.
     pub async fn start_on(config: SimulatorConfig, addr: SocketAddr) -> anyhow::Result<Simulator> {
+        anyhow::ensure!(
+            config.users <= MAX_USERS,
+            "the simulator generates at most {MAX_USERS} users, not {}",
+            config.users
+        );
         let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
         socket.set_reuseaddr(true)?;
         socket.bind(addr)?;
@@ -181,14 +195,14 @@ impl Simulator {
         let base_url = format!("http://{addr}");
 
         let mut tenant = Tenant::generate(config.users, config.seed);
-        tenant.generate_events(tenant::now_millis());
+        tenant.generate_events(clock::restart());
         if !config.privileges {
             tenant.privileges.clear();
         }
         let shared: Shared = Arc::new(Mutex::new(Inner {
             tenant,
             tokens: auth::TokenStore::new(config.seed, config.token_ttl),
-            rate: rate_limit::RateLimiter::new(config.rate_limit_per_hour),
+            rate: rate_limit::RateLimiter::with_window(config.rate_limit_per_hour, config.rate_limit_window),
             faults: faults::FaultQueue::default(),
             counts: BTreeMap::new(),
             total: 0,
@@ -353,10 +367,19 @@ pub fn router(shared: Shared) -> Router {
         .with_state(shared)
 }
 
-/// The per-request middleware: counting, latency, faults, auth, rate limit, scope.
+/// The per-request middleware: counting, latency, faults, auth, rate limit, scope;
+/// and the `Date` header, from the simulator's [`clock`].
 ///
 /// Assumption (FIDELITY.md F-GATE-1, F-GATE-2): this order; a 401 spends no budget.
-pub async fn gate(State(shared): State<Shared>, req: Request, next: Next) -> Response {
+pub async fn gate(state: State<Shared>, req: Request, next: Next) -> Response {
+    let mut resp = gate_inner(state, req, next).await;
+    if let Ok(date) = axum::http::HeaderValue::from_str(&clock::http_date(clock::now_millis())) {
+        resp.headers_mut().insert(axum::http::header::DATE, date);
+    }
+    resp
+}
+
+async fn gate_inner(State(shared): State<Shared>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let template = req

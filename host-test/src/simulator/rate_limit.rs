@@ -46,6 +46,7 @@ impl RateInfo {
 #[derive(Debug)]
 pub struct RateLimiter {
     limit: Option<u32>,
+    window: Duration,
     window_start: Option<Instant>,
     used: u32,
 }
@@ -53,7 +54,12 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter allowing `limit` calls per hour, or unlimited when `None`.
     pub fn new(limit: Option<u32>) -> RateLimiter {
-        RateLimiter { limit, window_start: None, used: 0 }
+        RateLimiter::with_window(limit, WINDOW)
+    }
+
+    /// A limiter allowing `limit` calls per `window` (at least one second).
+    pub fn with_window(limit: Option<u32>, window: Duration) -> RateLimiter {
+        RateLimiter { limit, window: window.max(Duration::from_secs(1)), window_start: None, used: 0 }
     }
 
     /// The configured per-hour limit.
@@ -63,7 +69,7 @@ impl RateLimiter {
 
     fn roll(&mut self, now: Instant) {
         match self.window_start {
-            Some(start) if now.duration_since(start) < WINDOW => {}
+            Some(start) if now.duration_since(start) < self.window => {}
             _ => {
                 self.window_start = None;
                 self.used = 0;
@@ -74,10 +80,10 @@ impl RateLimiter {
     fn info(&self, limit: u32, now: Instant) -> RateInfo {
         let reset_secs = match self.window_start {
             Some(start) => {
-                let left = WINDOW.saturating_sub(now.duration_since(start));
+                let left = self.window.saturating_sub(now.duration_since(start));
                 left.as_secs() + u64::from(left.subsec_nanos() > 0)
             }
-            None => WINDOW.as_secs(),
+            None => self.window.as_secs(),
         };
         RateInfo { limit, remaining: limit.saturating_sub(self.used), reset_secs }
     }
@@ -128,6 +134,15 @@ mod tests {
         let again = rl.consume(t0 + WINDOW).unwrap().unwrap();
         assert_eq!(again.remaining, 1);
         assert_eq!(again.reset_secs, 3600);
+    }
+
+    #[test]
+    fn a_short_window_resets_after_its_length() {
+        let mut rl = RateLimiter::with_window(Some(1), Duration::from_secs(3));
+        let t0 = Instant::now();
+        assert_eq!(rl.consume(t0).unwrap().unwrap().reset_secs, 3);
+        assert_eq!(rl.consume(t0 + Duration::from_secs(1)).unwrap_err().reset_secs, 2);
+        assert_eq!(rl.consume(t0 + Duration::from_secs(3)).unwrap().unwrap().remaining, 0);
     }
 
     #[test]

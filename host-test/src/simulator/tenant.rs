@@ -867,12 +867,10 @@ fn gen_user(rng: &mut ChaCha8Rng, i: usize, id: u64, user_ids: &[u64], groups: &
     }
 }
 
-/// The current wall-clock time in unix milliseconds.
+/// The simulator's current time in unix milliseconds (the machine's clock,
+/// unless [`clock::fix_epoch`](super::clock::fix_epoch) fixed it).
 pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(EPOCH_2018_MS)
+    super::clock::now_millis()
 }
 
 /// The current wall-clock time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.

@@ -10,7 +10,7 @@ use clap::Args;
 use host_test::harness::config::{ConfigError, ConnectorConfig};
 use host_test::harness::types::{AccessLevel, AccountInfo, ConnectorError, ErrorKind};
 use host_test::harness::{ConnectorInstance, Harness, HarnessConfig, Limits};
-use host_test::simulator::{Simulator, SimulatorConfig};
+use host_test::simulator::{Simulator, SimulatorConfig, MAX_USERS};
 
 /// Exit status: anything not covered below (host failure, upstream error, ...).
 pub const EXIT_FAILURE: u8 = 1;
@@ -20,6 +20,45 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_AUTH: u8 = 3;
 /// Exit status: rate limited.
 pub const EXIT_RATE_LIMITED: u8 = 4;
+/// Exit status: the sync finished but a selected kind failed.
+pub const EXIT_PARTIAL: u8 = 5;
+/// Exit status: interrupted (Ctrl-C); a `--state` sync can be resumed.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// The most requests the connector keeps in flight (`sync-request.concurrency`).
+pub const MAX_CONCURRENCY: u32 = 64;
+
+/// The environment variable `./dev` sets to the directory it was called
+/// from: relative paths given to the CLI are taken from there.
+pub const CALLER_CWD_ENV: &str = "HOST_TEST_CALLER_CWD";
+
+/// A path as the user meant it: relative paths are taken from the caller's
+/// directory ([`CALLER_CWD_ENV`], set by `./dev`), else the current one.
+pub fn resolve_path(path: &Path) -> PathBuf {
+    if path.is_absolute() || path.as_os_str() == "-" {
+        return path.to_path_buf();
+    }
+    match std::env::var_os(CALLER_CWD_ENV).filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join(path),
+        None => path.to_path_buf(),
+    }
+}
+
+/// How to run this program again, for messages (`./dev` sets
+/// `HOST_TEST_PROGRAM` to `./dev host-test`).
+pub fn program_name() -> String {
+    std::env::var("HOST_TEST_PROGRAM").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "host-test".into())
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@%+".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
 
 /// An error whose message was already printed; the process exits with `.0`.
 #[derive(Debug)]
@@ -59,7 +98,7 @@ pub fn exit_code_for(error: &anyhow::Error) -> u8 {
 /// The exit status for a typed connector error.
 pub fn exit_code_for_kind(kind: &ErrorKind) -> u8 {
     match kind {
-        ErrorKind::InvalidConfig(_) => EXIT_USAGE,
+        ErrorKind::InvalidConfig(_) | ErrorKind::InvalidInput(_) => EXIT_USAGE,
         ErrorKind::AuthenticationFailed | ErrorKind::InsufficientScope => EXIT_AUTH,
         ErrorKind::RateLimited(_) => EXIT_RATE_LIMITED,
         _ => EXIT_FAILURE,
@@ -83,10 +122,37 @@ pub fn kind_name(kind: &ErrorKind) -> String {
     }
 }
 
-/// Prints a connector error on stderr and turns it into an [`Exit`].
-pub fn connector_failure(during: &str, error: &ConnectorError) -> anyhow::Error {
+/// A component message for people: a `wasi:http` error code the component
+/// passed on in Rust debug form (`ErrorCode::DnsError(DnsErrorPayload {…})`)
+/// becomes words (`DNS error`).
+pub fn human_message(message: &str) -> String {
+    let Some(start) = message.find("ErrorCode::") else {
+        return message.to_string();
+    };
+    let rest = &message[start + "ErrorCode::".len()..];
+    let name_end = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
+    let name = &rest[..name_end];
+    let mut words = String::new();
+    for (i, c) in name.char_indices() {
+        if c.is_ascii_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_lowercase());
+    }
+    let words = words.replace("dns", "DNS").replace("tls", "TLS").replace("http", "HTTP");
+    format!("{}{words}", &message[..start])
+}
+
+/// One line for a connector error: what failed, where, and why.
+pub fn error_line(during: &str, host: &str, error: &ConnectorError) -> String {
     let retry = if error.retryable { " (retryable)" } else { "" };
-    eprintln!("error: {during} failed: {}: {}{retry}", kind_name(&error.kind), error.message);
+    let at = if host.is_empty() { String::new() } else { format!(" at {host}") };
+    format!("{during}{at} failed: {}: {}{retry}", kind_name(&error.kind), human_message(&error.message))
+}
+
+/// Prints a connector error on stderr and turns it into an [`Exit`].
+pub fn connector_failure(during: &str, host: &str, error: &ConnectorError) -> anyhow::Error {
+    eprintln!("error: {}", error_line(during, host, error));
     Exit(exit_code_for_kind(&error.kind)).into()
 }
 
@@ -126,11 +192,20 @@ impl std::str::FromStr for RateLimit {
     }
 }
 
+/// `--users N`, at most [`MAX_USERS`].
+pub fn parse_users(text: &str) -> Result<usize, String> {
+    let users: usize = text.trim().parse().map_err(|_| format!("expected a number of users, not {text:?}"))?;
+    if users > MAX_USERS {
+        return Err(format!("the simulator generates at most {MAX_USERS} users"));
+    }
+    Ok(users)
+}
+
 /// The simulator's own options.
 #[derive(Args, Clone, Debug, Default)]
 pub struct SimulatorOptions {
-    /// Number of users in the simulated tenant [default: the simulator's].
-    #[arg(long, value_name = "N", conflicts_with = "config")]
+    /// Number of users in the simulated tenant, at most 500000 [default: the simulator's].
+    #[arg(long, value_name = "N", conflicts_with = "config", value_parser = parse_users)]
     pub users: Option<usize>,
     /// Seed of the simulated tenant [default: the simulator's].
     #[arg(long, value_name = "S", conflicts_with = "config")]
@@ -139,6 +214,12 @@ pub struct SimulatorOptions {
     /// default) or `off` [default: the simulator's].
     #[arg(long, value_name = "N|on|off", conflicts_with = "config")]
     pub rate_limit: Option<RateLimit>,
+    /// Length of the simulated rate window in seconds [default: 3600, OneLogin's].
+    #[arg(long, value_name = "SECS", conflicts_with = "config")]
+    pub rate_window_secs: Option<u64>,
+    /// Latency the simulator adds to every request, in milliseconds.
+    #[arg(long, value_name = "MS", conflicts_with = "config")]
+    pub latency_ms: Option<u64>,
 }
 
 impl SimulatorOptions {
@@ -155,6 +236,12 @@ impl SimulatorOptions {
             Some(RateLimit::Off) => config.rate_limit_per_hour = None,
             Some(RateLimit::PerHour(n)) => config.rate_limit_per_hour = Some(n),
             Some(RateLimit::On) | None => {}
+        }
+        if let Some(ms) = self.latency_ms {
+            config.latency = Duration::from_millis(ms);
+        }
+        if let Some(secs) = self.rate_window_secs {
+            config.rate_limit_window = Duration::from_secs(secs.max(1));
         }
         config
     }
@@ -206,6 +293,10 @@ pub struct Session {
     pub harness: Harness,
     pub instance: ConnectorInstance,
     pub account: AccountInfo,
+    /// The host the component may reach (`acme.onelogin.com`), for messages.
+    pub host: String,
+    /// The config `configure` was given (in memory only), for [`Session::reconnect`].
+    fields: Vec<(String, String)>,
     /// Kept alive for the session; shut down by [`Session::finish`].
     pub simulator: Option<Simulator>,
 }
@@ -238,8 +329,9 @@ impl Session {
             tracing::info!(addr = %simulator.addr(), "simulator started");
             (harness_config, fields, Some(simulator))
         } else {
-            let config = ConnectorConfig::load(target.config.as_deref())?;
-            tracing::debug!(?config, "connector config");
+            let path = target.config.as_deref().map(resolve_path);
+            let config = ConnectorConfig::load(path.as_deref())?;
+            tracing::debug!(config = ?config, "connector config (secrets redacted)");
             let harness_config = HarnessConfig {
                 component: component.to_path_buf(),
                 allowed_hosts: config.allowed_hosts()?,
@@ -248,6 +340,7 @@ impl Session {
             };
             (harness_config, config.fields(), None)
         };
+        let host = harness_config.allowed_hosts.join(", ");
         let harness = Harness::new(harness_config)?;
         let mut instance = harness.instantiate().await?;
         let account = match instance.configure(&fields).await? {
@@ -256,10 +349,24 @@ impl Session {
                 if let Some(simulator) = simulator {
                     simulator.shutdown().await;
                 }
-                return Err(connector_failure("configure", &error));
+                return Err(connector_failure("configure", &host, &error));
             }
         };
-        Ok(Session { harness, instance, account, simulator })
+        Ok(Session { harness, instance, account, host, fields, simulator })
+    }
+
+    /// Replaces the instance with a fresh one, configured again (a sync
+    /// continues in it from its cursor). The outer error is a host failure,
+    /// the inner one `configure`'s.
+    pub async fn reconnect(&mut self) -> anyhow::Result<Result<(), ConnectorError>> {
+        let mut instance = self.harness.instantiate().await?;
+        match instance.configure(&self.fields).await? {
+            Ok(_) => {
+                self.instance = instance;
+                Ok(Ok(()))
+            }
+            Err(error) => Ok(Err(error)),
+        }
     }
 
     /// Stops the simulator, if one runs.

@@ -24,8 +24,8 @@ pub struct DiffCommand {
 impl DiffCommand {
     /// Runs the subcommand.
     pub fn run(self) -> anyhow::Result<()> {
-        let previous = read_records(&self.previous)?;
-        let current = read_records(&self.current)?;
+        let previous = read_records(&crate::common::resolve_path(&self.previous))?;
+        let current = read_records(&crate::common::resolve_path(&self.current))?;
         let found = tombstones(&previous, &current).map_err(|error| UsageError(format!("cannot diff: {error}")))?;
         match write_lines(&found) {
             // A reader that stopped early (`| head`) is not an error.

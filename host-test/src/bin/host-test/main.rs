@@ -1,14 +1,18 @@
 //! `host-test`: run the OneLogin connector component under the wasmtime
 //! harness, against the built-in simulator or a real tenant.
 //!
-//! Exit status: 0 ok; 2 usage or configuration error (including the
-//! component's `invalid-config`); 3 `authentication-failed` or
-//! `insufficient-scope`; 4 `rate-limited`; 1 anything else.
+//! Exit status: 0 ok; 2 usage, configuration or invalid input (including
+//! the component's `invalid-config` and `invalid-input`); 3
+//! `authentication-failed` or `insufficient-scope` (also when a synced kind
+//! failed with one); 4 `rate-limited`; 5 the sync finished but a selected
+//! kind failed; 130 interrupted; 1 anything else.
 
 mod bench;
 mod common;
 mod describe;
 mod diff;
+mod journal;
+mod progress;
 mod provision;
 mod records;
 mod simulator;
@@ -55,8 +59,7 @@ enum Command {
 }
 
 fn init_tracing() {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn,host_test=info,component=info"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -68,7 +71,10 @@ fn init_tracing() {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let component = cli.component.clone().unwrap_or_else(component_path);
+    // Simulators of this process start their clock at a fixed instant, so a
+    // seed gives the same tenant and the same events on every run.
+    host_test::simulator::clock::fix_epoch(host_test::simulator::clock::FIXED_EPOCH_MS);
+    let component = cli.component.as_deref().map(common::resolve_path).unwrap_or_else(component_path);
     let limits = cli.limits.limits();
     let result = match cli.command {
         Command::Sync(command) => command.run(&component, limits).await,

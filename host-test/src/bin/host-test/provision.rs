@@ -52,10 +52,11 @@ impl ProvisionCommand {
     /// Runs the subcommand.
     pub async fn run(self, component: &Path, limits: Limits) -> anyhow::Result<()> {
         // Read the action first: a usage error should not cost a login.
-        let action = read_action(&self.action)?;
+        let action = read_action(&crate::common::resolve_path(&self.action))?;
         let mut session = Session::open(component, limits, &self.target, &self.simulator).await?;
         let options = ProvisionOptions { dry_run: self.dry_run };
         let result = session.instance.provision_with(action, options).await;
+        let host = session.host.clone();
         session.finish().await;
         match result? {
             Ok(outcome) => {
@@ -63,7 +64,7 @@ impl ProvisionCommand {
                 println!("{}", serde_json::to_string_pretty(&action::outcome_json(&outcome))?);
                 Ok(())
             }
-            Err(error) => Err(connector_failure("provision", &error)),
+            Err(error) => Err(connector_failure("provision", &host, &error)),
         }
     }
 }

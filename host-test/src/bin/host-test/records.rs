@@ -107,7 +107,8 @@ pub fn kind_report_json(report: &KindReport) -> Value {
     }
 }
 
-fn parse_kind_report(value: &Value) -> anyhow::Result<KindReport> {
+/// A kind report back from [`kind_report_json`].
+pub fn parse_kind_report(value: &Value) -> anyhow::Result<KindReport> {
     let field = |name: &str| value.get(name).and_then(Value::as_str).with_context(|| format!("no string {name:?}"));
     let status = match field("status")? {
         "pending" => KindStatus::Pending,
@@ -128,6 +129,7 @@ fn parse_kind_report(value: &Value) -> anyhow::Result<KindReport> {
 }
 
 /// The first line of the file: how the sync went.
+#[cfg(test)]
 fn sync_record(output: &SyncOutput) -> Value {
     json!({
         "record": "sync",
@@ -137,7 +139,50 @@ fn sync_record(output: &SyncOutput) -> Value {
     })
 }
 
+/// One page's records as JSON Lines (entities, then relationships), appended to `buf`.
+pub fn page_lines(buf: &mut Vec<u8>, entities: &[Entity], relationships: &[Relationship]) -> anyhow::Result<()> {
+    for entity in entities {
+        serde_json::to_writer(&mut *buf, &entity_record(entity))?;
+        buf.push(b'\n');
+    }
+    for relationship in relationships {
+        serde_json::to_writer(&mut *buf, &relationship_record(relationship))?;
+        buf.push(b'\n');
+    }
+    Ok(())
+}
+
+/// Writes the final `--out` file: the `sync` line (`incremental`, `pages`,
+/// `kinds` as [`kind_report_json`] values), then the records file copied as
+/// is (streamed: the records are never all in memory). Written to
+/// `OUT.tmp` and renamed, so `out` is either absent or complete.
+pub fn compose_output(
+    out: &Path,
+    incremental: bool,
+    pages: u64,
+    kinds: &[Value],
+    records: &Path,
+) -> anyhow::Result<()> {
+    let mut tmp = out.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    {
+        let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        let mut writer = std::io::BufWriter::new(file);
+        let line = json!({"record": "sync", "incremental": incremental, "pages": pages, "kinds": kinds});
+        serde_json::to_writer(&mut writer, &line)?;
+        writer.write_all(b"\n")?;
+        let mut source = std::fs::File::open(records).with_context(|| format!("cannot read {}", records.display()))?;
+        std::io::copy(&mut source, &mut writer).with_context(|| format!("cannot write {}", tmp.display()))?;
+        writer.flush()?;
+        writer.get_ref().sync_all()?;
+    }
+    std::fs::rename(&tmp, out).with_context(|| format!("cannot write {}", out.display()))?;
+    Ok(())
+}
+
 /// Writes `output` as JSON Lines to `path`.
+#[cfg(test)]
 pub fn write_records(path: &Path, output: &SyncOutput) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     serde_json::to_writer(&mut out, &sync_record(output))?;
