@@ -645,6 +645,7 @@ fn connector_error(during: &str, error: ConnectorError) -> anyhow::Error {
         ErrorKind::InvalidInput(what) => format!("invalid-input({what})"),
         ErrorKind::RateLimited(seconds) => format!("rate-limited(retry after {seconds} s)"),
         ErrorKind::Upstream(status) => format!("upstream(HTTP {status})"),
+        ErrorKind::UnexpectedResponse(status) => format!("unexpected-response(HTTP {status})"),
         ErrorKind::Transport => "transport".into(),
         ErrorKind::InvalidCursor => "invalid-cursor".into(),
     };
