@@ -941,26 +941,31 @@ async fn row1_the_same_after_cursor_forever_ends_without_repeating_records() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn row2_a_new_after_cursor_forever_ends_within_a_bound() {
-    must_end(
+    // Large pages: the bound that matters is requests, not the host's pages.
+    // No Total-Count: the guard's cap for an uncounted v2 list (1,000 pages).
+    let run = must_end_paging(
         on_path("/api/2/users", |_, seen| {
             let page = json!([user(seen * 2 + 100), user(seen * 2 + 101)]);
             Reply::json(200, &page).with_header("after-cursor", format!("c{seen}"))
         }),
         &["users"],
+        100_000,
         2_000,
     )
     .await;
+    assert!(run.kind_error("users").is_some_and(|e| matches!(e.kind, ErrorKind::UnexpectedResponse(200))));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn row3_a_role_admin_list_that_never_ends_is_bounded() {
-    must_end(
+    must_end_paging(
         misbehave(|request, seen| {
             (request.path().starts_with("/api/2/roles/") && request.path().ends_with("/admins")).then(|| {
                 Reply::json(200, &json!([{"id": seen + 1000}])).with_header("after-cursor", format!("a{seen}"))
             })
         }),
         &["roles"],
+        100_000,
         2_000,
     )
     .await;

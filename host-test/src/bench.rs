@@ -635,20 +635,7 @@ pub fn mib(bytes: usize) -> String {
 
 /// A connector error as an `anyhow` error (the bench has no use for its type).
 fn connector_error(during: &str, error: ConnectorError) -> anyhow::Error {
-    use crate::harness::types::ErrorKind;
-    let kind = match &error.kind {
-        ErrorKind::InvalidConfig(field) => format!("invalid-config({field})"),
-        ErrorKind::NotConfigured => "not-configured".into(),
-        ErrorKind::AuthenticationFailed => "authentication-failed".into(),
-        ErrorKind::InsufficientScope => "insufficient-scope".into(),
-        ErrorKind::NotFound => "not-found".into(),
-        ErrorKind::InvalidInput(what) => format!("invalid-input({what})"),
-        ErrorKind::RateLimited(seconds) => format!("rate-limited(retry after {seconds} s)"),
-        ErrorKind::Upstream(status) => format!("upstream(HTTP {status})"),
-        ErrorKind::UnexpectedResponse(status) => format!("unexpected-response(HTTP {status})"),
-        ErrorKind::Transport => "transport".into(),
-        ErrorKind::InvalidCursor => "invalid-cursor".into(),
-    };
+    let kind = crate::harness::types::kind_name(&error.kind);
     anyhow::anyhow!("{during} failed: {kind}: {}", error.message)
 }
 

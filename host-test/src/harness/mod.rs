@@ -67,6 +67,23 @@ pub mod types {
         RelationshipKind, SyncKind, SyncPage, SyncProgress, SyncRequest, ValueType,
     };
     pub use super::log::{LogLevel, LogLine};
+
+    /// The WIT spelling of an error kind, with its payload, for messages.
+    pub fn kind_name(kind: &ErrorKind) -> String {
+        match kind {
+            ErrorKind::InvalidConfig(field) => format!("invalid-config({field})"),
+            ErrorKind::NotConfigured => "not-configured".into(),
+            ErrorKind::AuthenticationFailed => "authentication-failed".into(),
+            ErrorKind::InsufficientScope => "insufficient-scope".into(),
+            ErrorKind::NotFound => "not-found".into(),
+            ErrorKind::InvalidInput(what) => format!("invalid-input({what})"),
+            ErrorKind::RateLimited(seconds) => format!("rate-limited(retry after {seconds} s)"),
+            ErrorKind::Upstream(status) => format!("upstream(HTTP {status})"),
+            ErrorKind::UnexpectedResponse(status) => format!("unexpected-response(HTTP {status})"),
+            ErrorKind::Transport => "transport".into(),
+            ErrorKind::InvalidCursor => "invalid-cursor".into(),
+        }
+    }
 }
 
 pub use instance::{ConnectorInstance, Harness, HarnessConfig};

@@ -105,22 +105,7 @@ pub fn exit_code_for_kind(kind: &ErrorKind) -> u8 {
     }
 }
 
-/// The WIT spelling of an error kind, with its payload.
-pub fn kind_name(kind: &ErrorKind) -> String {
-    match kind {
-        ErrorKind::InvalidConfig(field) => format!("invalid-config({field})"),
-        ErrorKind::NotConfigured => "not-configured".into(),
-        ErrorKind::AuthenticationFailed => "authentication-failed".into(),
-        ErrorKind::InsufficientScope => "insufficient-scope".into(),
-        ErrorKind::NotFound => "not-found".into(),
-        ErrorKind::InvalidInput(what) => format!("invalid-input({what})"),
-        ErrorKind::RateLimited(seconds) => format!("rate-limited(retry after {seconds} s)"),
-        ErrorKind::Upstream(status) => format!("upstream(HTTP {status})"),
-        ErrorKind::UnexpectedResponse(status) => format!("unexpected-response(HTTP {status})"),
-        ErrorKind::Transport => "transport".into(),
-        ErrorKind::InvalidCursor => "invalid-cursor".into(),
-    }
-}
+pub use host_test::harness::types::kind_name;
 
 /// A component message for people: a `wasi:http` error code the component
 /// passed on in Rust debug form (`ErrorCode::DnsError(DnsErrorPayload {…})`)
