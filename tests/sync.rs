@@ -10,7 +10,7 @@ use host_test::harness::diff::{self, Tombstone, TombstoneStatus};
 use host_test::harness::types::{AccountPatch, Action, Entity, ErrorKind, KindStatus, Relationship};
 use host_test::harness::SyncOutput;
 use host_test::harness::{sync_all, SyncOptions};
-use host_test::simulator::{limits, Fault, FaultKind, SimulatorConfig, Tenant};
+use host_test::simulator::{limits, Fault, FaultKind, ListRoleIds, SimulatorConfig, Tenant};
 use serde_json::{json, Value};
 
 /// `max_items` for the tests' pages: small enough for many pages.
@@ -650,4 +650,46 @@ async fn aws_roles_alone_cost_no_per_user_calls_and_still_match_the_ground_truth
         granted += certain.len();
     }
     assert!(granted > 0);
+}
+
+/// The other answer to "do list items carry `role_ids`?" (FIDELITY.md
+/// F-USER-2): never, even when `fields` asks. Membership comes from each
+/// role's member list instead, so member grants and `has_role` rules are
+/// still right; custom attributes are missing, so rules that test them are
+/// undetermined (never decided "no").
+#[tokio::test(flavor = "multi_thread")]
+async fn without_role_ids_in_the_users_list_membership_is_read_per_role_and_nothing_is_decided_wrongly() {
+    let config = SimulatorConfig {
+        users: 120,
+        seed: 7,
+        rate_limit_per_hour: None,
+        list_role_ids: ListRoleIds::Never,
+        ..Default::default()
+    };
+    let fixture = Fixture::with_config(config).await;
+    let tenant = fixture.sim.tenant();
+    let output = fixture.full_sync(PAGE).await.expect("sync");
+    let members: BTreeSet<(String, String)> = rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_role:")
+        .into_iter()
+        .filter(|r| props(&r.properties)["permission"] == "member")
+        .map(|r| (r.from_key.clone(), r.to_key.clone()))
+        .collect();
+    assert_eq!(members, role_member_pairs(&tenant));
+    let counts = fixture.sim.request_counts();
+    let role_user_reads = counts.get("GET /api/2/roles/{id}/users").copied().unwrap_or(0);
+    assert!(role_user_reads >= tenant.roles.len() as u64, "one member read per role: {counts:?}");
+    let mut decided_by_role = 0;
+    for user in &tenant.users {
+        let user_key = format!("onelogin_user:{}", user.id);
+        let truth = tenant.aws_roles(user.id);
+        let aws: Vec<&Relationship> =
+            rels(&output, "ASSIGNED", &user_key, "arn:").into_iter().filter(|r| r.from_key == user_key).collect();
+        let certain: BTreeSet<String> =
+            aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| r.to_key.clone()).collect();
+        let seen: BTreeSet<String> = aws.iter().map(|r| r.to_key.clone()).collect();
+        assert!(certain.is_subset(&truth.certain), "{user_key}: {certain:?} not all in {:?}", truth.certain);
+        assert!(truth.certain.is_subset(&seen), "{user_key}: an AWS role decided no: {:?} vs {seen:?}", truth.certain);
+        decided_by_role += certain.iter().filter(|a| a.contains(":role/recorded/")).count();
+    }
+    assert!(decided_by_role > 0, "the recorded rule (email ew, has_role ri) is decided from per-role membership");
 }

@@ -88,6 +88,9 @@ pub struct SyncCache {
     pub rules_collecting: Option<Collecting<usize, Vec<AwsRule>>>,
     /// Who can reach each app with AWS rules (its users, through roles or directly).
     pub aws_app_users: Option<BTreeMap<u64, BTreeSet<u64>>>,
+    /// The roles of each user, from each role's member list (read only when
+    /// OneLogin lists users without `role_ids`).
+    pub role_members: Option<BTreeMap<u64, Vec<u64>>>,
     /// The ids of every privilege.
     pub privileges: Option<Vec<String>>,
     /// What the events of the window say.

@@ -10,7 +10,7 @@ use super::aws::{self, AwsRule};
 use super::cache::EventJoin;
 use super::state::Plan;
 use super::step::Ctx;
-use crate::client::pagination::{page_size, List};
+use crate::client::pagination::{self, page_size, List, PageCursor};
 use crate::client::transport::Transport;
 use crate::error::Result;
 use crate::vocabulary::{id_of, RoleApps};
@@ -29,6 +29,37 @@ pub fn roles<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c [RoleApps]
         ctx.cache.roles = Some(roles);
     }
     Ok(ctx.cache.roles.as_deref().unwrap_or_default())
+}
+
+/// The roles of every user, from `GET /api/2/roles/{id}/users` for every
+/// role (`concurrency` roles at a time; a role with more than 100 members
+/// pages on alone): how membership is read when OneLogin lists users
+/// without `role_ids`.
+pub fn role_members<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c BTreeMap<u64, Vec<u64>>> {
+    if ctx.cache.role_members.is_none() {
+        let role_ids: Vec<u64> = roles(ctx)?.iter().map(|r| r.id).collect();
+        let mut members: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        for chunk in role_ids.chunks(ctx.concurrency()) {
+            let paths: Vec<String> = chunk.iter().map(|id| role_users_path(*id)).collect();
+            for (role_id, result) in chunk.iter().zip(ctx.client.get_json_many(&paths)) {
+                let (response, body) = result?;
+                let path = format!("/api/2/roles/{role_id}/users");
+                let list = List::v2(&path, page_size::ROLE_USERS);
+                let page = pagination::parse_page(&list, &PageCursor::first(), &response, body)?;
+                ctx.client.read_rest(&list, page, |user| {
+                    if let Some(user) = id_of(&user) {
+                        members.entry(user).or_default().push(*role_id);
+                    }
+                })?;
+            }
+        }
+        ctx.cache.role_members = Some(members);
+    }
+    Ok(ctx.cache.role_members.get_or_insert_with(BTreeMap::new))
+}
+
+fn role_users_path(role_id: u64) -> String {
+    List::v2(&format!("/api/2/roles/{role_id}/users"), page_size::ROLE_USERS).path_and_query(&PageCursor::first())
 }
 
 /// Every app id, sorted.

@@ -105,6 +105,22 @@ pub struct SimulatorConfig {
     /// Whether the account has the Delegated Administration subscription. When
     /// `false` the tenant has no privileges and every `/api/1/privileges*` call is 403.
     pub privileges: bool,
+    /// When `GET /api/2/users` list items carry `role_ids` and
+    /// `custom_attributes` (FIDELITY.md F-USER-2: unknown, leaning "only when
+    /// `fields` names them").
+    pub list_role_ids: ListRoleIds,
+}
+
+/// When list items of `GET /api/2/users` carry `role_ids` and `custom_attributes`.
+/// The single-user read always carries them (developers.onelogin.com get-user sample).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ListRoleIds {
+    /// Only when the `fields` parameter names them: the List Users docs sample
+    /// has neither, and public code asks for them with `fields`.
+    #[default]
+    WhenAsked,
+    /// Never, whatever `fields` says: the other answer the evidence allows.
+    Never,
 }
 
 impl Default for SimulatorConfig {
@@ -117,6 +133,7 @@ impl Default for SimulatorConfig {
             token_ttl: Duration::from_secs(36_000),
             latency: Duration::ZERO,
             privileges: true,
+            list_role_ids: ListRoleIds::default(),
         }
     }
 }
@@ -155,6 +172,8 @@ pub struct Inner {
     pub base_url: String,
     /// [`SimulatorConfig::privileges`].
     pub privileges_enabled: bool,
+    /// [`SimulatorConfig::list_role_ids`].
+    pub list_role_ids: ListRoleIds,
 }
 
 /// The shared state handle.
@@ -209,6 +228,7 @@ impl Simulator {
             latency: config.latency,
             base_url,
             privileges_enabled: config.privileges,
+            list_role_ids: config.list_role_ids,
         }));
         let app = router(shared.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();

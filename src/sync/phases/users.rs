@@ -121,13 +121,24 @@ pub static RELATIONSHIPS: [RelationshipType; 6] = [
     },
 ];
 
+/// The fields asked of `GET /api/2/users`: every field of a v2 user. The
+/// List Users docs sample has no `role_ids` or `custom_attributes`; public
+/// code gets them by naming them in `fields` (developers.onelogin.com "using
+/// query parameters": `fields` returns the attributes of the single-user read).
+const USER_FIELDS: &str = "id,email,username,firstname,lastname,title,department,company,comment,phone,status,state,\
+                           group_id,role_ids,custom_attributes,manager_user_id,manager_ad_id,directory_id,external_id,\
+                           distinguished_name,member_of,samaccountname,userprincipalname,trusted_idp_id,\
+                           preferred_locale_code,invalid_login_attempts,created_at,updated_at,activated_at,last_login,\
+                           password_changed_at,invitation_sent_at,locked_until";
+
 /// Users `i..` of the users page at `at.page`.
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
     let page = match ctx.cache.users_page.take() {
         Some((key, page)) if key == at.page => page,
         _ => {
             let since = ctx.state.plan.since.map(crate::time::iso);
-            let filters: Vec<(&str, &str)> = since.as_deref().map(|s| ("updated_since", s)).into_iter().collect();
+            let mut filters: Vec<(&str, &str)> = since.as_deref().map(|s| ("updated_since", s)).into_iter().collect();
+            filters.push(("fields", USER_FIELDS));
             let list = List::v2("/api/2/users", page_size::USERS).with_filters(&filters);
             ctx.client.page(&list, &at.page)?
         }
@@ -250,6 +261,7 @@ struct Joins<'a> {
 /// Map a batch of v2 users and everything read for them (also used by the
 /// changed users phase).
 pub fn emit_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result<()> {
+    let users = with_role_ids(ctx, users)?;
     let users: Vec<&Value> = users.iter().filter(|user| fresh_user(ctx, user)).collect();
     let ids: Vec<Option<u64>> = users.iter().map(|user| id_of(user)).collect();
     let per_user = read_per_user(ctx, &ids)?;
@@ -282,6 +294,31 @@ pub fn emit_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result
         emit_user(ctx.out, &joins, user_id, object, &extra);
     }
     Ok(())
+}
+
+/// The users, each with `role_ids`: when OneLogin listed a user without
+/// them (even though `fields` asked), they come from each role's member list
+/// (read once per sync; its cost is in the `roles` kind's). Without it,
+/// membership would silently be empty and `has_role` rules undecided.
+fn with_role_ids<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result<Vec<Value>> {
+    let lacking = |user: &Value| user.get("role_ids").is_none() && user.get("role_id").is_none();
+    let needed = [Kind(&ROLES), Kind(&USER_APPS), Kind(&AWS_IAM_ROLES)].into_iter().any(|k| ctx.pending(k))
+        || ctx.state.selected(Kind(&ROLES));
+    if !needed || !users.iter().any(lacking) {
+        return Ok(users.to_vec());
+    }
+    let members = joins::role_members(ctx)?;
+    Ok(users
+        .iter()
+        .map(|user| {
+            let mut user = user.clone();
+            if let (true, Some(id), Value::Object(fields)) = (lacking(&user), id_of(&user), &mut user) {
+                let roles = members.get(&id).cloned().unwrap_or_default();
+                fields.insert("role_ids".into(), json!(roles));
+            }
+            user
+        })
+        .collect())
 }
 
 /// Whether a user object is new in this sync (users without an id pass, to

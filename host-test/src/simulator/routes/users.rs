@@ -53,6 +53,7 @@ use crate::simulator::tenant::{
     custom_attribute_display_name, now_iso, parse_iso_millis, App, Tenant, User, APP_ID_BASE, CUSTOM_ATTRIBUTE_ID_BASE,
     STATUSES, USER_ID_BASE,
 };
+use crate::simulator::ListRoleIds;
 use crate::simulator::{limits, lock, Shared};
 
 /// The users routes.
@@ -168,8 +169,8 @@ impl UserFilter {
 
 /// `GET /api/2/users`.
 ///
-/// Assumption (FIDELITY.md F-USER-2, contradicts evidence): items carry `role_ids` and
-/// `custom_attributes` even when `fields` does not ask for them.
+/// Items carry `role_ids` and `custom_attributes` only as
+/// [`crate::simulator::SimulatorConfig::list_role_ids`] says (FIDELITY.md F-USER-2).
 async fn list_v2(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
     let page = match V2Page::from_params(&params, limits::USERS) {
@@ -183,7 +184,22 @@ async fn list_v2(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let st = lock(&sim);
     let matched: Vec<&User> = st.tenant.users.iter().filter(|u| filter.matches(u)).collect();
     let fields = params.get("fields");
-    let items = matched[page.range(matched.len())].iter().map(|u| project(v2_user(u), fields)).collect();
+    let asked = |name: &str| fields.is_some_and(|f| f.split(',').any(|f| f.trim() == name));
+    let mode = st.list_role_ids;
+    let items = matched[page.range(matched.len())]
+        .iter()
+        .map(|u| {
+            let mut item = project(v2_user(u), fields);
+            if let Value::Object(obj) = &mut item {
+                for name in ["role_ids", "custom_attributes"] {
+                    if mode == ListRoleIds::Never || !asked(name) {
+                        obj.remove(name);
+                    }
+                }
+            }
+            item
+        })
+        .collect();
     v2_list(items, matched.len(), page, &st.base_url, "/api/2/users", &params)
 }
 
