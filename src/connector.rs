@@ -144,7 +144,7 @@ mod tests {
         script.push(200, &[], "[]");
         script.push(200, &[], r#"[{"id":9,"name":"app"}]"#);
         script.push(200, &[("after-cursor", "u2"), ("total-count", "2")], r#"[{"id":1,"group_id":5,"role_ids":[7]}]"#);
-        script.push(200, &[("total-count", "2")], r#"[{"id":2}]"#);
+        script.push(200, &[("total-count", "2")], r#"[{"id":2,"role_ids":[]}]"#);
 
         let kinds = ["users", "groups", "roles", "apps"];
         let mut pages = Vec::new();
@@ -198,7 +198,11 @@ mod tests {
         assert!(report.iter().any(|(k, s)| k == "events" && s.contains("not selected")), "{report:?}");
         // Token and probe, then exactly one request per step: no refetches in one instance.
         assert_eq!(script.paths().len(), 2 + 8);
-        assert!(script.paths()[9].starts_with("GET /api/2/users?cursor=u2&fields=id,"), "{}", script.paths()[9]);
+        assert!(
+            script.paths()[9].starts_with("GET /api/2/users?cursor=u2&fields=id%2Cemail%2C"),
+            "{}",
+            script.paths()[9]
+        );
 
         // A cursor resumed in a fresh instance re-reads the roles it needs, then continues.
         let admin_cursor =
