@@ -45,6 +45,11 @@ fn rels<'a>(output: &'a SyncOutput, class: &str, from_prefix: &str, to_prefix: &
         .collect()
 }
 
+/// The ARN of an `aws_iam_role` key (`aws_iam_role:<ARN>`).
+fn arn(key: &str) -> String {
+    key.strip_prefix("aws_iam_role:").unwrap_or(key).to_string()
+}
+
 fn key_pairs(relationships: &[&Relationship]) -> BTreeSet<(String, String)> {
     relationships.iter().map(|r| (r.from_key.clone(), r.to_key.clone())).collect()
 }
@@ -233,9 +238,9 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
         let user_key = format!("onelogin_user:{}", user.id);
         let truth = tenant.aws_roles(user.id);
         let aws: Vec<&Relationship> =
-            rels(&output, "ASSIGNED", &user_key, "arn:").into_iter().filter(|r| r.from_key == user_key).collect();
+            rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:").into_iter().filter(|r| r.from_key == user_key).collect();
         let certain: BTreeSet<String> =
-            aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| r.to_key.clone()).collect();
+            aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| arn(&r.to_key)).collect();
         assert_eq!(certain, truth.certain, "{user_key} AWS roles");
         let undetermined: BTreeSet<u64> = aws
             .iter()
@@ -641,10 +646,10 @@ async fn aws_roles_alone_cost_no_per_user_calls_and_still_match_the_ground_truth
     let mut granted = 0;
     for user in &tenant.users {
         let user_key = format!("onelogin_user:{}", user.id);
-        let certain: BTreeSet<String> = rels(&output, "ASSIGNED", &user_key, "arn:")
+        let certain: BTreeSet<String> = rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:")
             .into_iter()
             .filter(|r| r.from_key == user_key && props(&r.properties)["determined"] == true)
-            .map(|r| r.to_key.clone())
+            .map(|r| arn(&r.to_key))
             .collect();
         assert_eq!(certain, tenant.aws_roles(user.id).certain, "{user_key}");
         granted += certain.len();
@@ -683,10 +688,10 @@ async fn without_role_ids_in_the_users_list_membership_is_read_per_role_and_noth
         let user_key = format!("onelogin_user:{}", user.id);
         let truth = tenant.aws_roles(user.id);
         let aws: Vec<&Relationship> =
-            rels(&output, "ASSIGNED", &user_key, "arn:").into_iter().filter(|r| r.from_key == user_key).collect();
+            rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:").into_iter().filter(|r| r.from_key == user_key).collect();
         let certain: BTreeSet<String> =
-            aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| r.to_key.clone()).collect();
-        let seen: BTreeSet<String> = aws.iter().map(|r| r.to_key.clone()).collect();
+            aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| arn(&r.to_key)).collect();
+        let seen: BTreeSet<String> = aws.iter().map(|r| arn(&r.to_key)).collect();
         assert!(certain.is_subset(&truth.certain), "{user_key}: {certain:?} not all in {:?}", truth.certain);
         assert!(truth.certain.is_subset(&seen), "{user_key}: an AWS role decided no: {:?} vs {seen:?}", truth.certain);
         decided_by_role += certain.iter().filter(|a| a.contains(":role/recorded/")).count();
