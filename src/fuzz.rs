@@ -460,7 +460,11 @@ impl Transport for &RandomTransport {
             response.status = 200;
         }
         if response.body.len() > request.bounds.max_body_bytes {
-            return Err(TransportFailure { kind: TransportKind::Protocol, message: "too big".into(), retryable: false });
+            return Err(TransportFailure {
+                kind: TransportKind::Protocol,
+                message: "too big".into(),
+                retryable: false,
+            });
         }
         Ok(response)
     }

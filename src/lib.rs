@@ -63,8 +63,7 @@ mod component {
     use crate::connector::Connector;
     use crate::error::Error;
     use crate::identity::connector::types::{
-        AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, Endpoint, SyncPage,
-        SyncRequest,
+        AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, Endpoint, SyncPage, SyncRequest,
     };
 
     thread_local! {

@@ -152,7 +152,10 @@ async fn endpoints_name_every_server_a_config_needs_without_network() {
     let cases = [
         (good.clone(), endpoint(Scheme::Https, "acme.onelogin.com", 443)),
         (with(no_host.clone(), "region", Some("EU")), endpoint(Scheme::Https, "api.eu.onelogin.com", 443)),
-        (with(no_host.clone(), "base_url", Some("https://sso.example.com:8443/")), endpoint(Scheme::Https, "sso.example.com", 8443)),
+        (
+            with(no_host.clone(), "base_url", Some("https://sso.example.com:8443/")),
+            endpoint(Scheme::Https, "sso.example.com", 8443),
+        ),
         (with(no_host.clone(), "base_url", Some("http://127.0.0.1:8080")), endpoint(Scheme::Http, "127.0.0.1", 8080)),
         (with(no_host.clone(), "base_url", Some("http://[::1]:9")), endpoint(Scheme::Http, "::1", 9)),
     ];

@@ -899,10 +899,7 @@ async fn row11_a_password_echoed_by_set_credential_is_redacted() {
             validate_policy: true,
         });
         let started = Instant::now();
-        let result = instance
-            .provision(action)
-            .await
-            .expect("provision must not trap");
+        let result = instance.provision(action).await.expect("provision must not trap");
         run.longest_call = run.longest_call.max(started.elapsed());
         run.outputs.push(format!("{result:?}"));
         let error = result.expect_err("the server refused");

@@ -237,8 +237,10 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
     for user in &tenant.users {
         let user_key = format!("onelogin_user:{}", user.id);
         let truth = tenant.aws_roles(user.id);
-        let aws: Vec<&Relationship> =
-            rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:").into_iter().filter(|r| r.from_key == user_key).collect();
+        let aws: Vec<&Relationship> = rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:")
+            .into_iter()
+            .filter(|r| r.from_key == user_key)
+            .collect();
         let certain: BTreeSet<String> =
             aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| arn(&r.to_key)).collect();
         assert_eq!(certain, truth.certain, "{user_key} AWS roles");
@@ -254,7 +256,7 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
     let arns: BTreeSet<String> = tenant.users.iter().flat_map(|u| tenant.aws_roles(u.id).certain).collect();
     assert!(arns.iter().any(|a| a.contains(":role/engineering/")), "IAM paths survive: {arns:?}");
     for arn in &arns {
-        assert!(keys.contains(arn.as_str()), "aws_iam_role entity for {arn}");
+        assert!(keys.contains(format!("aws_iam_role:{arn}").as_str()), "aws_iam_role entity for {arn}");
     }
 
     // Privileges.
@@ -687,8 +689,10 @@ async fn without_role_ids_in_the_users_list_membership_is_read_per_role_and_noth
     for user in &tenant.users {
         let user_key = format!("onelogin_user:{}", user.id);
         let truth = tenant.aws_roles(user.id);
-        let aws: Vec<&Relationship> =
-            rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:").into_iter().filter(|r| r.from_key == user_key).collect();
+        let aws: Vec<&Relationship> = rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:")
+            .into_iter()
+            .filter(|r| r.from_key == user_key)
+            .collect();
         let certain: BTreeSet<String> =
             aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| arn(&r.to_key)).collect();
         let seen: BTreeSet<String> = aws.iter().map(|r| arn(&r.to_key)).collect();

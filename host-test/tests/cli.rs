@@ -272,10 +272,19 @@ async fn bench_prints_the_table_with_targets_and_describe_lists_sync_kinds() {
     }
     // Action parameters carry `secret`: set-credential's password is one, nothing else in it is.
     let set_credential = info["actions"].as_array().unwrap().iter().find(|a| a["name"] == "set-credential").unwrap();
-    let secrets: Vec<&Value> =
-        set_credential["params"].as_array().unwrap().iter().filter(|p| p["secret"] == true).map(|p| &p["name"]).collect();
+    let secrets: Vec<&Value> = set_credential["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["secret"] == true)
+        .map(|p| &p["name"])
+        .collect();
     assert_eq!(secrets, [&json!("password")], "{set_credential}");
-    assert!(info["actions"].as_array().unwrap().iter().all(|a| a["params"].as_array().unwrap().iter().all(|p| p["secret"].is_boolean())));
+    assert!(info["actions"].as_array().unwrap().iter().all(|a| a["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["secret"].is_boolean())));
     let role = info["permissions"].as_array().unwrap().iter().find(|p| p["entity_type"] == "onelogin_role").unwrap();
     assert_eq!(role["permissions"], json!(["member", "admin"]));
 }

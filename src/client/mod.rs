@@ -564,9 +564,11 @@ pub mod testing {
         }
 
         pub fn push_failure(&self, retryable: bool) {
-            self.responses
-                .borrow_mut()
-                .push_back(Err(TransportFailure { kind: TransportKind::Connection, message: "connection reset".into(), retryable }));
+            self.responses.borrow_mut().push_back(Err(TransportFailure {
+                kind: TransportKind::Connection,
+                message: "connection reset".into(),
+                retryable,
+            }));
         }
 
         pub fn paths(&self) -> Vec<String> {
@@ -577,16 +579,13 @@ pub mod testing {
     impl Transport for &Scripted {
         fn send(&self, request: &Request) -> Result<Response, TransportFailure> {
             self.requests.borrow_mut().push(request.clone());
-            self.responses
-                .borrow_mut()
-                .pop_front()
-                .unwrap_or_else(|| {
-                    Err(TransportFailure {
-                        kind: TransportKind::Protocol,
-                        message: "no scripted response".into(),
-                        retryable: false,
-                    })
+            self.responses.borrow_mut().pop_front().unwrap_or_else(|| {
+                Err(TransportFailure {
+                    kind: TransportKind::Protocol,
+                    message: "no scripted response".into(),
+                    retryable: false,
                 })
+            })
         }
 
         fn now(&self) -> Duration {

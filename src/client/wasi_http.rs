@@ -95,7 +95,9 @@ impl Transport for WasiHttp {
         }
         results
             .into_iter()
-            .map(|result| result.unwrap_or_else(|| Err(failure(TransportKind::Connection, "response lost while waiting", true))))
+            .map(|result| {
+                result.unwrap_or_else(|| Err(failure(TransportKind::Connection, "response lost while waiting", true)))
+            })
             .collect()
     }
 
@@ -163,8 +165,8 @@ impl InFlight {
 fn start(request: &Request) -> Result<InFlight, TransportFailure> {
     let header_list: Vec<(String, Vec<u8>)> =
         request.headers.iter().map(|(name, value)| (name.clone(), value.as_bytes().to_vec())).collect();
-    let headers = Fields::from_list(&header_list)
-        .map_err(|_| refused_by_api("a request header was refused by the host"))?;
+    let headers =
+        Fields::from_list(&header_list).map_err(|_| refused_by_api("a request header was refused by the host"))?;
     let outgoing = OutgoingRequest::new(headers);
     let method = match request.method {
         Method::Get => http::Method::Get,

@@ -132,7 +132,12 @@ fn execute<T: Transport>(ctx: &mut Ctx<'_, T>, request: Request) -> Result<Outco
 }
 
 /// Plan or run `action` with a client whose credentials have `access`.
-pub fn run<T: Transport>(client: &mut Client<T>, access: AccessLevel, action: &Action, mode: Mode) -> Result<ActionOutcome> {
+pub fn run<T: Transport>(
+    client: &mut Client<T>,
+    access: AccessLevel,
+    action: &Action,
+    mode: Mode,
+) -> Result<ActionOutcome> {
     // Validate the arguments before anything else, then the scope, then call.
     let request = parse(action)?;
     if access != AccessLevel::Manage {

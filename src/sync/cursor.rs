@@ -170,14 +170,7 @@ impl Cursor {
             Selection::from_names(wire.report.iter().map(|(name, _)| name.as_str()), &all).ok_or_else(garbled)?;
         let report = selection.kinds().zip(wire.report.into_iter().map(|(_, status)| status)).collect();
         let state = SyncState { plan: wire.plan, report };
-        Ok(Cursor {
-            state,
-            phase: wire.p,
-            at: wire.at,
-            done: wire.done,
-            phases_done: wire.pd,
-            overall_done: wire.od,
-        })
+        Ok(Cursor { state, phase: wire.p, at: wire.at, done: wire.done, phases_done: wire.pd, overall_done: wire.od })
     }
 }
 

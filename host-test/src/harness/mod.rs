@@ -62,10 +62,9 @@ pub mod bindings {
 pub mod types {
     pub use super::bindings::identity::connector::types::{
         AccessLevel, AccountInfo, AccountPatch, Action, ActionOutcome, ActionSpec, ConfigField, ConfigFieldSpec,
-        ConnectorError, ConnectorInfo, CredentialChange, CustomAction, EntitlementChange, Entity, EntityKind,
-        Endpoint, ErrorKind, KindReport, KindStatus, LinkRequest, ParamSpec, PlannedCall, Relationship,
-        RelationshipKind, ResourcePermissions, Scheme, SyncKind, SyncPage, SyncProgress, SyncRequest, TransportKind,
-        ValueType,
+        ConnectorError, ConnectorInfo, CredentialChange, CustomAction, Endpoint, EntitlementChange, Entity, EntityKind,
+        ErrorKind, KindReport, KindStatus, LinkRequest, ParamSpec, PlannedCall, Relationship, RelationshipKind,
+        ResourcePermissions, Scheme, SyncKind, SyncPage, SyncProgress, SyncRequest, TransportKind, ValueType,
     };
     pub use super::log::{LogLevel, LogLine};
 
