@@ -355,6 +355,35 @@ fn records(entities: &[Entity], relationships: &[Relationship]) -> Vec<String> {
 }
 
 /// Every page of a sync from `cursor` on, as records, in a fresh instance.
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_counts_phases_and_objects_overall_and_the_effective_concurrency_is_reported() {
+    let fixture = Fixture::new(30, 4).await;
+    let (mut instance, _) = fixture.manage().await;
+    let mut seen = Vec::new();
+    // 100 asks for more than the maximum: lowered to 64, and said so.
+    let options = SyncOptions { max_items: 40, concurrency: 100, ..SyncOptions::default() };
+    let output = sync_all(&mut instance, &options, |page| seen.push((page.concurrency, page.progress.clone())))
+        .await
+        .unwrap()
+        .expect("sync");
+    assert!(seen.len() > 3, "several pages: {}", seen.len());
+    assert!(seen.iter().all(|(concurrency, _)| *concurrency == 64), "{seen:?}");
+    for pair in seen.windows(2) {
+        let (before, after) = (&pair[0].1, &pair[1].1);
+        assert!(after.phases_done >= before.phases_done && after.overall_done >= before.overall_done, "{pair:?}");
+    }
+    let last = &seen.last().unwrap().1;
+    assert_eq!(last.phases_done, last.phases_total, "{last:?}");
+    assert!(last.phases_done > 5, "{last:?}");
+    assert!(seen.iter().all(|(_, p)| p.phases_done <= p.phases_total), "{seen:?}");
+    // Objects read: at least the users and every other listed object once.
+    let users = output.entities.iter().filter(|e| e.entity_type == "onelogin_user").count() as u64;
+    assert!(last.overall_done > users, "{} > {users}", last.overall_done);
+    let one_page = SyncOptions { max_items: 0, ..SyncOptions::default() };
+    let default = sync_all(&mut instance, &one_page, |page| assert_eq!(page.concurrency, 8, "the default"));
+    default.await.unwrap().expect("sync");
+}
+
 async fn pages_from(fixture: &Fixture, cursor: Option<String>, max_items: u32) -> Vec<(Vec<String>, Option<String>)> {
     let (mut instance, _) = fixture.manage().await;
     let mut pages = Vec::new();

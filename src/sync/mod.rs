@@ -84,18 +84,8 @@ static START_RELATIONSHIP: crate::vocabulary::RelationshipType = crate::vocabula
     description: "The account has the SSO / MFA service.",
 };
 
-/// Where a sync stands within one call.
-struct Run {
-    state: SyncState,
-    phase: Phase,
-    at: Position,
-    /// Objects of the current phase read so far.
-    done: u64,
-    /// Phases finished so far.
-    phases_done: u32,
-    /// Objects read so far, over all phases.
-    overall_done: u64,
-}
+/// Where a sync stands within one call: what the cursor carries.
+type Run = Cursor;
 
 /// How a step left the sync.
 enum After {
@@ -119,18 +109,7 @@ pub fn sync_page<T: Transport>(
     client.set_wait_budget(Duration::from_millis(u64::from(request.max_wait_ms)));
     let mut out = Output::default();
     let (mut run, mut finished) = match &request.cursor {
-        Some(text) => {
-            let cursor = Cursor::decode(text, key)?;
-            let run = Run {
-                state: cursor.state,
-                phase: cursor.phase,
-                at: cursor.at,
-                done: cursor.done,
-                phases_done: cursor.phases_done,
-                overall_done: cursor.overall_done,
-            };
-            (run, false)
-        }
+        Some(text) => (Cursor::decode(text, key)?, false),
         None => start(client, account, key, request, &mut out)?,
     };
     cache.bind(&run.state.plan);
@@ -150,15 +129,7 @@ pub fn sync_page<T: Transport>(
             break;
         }
     }
-    let phases_ahead = if finished { 0 } else { phases_ahead(&run.state, run.phase) };
-    let progress = SyncProgress {
-        phase: run.phase.spec().name.to_string(),
-        done: run.done,
-        total: out.total,
-        phases_done: run.phases_done,
-        phases_total: run.phases_done.saturating_add(phases_ahead),
-        overall_done: run.overall_done,
-    };
+    let progress = progress(&run, out.total, finished);
     let report = report(&run.state);
     let Output { entities, relationships, .. } = out;
     if finished {
@@ -166,23 +137,29 @@ pub fn sync_page<T: Transport>(
         let checkpoint = run.state.plan.t0.map(|t| Checkpoint::new(t).encode(key));
         return Ok(SyncPage { entities, relationships, next_cursor: None, progress, report, checkpoint, concurrency });
     }
-    let cursor = Cursor {
-        state: run.state,
-        phase: run.phase,
-        at: run.at,
-        done: run.done,
-        phases_done: run.phases_done,
-        overall_done: run.overall_done,
-    };
-    let next_cursor = Some(cursor.encode(key));
+    let next_cursor = Some(run.encode(key));
     Ok(SyncPage { entities, relationships, next_cursor, progress, report, checkpoint: None, concurrency })
 }
 
-/// The phases still to read: `current` and those after it the sync enters as
-/// it stands now (an estimate: a kind found unlicensed later drops its phases).
-fn phases_ahead(state: &SyncState, current: Phase) -> u32 {
-    let after = current.following().filter(|p| (p.spec().enter)(state)).count();
-    u32::try_from(after).unwrap_or(u32::MAX).saturating_add(1)
+/// The progress of `run`; `total` is what OneLogin said of the phase.
+fn progress(run: &Run, total: Option<u64>, finished: bool) -> SyncProgress {
+    // The phases still to read: the current one and those after it the sync
+    // enters as it stands now (an estimate: a kind found unlicensed later
+    // drops its phases).
+    let ahead = if finished {
+        0
+    } else {
+        let after = run.phase.following().filter(|p| (p.spec().enter)(&run.state)).count();
+        u32::try_from(after).unwrap_or(u32::MAX).saturating_add(1)
+    };
+    SyncProgress {
+        phase: run.phase.spec().name.to_string(),
+        done: run.done,
+        total,
+        phases_done: run.phases_done,
+        phases_total: run.phases_done.saturating_add(ahead),
+        overall_done: run.overall_done,
+    }
 }
 
 /// Run one step of the current phase and move on.
