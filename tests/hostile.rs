@@ -516,6 +516,21 @@ fn users_failed_with(run: &Run, kind: ErrorKind, retryable: bool) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_is_not_followed_and_is_reported_as_the_status_it_is() {
+    // The WIT says hosts do not follow redirects; the component does not either.
+    let mut run = Run::new(on_path("/api/2/users", |_, _| Reply::Full {
+        status: 302,
+        headers: vec![("location".into(), b"/api/2/elsewhere".to_vec())],
+        body: Vec::new(),
+    }))
+    .await;
+    run.sync_users().await;
+    users_failed_with(&run, ErrorKind::Upstream(302), false);
+    assert!(!run.server.per_path().contains_key("/api/2/elsewhere"), "{:?}", run.server.per_path());
+    run.check(4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn row9_a_25_mb_body_is_refused_within_the_memory_plan() {
     let body = Arc::new(users_json(25 * 1024 * 1024));
     let mut run = Run::new(on_path("/api/2/users", move |_, _| Reply::Full {
