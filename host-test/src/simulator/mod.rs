@@ -405,6 +405,11 @@ impl Simulator {
         lock(&self.shared).v2.refused()
     }
 
+    /// The most v2 calls that were in flight at once since start (throttled or not).
+    pub fn v2_peak_in_flight(&self) -> usize {
+        lock(&self.shared).v2.peak_in_flight()
+    }
+
     /// Invalidates every issued token: the next API call with one gets 401.
     pub fn revoke_all_tokens(&self) {
         lock(&self.shared).tokens.revoke_all();

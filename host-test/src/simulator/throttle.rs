@@ -74,6 +74,7 @@ pub struct V2Limiter {
     tokens: f64,
     refilled: Option<Instant>,
     refused: u64,
+    peak: usize,
 }
 
 /// Holds one in-flight v2 slot; dropping it frees the slot.
@@ -90,13 +91,20 @@ impl V2Limiter {
     /// A limiter with `config`.
     pub fn new(config: V2Throttle) -> V2Limiter {
         let burst = config.per_second.map_or(0.0, |b| f64::from(b.burst.max(1)));
-        V2Limiter { config, in_flight: Arc::new(AtomicUsize::new(0)), tokens: burst, refilled: None, refused: 0 }
+        V2Limiter {
+            config,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            tokens: burst,
+            refilled: None,
+            refused: 0,
+            peak: 0,
+        }
     }
 
     /// Replaces the settings (tests switch throttling on and off between syncs).
     pub fn configure(&mut self, config: V2Throttle) {
-        let in_flight = self.in_flight.clone();
-        *self = V2Limiter { in_flight, ..V2Limiter::new(config) };
+        let (in_flight, refused, peak) = (self.in_flight.clone(), self.refused, self.peak);
+        *self = V2Limiter { in_flight, refused, peak, ..V2Limiter::new(config) };
     }
 
     /// The settings.
@@ -107,6 +115,11 @@ impl V2Limiter {
     /// v2 calls refused so far.
     pub fn refused(&self) -> u64 {
         self.refused
+    }
+
+    /// The most v2 calls that were in flight at once so far.
+    pub fn peak_in_flight(&self) -> usize {
+        self.peak
     }
 
     /// Admits a v2 call arriving at `now` (holding its slot until the guard drops), or
@@ -132,7 +145,8 @@ impl V2Limiter {
             }
             self.tokens -= 1.0;
         }
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let now_in_flight = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak = self.peak.max(now_in_flight);
         Ok(InFlight(self.in_flight.clone()))
     }
 

@@ -8,6 +8,7 @@ use crate::logging;
 use crate::sync::aws;
 use crate::sync::cache::Collecting;
 use crate::sync::joins;
+use crate::identity::connector::types::AccessLevel;
 use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
@@ -23,6 +24,7 @@ pub static APP_RULES: KindSpec = KindSpec {
     calls_per_user: 0,
     default_selected: true,
     requires: &[Kind(&APPS)],
+    required_access: AccessLevel::Manage,
 };
 
 /// The phase record.

@@ -10,6 +10,7 @@ use crate::client::pagination::percent_encode;
 use crate::client::transport::Transport;
 use crate::error::Result;
 use crate::logging;
+use crate::identity::connector::types::AccessLevel;
 use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
@@ -23,6 +24,7 @@ pub static PRIVILEGES: KindSpec = KindSpec {
     calls_per_user: 0,
     default_selected: true,
     requires: &[],
+    required_access: AccessLevel::Manage,
 };
 
 /// The phase record.
