@@ -48,7 +48,7 @@ impl Api {
     /// `/api/1/`, else v2. The token endpoint is neither: the client does not
     /// ask.
     pub fn of(path_and_query: &str) -> Api {
-        let path = super::path_only(path_and_query);
+        let path = path_and_query.split('?').next().unwrap_or(path_and_query);
         if path == "/api/1" || path.starts_with("/api/1/") {
             Api::V1
         } else {

@@ -117,11 +117,12 @@ fn holders<T: Transport>(ctx: &mut Ctx<'_, T>, first: usize) -> Result<StepOutco
             [format!("/api/1/privileges/{id}/users"), format!("/api/1/privileges/{id}/roles")]
         })
         .collect();
-    let results = ctx.client.get_json_many(&paths);
+    // Every answer first: a failure (e.g. rate limited) emits nothing of
+    // this step, so the retried step repeats no record.
+    let results = ctx.client.get_json_many(&paths).into_iter().collect::<Result<Vec<_>>>()?;
     let mut read = 0;
-    for (k, result) in results.into_iter().enumerate() {
+    for (k, (_, body)) in results.into_iter().enumerate() {
         let Some(privilege_id) = batch.get(k / 2) else { continue };
-        let (_, body) = result?;
         let privilege_key = PRIVILEGE.key(privilege_id);
         let (field, holder, class) = if k % 2 == 0 { ("users", &USER, ASSIGNED) } else { ("roles", &ROLE, HAS) };
         if body.get("afterCursor").and_then(Value::as_str).is_some_and(|c| !c.is_empty()) {
