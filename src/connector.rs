@@ -46,7 +46,7 @@ impl<T: Transport> Connector<T> {
         logging::info(&format!("configured for {api_base_url}, access: {}", access_name(access)));
         let config = client.config();
         let cursor_key = CursorKey::derive(&config.client_id, config.client_secret.expose(), &id);
-        let account = Account { key: ACCOUNT.key(&id), id, api_base_url, host };
+        let account = Account { key: ACCOUNT.key(&id), id, api_base_url, host, access };
         let info = AccountInfo {
             account_key: account.key.clone(),
             account_id: account.id.clone(),

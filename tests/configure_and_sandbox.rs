@@ -84,6 +84,28 @@ async fn wrong_credentials_fail_authentication() {
     assert_eq!(sync.kind, ErrorKind::NotConfigured);
 }
 
+/// Repeated bad credentials: the token endpoint answers 429 `text/html`
+/// without rate headers (FIDELITY.md F-TOK-14); configure reports it as
+/// rate-limited (retryable), not as bad credentials.
+#[tokio::test(flavor = "multi_thread")]
+async fn repeated_bad_credentials_are_throttled_as_html_and_reported_rate_limited() {
+    let fixture = Fixture::new(5, 1).await;
+    let mut wrong = fixture.sim.manage_credentials();
+    wrong.client_secret.push('x');
+    let failures = host_test::simulator::TokenThrottle::default().failures;
+    for attempt in 0..=failures {
+        let mut instance = fixture.harness.instantiate().await.unwrap();
+        let error = instance.configure(&Fixture::fields(&wrong)).await.unwrap().expect_err("bad secret");
+        if attempt < failures {
+            assert_eq!(error.kind, ErrorKind::AuthenticationFailed, "attempt {attempt}: {}", error.message);
+        } else {
+            assert!(matches!(error.kind, ErrorKind::RateLimited(_)), "attempt {attempt}: {error:?}");
+            assert!(error.retryable);
+        }
+    }
+    assert_eq!(fixture.sim.total_requests(), u64::from(failures) + 1, "one token request per configure");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn configure_reports_account_and_access_level() {
     let fixture = Fixture::new(5, 1).await;

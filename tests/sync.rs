@@ -4,13 +4,15 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{page, pages, Fixture};
+use common::{page, pages, Fixture, LAST_PAGE_ANSWERS};
 use host_test::bench;
 use host_test::harness::diff::{self, Tombstone, TombstoneStatus};
-use host_test::harness::types::{AccountPatch, Action, Entity, ErrorKind, KindStatus, Relationship};
+use host_test::harness::types::{AccessLevel, AccountPatch, Action, Entity, ErrorKind, KindStatus, Relationship};
 use host_test::harness::SyncOutput;
 use host_test::harness::{sync_all, SyncOptions};
-use host_test::simulator::{limits, Fault, FaultKind, ListRoleIds, SimulatorConfig, Tenant};
+use host_test::simulator::{
+    limits, Fault, FaultKind, ListRoleIds, Refusal, SimulatorConfig, Tenant, TokenBucket, V2Throttle,
+};
 use serde_json::{json, Value};
 
 /// `max_items` for the tests' pages: small enough for many pages.
@@ -79,238 +81,251 @@ fn all_kinds() -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
-    let fixture = Fixture::new(230, 7).await;
-    let tenant = fixture.sim.tenant();
-    let output = fixture.full_sync(PAGE).await.expect("sync");
-    let by_type = output.entities_by_type();
-    let count = |t: &str| by_type.get(t).copied().unwrap_or(0);
-    let keys: BTreeSet<&str> = output.entities.iter().map(|e| e.key.as_str()).collect();
-    assert_eq!(keys.len(), output.entities.len(), "entity keys are unique");
-    // A user may be both member and admin of a role: two grants, told apart by `permission`.
-    let rel_keys: BTreeSet<(&str, &str, &str, String)> = output
-        .relationships
-        .iter()
-        .map(|r| {
-            (r.class.as_str(), r.from_key.as_str(), r.to_key.as_str(), props(&r.properties)["permission"].to_string())
-        })
-        .collect();
-    assert_eq!(rel_keys.len(), output.relationships.len(), "relationships are unique");
-
-    // Every kind is complete.
-    for report in &output.report {
-        assert!(matches!(report.status, KindStatus::Complete), "{}: {:?}", report.kind, report.status);
-    }
-
-    // Entities per kind.
-    let active_devices: Vec<(u64, String)> = tenant
-        .users
-        .iter()
-        .flat_map(|u| u.mfa_devices.iter().filter(|d| d.active).map(move |d| (u.id, d.device_id.clone())))
-        .collect();
-    assert_eq!(count("onelogin_account"), 1);
-    assert_eq!(count("onelogin_service"), 2, "SSO and MFA services");
-    assert_eq!(count("onelogin_custom_attribute"), tenant.custom_attribute_names.len() as u64);
-    assert_eq!(count("onelogin_user"), tenant.users.len() as u64);
-    assert_eq!(count("onelogin_group"), tenant.groups.len() as u64);
-    assert_eq!(count("onelogin_role"), tenant.roles.len() as u64);
-    assert_eq!(count("onelogin_application"), tenant.apps.len() as u64);
-    assert_eq!(count("onelogin_app_rule"), tenant.rules.len() as u64, "enabled and disabled rules");
-    assert!(tenant.rules.iter().any(|r| !r.enabled), "the tenant has disabled rules");
-    assert_eq!(count("onelogin_mfa_device"), active_devices.len() as u64);
-    assert_eq!(count("onelogin_privilege"), tenant.privileges.len() as u64);
-    assert_eq!(
-        count("onelogin_entitlement"),
-        (tenant.groups.len() + 2 * tenant.roles.len() + tenant.apps.len()) as u64,
-        "group member, role member and admin, app access"
-    );
-    let window = tenant.events_between(now_ms() - 90 * 86_400_000, now_ms() + 1).len() as u64;
-    assert_eq!(count("onelogin_event"), window, "events of the last 90 days");
-    assert!((tenant.events.len() as u64) > window, "some events are older than the window");
-
-    // Users: normalized statuses, the email identity, MFA enrolment, custom attributes.
-    for entity in output.entities.iter().filter(|e| e.entity_type == "onelogin_user") {
-        let p = props(&entity.properties);
-        let user = tenant.users.iter().find(|u| format!("onelogin_user:{}", u.id) == entity.key).unwrap();
-        let expected_account = match (user.status, user.state) {
-            (1 | 4 | 5, 1) => "active",
-            (1..=5, _) => "suspended",
-            _ => "discovered",
-        };
-        let expected_employment = match user.status {
-            0 => "inactive",
-            1 | 4 | 5 => "active",
-            2 | 3 => "suspended",
-            _ => "staged",
-        };
-        let got = (p["account_status"].as_str(), p["employment_status"].as_str());
-        assert_eq!(got, (Some(expected_account), Some(expected_employment)), "{}", entity.key);
-        assert_eq!(p["employee_email"], json!(user.email.to_lowercase()));
-        assert_eq!(p["mfa_enrolled"], json!(user.mfa_devices.iter().any(|d| d.active)));
-        for name in &tenant.custom_attribute_names {
-            assert_eq!(p["custom_attributes"][name], json!(user.custom_attributes[name]), "{name}");
-        }
-    }
-
-    // Groups and roles.
-    let account = format!("onelogin_account:{}", tenant.account_id);
-    assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_group:", "onelogin_user:")), user_group_pairs(&tenant));
-    let role_grants = rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_role:");
-    let by_permission = |permission: &str| -> BTreeSet<(String, String)> {
-        role_grants
+    for last_page in LAST_PAGE_ANSWERS {
+        println!("last page: {last_page:?}");
+        let fixture = Fixture::paged(230, 7, last_page).await;
+        let tenant = fixture.sim.tenant();
+        let output = fixture.full_sync(PAGE).await.expect("sync");
+        let by_type = output.entities_by_type();
+        let count = |t: &str| by_type.get(t).copied().unwrap_or(0);
+        let keys: BTreeSet<&str> = output.entities.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys.len(), output.entities.len(), "entity keys are unique");
+        // A user may be both member and admin of a role: two grants, told apart by `permission`.
+        let rel_keys: BTreeSet<(&str, &str, &str, String)> = output
+            .relationships
             .iter()
-            .filter(|r| props(&r.properties)["permission"] == permission)
-            .map(|r| (r.from_key.clone(), r.to_key.clone()))
-            .collect()
-    };
-    assert_eq!(by_permission("member"), role_member_pairs(&tenant));
-    let admins: BTreeSet<(String, String)> = tenant
-        .roles
-        .iter()
-        .flat_map(|r| r.admins.iter().map(move |u| (format!("onelogin_user:{u}"), format!("onelogin_role:{}", r.id))))
-        .collect();
-    assert!(!admins.is_empty());
-    assert_eq!(by_permission("admin"), admins, "role admins, distinguishable from members");
-    let role_apps: BTreeSet<(String, String)> = tenant
-        .roles
-        .iter()
-        .flat_map(|r| {
-            r.apps.iter().map(move |a| (format!("onelogin_role:{}", r.id), format!("onelogin_application:{a}")))
-        })
-        .collect();
-    assert_eq!(key_pairs(&rels(&output, "ALLOWS", "onelogin_role:", "onelogin_application:")), role_apps);
-
-    // App rules belong to their apps.
-    let app_rules: BTreeSet<(String, String)> = tenant
-        .rules
-        .iter()
-        .map(|r| (format!("onelogin_application:{}", r.app_id), format!("onelogin_app_rule:{}", r.id)))
-        .collect();
-    assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_application:", "onelogin_app_rule:")), app_rules);
-
-    // User-app access: via roles or direct, provisioning state mapped.
-    let mut states = BTreeSet::new();
-    for user in &tenant.users {
-        let user_key = format!("onelogin_user:{}", user.id);
-        let got: BTreeMap<String, Value> = rels(&output, "ASSIGNED", &user_key, "onelogin_application:")
-            .iter()
-            .filter(|r| r.from_key == user_key)
-            .map(|r| (r.to_key.clone(), props(&r.properties)))
+            .map(|r| {
+                (
+                    r.class.as_str(),
+                    r.from_key.as_str(),
+                    r.to_key.as_str(),
+                    props(&r.properties)["permission"].to_string(),
+                )
+            })
             .collect();
-        let truth = tenant.user_apps(user.id);
-        assert_eq!(got.len(), truth.len(), "{user_key} apps");
-        for app in truth {
-            let p = &got[&format!("onelogin_application:{}", app.app_id)];
-            let via: Vec<String> = app.via_role_ids.iter().map(|r| format!("onelogin_role:{r}")).collect();
-            assert_eq!(p["via_roles"], json!(via), "{user_key} app {}", app.app_id);
-            if via.is_empty() {
-                assert!(app.direct);
-                assert_eq!(p["via"], "direct");
-            }
-            assert_eq!(p["provisioning_state"], json!(app.provisioning_state));
-            let mapped = match app.provisioning_state.as_str() {
-                "provisioned" => "active",
-                s if s.ends_with("_pending_approval") => "staged",
-                "deleted" | "disabled" => "deprovisioned",
-                "unknown" => "access_created",
+        assert_eq!(rel_keys.len(), output.relationships.len(), "relationships are unique");
+
+        // Every kind is complete.
+        for report in &output.report {
+            assert!(matches!(report.status, KindStatus::Complete), "{}: {:?}", report.kind, report.status);
+        }
+
+        // Entities per kind.
+        let active_devices: Vec<(u64, String)> = tenant
+            .users
+            .iter()
+            .flat_map(|u| u.mfa_devices.iter().filter(|d| d.active).map(move |d| (u.id, d.device_id.clone())))
+            .collect();
+        assert_eq!(count("onelogin_account"), 1);
+        assert_eq!(count("onelogin_service"), 2, "SSO and MFA services");
+        assert_eq!(count("onelogin_custom_attribute"), tenant.custom_attribute_names.len() as u64);
+        assert_eq!(count("onelogin_user"), tenant.users.len() as u64);
+        assert_eq!(count("onelogin_group"), tenant.groups.len() as u64);
+        assert_eq!(count("onelogin_role"), tenant.roles.len() as u64);
+        assert_eq!(count("onelogin_application"), tenant.apps.len() as u64);
+        assert_eq!(count("onelogin_app_rule"), tenant.rules.len() as u64, "enabled and disabled rules");
+        assert!(tenant.rules.iter().any(|r| !r.enabled), "the tenant has disabled rules");
+        assert_eq!(count("onelogin_mfa_device"), active_devices.len() as u64);
+        assert_eq!(count("onelogin_privilege"), tenant.privileges.len() as u64);
+        assert_eq!(
+            count("onelogin_entitlement"),
+            (tenant.groups.len() + 2 * tenant.roles.len() + tenant.apps.len()) as u64,
+            "group member, role member and admin, app access"
+        );
+        let window = tenant.events_between(now_ms() - 90 * 86_400_000, now_ms() + 1).len() as u64;
+        assert_eq!(count("onelogin_event"), window, "events of the last 90 days");
+        assert!((tenant.events.len() as u64) > window, "some events are older than the window");
+
+        // Users: normalized statuses, the email identity, MFA enrolment, custom attributes.
+        for entity in output.entities.iter().filter(|e| e.entity_type == "onelogin_user") {
+            let p = props(&entity.properties);
+            let user = tenant.users.iter().find(|u| format!("onelogin_user:{}", u.id) == entity.key).unwrap();
+            let expected_account = match (user.status, user.state) {
+                (1 | 4 | 5, 1) => "active",
+                (1..=5, _) => "suspended",
                 _ => "discovered",
             };
-            assert_eq!(p["status"], mapped);
-            states.insert(app.provisioning_state.clone());
+            let expected_employment = match user.status {
+                0 => "inactive",
+                1 | 4 | 5 => "active",
+                2 | 3 => "suspended",
+                _ => "staged",
+            };
+            let got = (p["account_status"].as_str(), p["employment_status"].as_str());
+            assert_eq!(got, (Some(expected_account), Some(expected_employment)), "{}", entity.key);
+            assert_eq!(p["employee_email"], json!(user.email.to_lowercase()));
+            assert_eq!(p["mfa_enrolled"], json!(user.mfa_devices.iter().any(|d| d.active)));
+            for name in &tenant.custom_attribute_names {
+                assert_eq!(p["custom_attributes"][name], json!(user.custom_attributes[name]), "{name}");
+            }
         }
-    }
-    assert!(states.len() >= 10, "many provisioning states occur: {states:?}");
-    let with_login = rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_application:")
-        .iter()
-        .filter(|r| props(&r.properties)["last_login"].is_string())
-        .count();
-    assert!(with_login > 0, "assignments carry the last login from type-8 events");
 
-    // MFA devices.
-    let devices: BTreeSet<(String, String)> = active_devices
-        .iter()
-        .map(|(u, d)| (format!("onelogin_user:{u}"), format!("onelogin_mfa_device:{d}")))
-        .collect();
-    assert_eq!(key_pairs(&rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_mfa_device:")), devices);
+        // Groups and roles.
+        let account = format!("onelogin_account:{}", tenant.account_id);
+        assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_group:", "onelogin_user:")), user_group_pairs(&tenant));
+        let role_grants = rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_role:");
+        let by_permission = |permission: &str| -> BTreeSet<(String, String)> {
+            role_grants
+                .iter()
+                .filter(|r| props(&r.properties)["permission"] == permission)
+                .map(|r| (r.from_key.clone(), r.to_key.clone()))
+                .collect()
+        };
+        assert_eq!(by_permission("member"), role_member_pairs(&tenant));
+        let admins: BTreeSet<(String, String)> = tenant
+            .roles
+            .iter()
+            .flat_map(|r| {
+                r.admins.iter().map(move |u| (format!("onelogin_user:{u}"), format!("onelogin_role:{}", r.id)))
+            })
+            .collect();
+        assert!(!admins.is_empty());
+        assert_eq!(by_permission("admin"), admins, "role admins, distinguishable from members");
+        let role_apps: BTreeSet<(String, String)> = tenant
+            .roles
+            .iter()
+            .flat_map(|r| {
+                r.apps.iter().map(move |a| (format!("onelogin_role:{}", r.id), format!("onelogin_application:{a}")))
+            })
+            .collect();
+        assert_eq!(key_pairs(&rels(&output, "ALLOWS", "onelogin_role:", "onelogin_application:")), role_apps);
 
-    // AWS IAM roles, against the simulator's own rule evaluator.
-    let mut undetermined_seen = false;
-    for user in &tenant.users {
-        let user_key = format!("onelogin_user:{}", user.id);
-        let truth = tenant.aws_roles(user.id);
+        // App rules belong to their apps.
+        let app_rules: BTreeSet<(String, String)> = tenant
+            .rules
+            .iter()
+            .map(|r| (format!("onelogin_application:{}", r.app_id), format!("onelogin_app_rule:{}", r.id)))
+            .collect();
+        assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_application:", "onelogin_app_rule:")), app_rules);
+
+        // User-app access: via roles or direct, provisioning state mapped.
+        let mut states = BTreeSet::new();
+        for user in &tenant.users {
+            let user_key = format!("onelogin_user:{}", user.id);
+            let got: BTreeMap<String, Value> = rels(&output, "ASSIGNED", &user_key, "onelogin_application:")
+                .iter()
+                .filter(|r| r.from_key == user_key)
+                .map(|r| (r.to_key.clone(), props(&r.properties)))
+                .collect();
+            let truth = tenant.user_apps(user.id);
+            assert_eq!(got.len(), truth.len(), "{user_key} apps");
+            for app in truth {
+                let p = &got[&format!("onelogin_application:{}", app.app_id)];
+                let via: Vec<String> = app.via_role_ids.iter().map(|r| format!("onelogin_role:{r}")).collect();
+                assert_eq!(p["via_roles"], json!(via), "{user_key} app {}", app.app_id);
+                if via.is_empty() {
+                    assert!(app.direct);
+                    assert_eq!(p["via"], "direct");
+                }
+                assert_eq!(p["provisioning_state"], json!(app.provisioning_state));
+                let mapped = match app.provisioning_state.as_str() {
+                    "provisioned" => "active",
+                    s if s.ends_with("_pending_approval") => "staged",
+                    "deleted" | "disabled" => "deprovisioned",
+                    "unknown" => "access_created",
+                    _ => "discovered",
+                };
+                assert_eq!(p["status"], mapped);
+                states.insert(app.provisioning_state.clone());
+            }
+        }
+        assert!(states.len() >= 10, "many provisioning states occur: {states:?}");
+        let with_login = rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_application:")
+            .iter()
+            .filter(|r| props(&r.properties)["last_login"].is_string())
+            .count();
+        assert!(with_login > 0, "assignments carry the last login from type-8 events");
+
+        // MFA devices.
+        let devices: BTreeSet<(String, String)> = active_devices
+            .iter()
+            .map(|(u, d)| (format!("onelogin_user:{u}"), format!("onelogin_mfa_device:{d}")))
+            .collect();
+        assert_eq!(key_pairs(&rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_mfa_device:")), devices);
+
+        // AWS IAM roles, against the simulator's own rule evaluator.
+        let mut undetermined_seen = false;
+        for user in &tenant.users {
+            let user_key = format!("onelogin_user:{}", user.id);
+            let truth = tenant.aws_roles(user.id);
         let aws: Vec<&Relationship> = rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:")
             .into_iter()
             .filter(|r| r.from_key == user_key)
             .collect();
-        let certain: BTreeSet<String> =
+            let certain: BTreeSet<String> =
             aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| arn(&r.to_key)).collect();
-        assert_eq!(certain, truth.certain, "{user_key} AWS roles");
-        let undetermined: BTreeSet<u64> = aws
-            .iter()
-            .flat_map(|r| props(&r.properties)["undetermined_rule_ids"].as_array().cloned().unwrap_or_default())
-            .filter_map(|v| v.as_u64())
-            .collect();
-        assert_eq!(undetermined, truth.undetermined_rules, "{user_key} undetermined rules");
-        undetermined_seen |= !undetermined.is_empty();
-    }
-    assert!(undetermined_seen, "some rule cannot be evaluated, and the output says so");
-    let arns: BTreeSet<String> = tenant.users.iter().flat_map(|u| tenant.aws_roles(u.id).certain).collect();
-    assert!(arns.iter().any(|a| a.contains(":role/engineering/")), "IAM paths survive: {arns:?}");
-    for arn in &arns {
+            assert_eq!(certain, truth.certain, "{user_key} AWS roles");
+            let undetermined: BTreeSet<u64> = aws
+                .iter()
+                .flat_map(|r| props(&r.properties)["undetermined_rule_ids"].as_array().cloned().unwrap_or_default())
+                .filter_map(|v| v.as_u64())
+                .collect();
+            assert_eq!(undetermined, truth.undetermined_rules, "{user_key} undetermined rules");
+            undetermined_seen |= !undetermined.is_empty();
+        }
+        assert!(undetermined_seen, "some rule cannot be evaluated, and the output says so");
+        let arns: BTreeSet<String> = tenant.users.iter().flat_map(|u| tenant.aws_roles(u.id).certain).collect();
+        assert!(arns.iter().any(|a| a.contains(":role/engineering/")), "IAM paths survive: {arns:?}");
+        for arn in &arns {
         assert!(keys.contains(format!("aws_iam_role:{arn}").as_str()), "aws_iam_role entity for {arn}");
+        }
+
+        // Privileges.
+        let privilege_users: BTreeSet<(String, String)> = tenant
+            .privileges
+            .iter()
+            .flat_map(|p| {
+                p.users.iter().map(move |u| (format!("onelogin_user:{u}"), format!("onelogin_privilege:{}", p.id)))
+            })
+            .collect();
+        assert_eq!(key_pairs(&rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_privilege:")), privilege_users);
+        let privilege_roles: BTreeSet<(String, String)> = tenant
+            .privileges
+            .iter()
+            .flat_map(|p| {
+                p.roles.iter().map(move |r| (format!("onelogin_role:{r}"), format!("onelogin_privilege:{}", p.id)))
+            })
+            .collect();
+        assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_role:", "onelogin_privilege:")), privilege_roles);
+
+        // The account owns the top-level entities.
+        let owned = key_pairs(&rels(&output, "HAS", &account, "")).len() as u64;
+        let top_level = [
+            "onelogin_user",
+            "onelogin_group",
+            "onelogin_role",
+            "onelogin_application",
+            "onelogin_service",
+            "onelogin_custom_attribute",
+            "onelogin_privilege",
+        ];
+        assert_eq!(owned, top_level.iter().map(|t| count(t)).sum::<u64>());
     }
-
-    // Privileges.
-    let privilege_users: BTreeSet<(String, String)> = tenant
-        .privileges
-        .iter()
-        .flat_map(|p| {
-            p.users.iter().map(move |u| (format!("onelogin_user:{u}"), format!("onelogin_privilege:{}", p.id)))
-        })
-        .collect();
-    assert_eq!(key_pairs(&rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_privilege:")), privilege_users);
-    let privilege_roles: BTreeSet<(String, String)> = tenant
-        .privileges
-        .iter()
-        .flat_map(|p| {
-            p.roles.iter().map(move |r| (format!("onelogin_role:{r}"), format!("onelogin_privilege:{}", p.id)))
-        })
-        .collect();
-    assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_role:", "onelogin_privilege:")), privilege_roles);
-
-    // The account owns the top-level entities.
-    let owned = key_pairs(&rels(&output, "HAS", &account, "")).len() as u64;
-    let top_level = [
-        "onelogin_user",
-        "onelogin_group",
-        "onelogin_role",
-        "onelogin_application",
-        "onelogin_service",
-        "onelogin_custom_attribute",
-        "onelogin_privilege",
-    ];
-    assert_eq!(owned, top_level.iter().map(|t| count(t)).sum::<u64>());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn request_count_is_the_minimum_for_the_selected_kinds_on_both_sides() {
-    let fixture = Fixture::new(230, 7).await;
-    let tenant = fixture.sim.tenant();
-    let (mut instance, _) = fixture.manage().await;
-    let configure = fixture.harness.request_log().counts();
-    let started_ms = now_ms();
-    let options = SyncOptions { max_items: PAGE, ..SyncOptions::default() };
-    let output = sync_all(&mut instance, &options, |_| {}).await.unwrap().expect("sync");
-    assert!(output.pages > 5);
-    let spent = counts_since(&configure, &fixture.harness.request_log().counts());
-    let terms = bench::minimum_terms(&tenant, &all_kinds(), started_ms);
-    let mut minimum: BTreeMap<String, u64> = BTreeMap::new();
-    for term in &terms {
-        *minimum.entry(term.endpoint.to_string()).or_default() += term.calls;
+    for last_page in LAST_PAGE_ANSWERS {
+        println!("last page: {last_page:?}");
+        let fixture = Fixture::paged(230, 7, last_page).await;
+        let tenant = fixture.sim.tenant();
+        let (mut instance, _) = fixture.manage().await;
+        let configure = fixture.harness.request_log().counts();
+        let started_ms = now_ms();
+        let options = SyncOptions { max_items: PAGE, ..SyncOptions::default() };
+        let output = sync_all(&mut instance, &options, |_| {}).await.unwrap().expect("sync");
+        assert!(output.pages > 5);
+        let spent = counts_since(&configure, &fixture.harness.request_log().counts());
+        let terms = bench::minimum_terms(&tenant, &all_kinds(), started_ms);
+        let mut minimum: BTreeMap<String, u64> = BTreeMap::new();
+        for term in &terms {
+            *minimum.entry(term.endpoint.to_string()).or_default() += term.calls;
+        }
+        println!("requests for a {}-user tenant: {spent:#?}", tenant.users.len());
+        assert_eq!(spent, minimum, "harness counter, per endpoint");
+        let configure_total: u64 = configure.values().sum();
+        assert_eq!(fixture.sim.total_requests(), minimum.values().sum::<u64>() + configure_total, "simulator counter");
     }
-    println!("requests for a {}-user tenant: {spent:#?}", tenant.users.len());
-    assert_eq!(spent, minimum, "harness counter, per endpoint");
-    let configure_total: u64 = configure.values().sum();
-    assert_eq!(fixture.sim.total_requests(), minimum.values().sum::<u64>() + configure_total, "simulator counter");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -354,7 +369,6 @@ fn records(entities: &[Entity], relationships: &[Relationship]) -> Vec<String> {
     entities.chain(relationships).collect()
 }
 
-/// Every page of a sync from `cursor` on, as records, in a fresh instance.
 #[tokio::test(flavor = "multi_thread")]
 async fn progress_counts_phases_and_objects_overall_and_the_effective_concurrency_is_reported() {
     let fixture = Fixture::new(30, 4).await;
@@ -384,6 +398,7 @@ async fn progress_counts_phases_and_objects_overall_and_the_effective_concurrenc
     default.await.unwrap().expect("sync");
 }
 
+/// Every page of a sync from `cursor` on, as records, in a fresh instance.
 async fn pages_from(fixture: &Fixture, cursor: Option<String>, max_items: u32) -> Vec<(Vec<String>, Option<String>)> {
     let (mut instance, _) = fixture.manage().await;
     let mut pages = Vec::new();
@@ -511,13 +526,18 @@ async fn transient_server_errors_and_dropped_connections_are_retried() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limits_become_typed_retryable_errors() {
-    for (with_headers, seconds) in [(true, 30), (false, 60)] {
+    // With `X-RateLimit-Reset: 30` the hint is the reset; a v2 429 without
+    // any header is backed off from 1 s (jittered, so 1 or 2 s).
+    for (with_headers, seconds) in [(true, 30..=30), (false, 1..=2)] {
         let fixture = Fixture::new(10, 1).await;
         // The first call returns what it read before the 429 (no wait budget);
         // the next call, starting at the roles, gets the typed error.
         fixture.sim.inject(Fault::on("/api/2/roles", FaultKind::RateLimited { with_headers }, 2));
         let error = fixture.full_sync(PAGE).await.expect_err("rate limited");
-        assert_eq!(error.kind, ErrorKind::RateLimited(seconds), "{}", error.message);
+        match error.kind {
+            ErrorKind::RateLimited(s) => assert!(seconds.contains(&s), "{s} s: {}", error.message),
+            other => panic!("{other:?}: {}", error.message),
+        }
         assert!(error.retryable);
     }
 }
@@ -647,12 +667,19 @@ async fn tombstones_from_two_full_syncs_name_exactly_what_was_deleted() {
     assert!(diff::tombstones(&after, &incremental).is_err());
 }
 
+/// v1 calls in `counts` (the ones on the account's hourly budget).
+fn v1_calls(counts: &BTreeMap<String, u64>) -> u64 {
+    counts.iter().filter(|(endpoint, _)| endpoint.contains(" /api/1/")).map(|(_, n)| n).sum()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_spent_rate_budget_stops_the_sync_with_the_wait_and_without_hammering() {
-    let config = SimulatorConfig { users: 120, seed: 4, rate_limit_per_hour: Some(30), ..Default::default() };
+    let config = SimulatorConfig { users: 120, seed: 4, rate_limit_per_hour: Some(5), ..Default::default() };
     let fixture = Fixture::with_config(config).await;
     let (mut instance, _) = fixture.manage().await;
-    let options = SyncOptions { max_items: 50, max_wait_ms: 0, ..SyncOptions::default() };
+    // Groups and privileges are v1 reads: 1 + (1 + 2 per privilege) calls, over the budget of 5.
+    let kinds = vec!["groups".to_string(), "privileges".to_string()];
+    let options = SyncOptions { kinds, max_items: 1, max_wait_ms: 0, ..SyncOptions::default() };
     let mut pages = 0;
     let error = sync_all(&mut instance, &options, |_| pages += 1).await.unwrap().expect_err("rate limited");
     match error.kind {
@@ -661,9 +688,117 @@ async fn a_spent_rate_budget_stops_the_sync_with_the_wait_and_without_hammering(
     }
     assert!(error.retryable);
     assert!(pages > 0, "the pages read before the budget ran out were returned");
-    // The component saw `X-RateLimit-Remaining: 0` and sent nothing more: the
-    // 30 budgeted API calls, plus the token request (not counted by the budget).
-    assert_eq!(fixture.sim.total_requests(), 31, "{:?}", fixture.sim.request_counts());
+    // The component saw `X-RateLimit-Remaining: 0` and sent nothing more to v1:
+    // exactly the 5 budgeted calls.
+    assert_eq!(v1_calls(&fixture.sim.request_counts()), 5, "{:?}", fixture.sim.request_counts());
+}
+
+/// The v1 budget and v2 are separate (FIDELITY.md F-RATE-2): once a v1
+/// response says `Remaining: 0`, v1 reads wait for the window, and v2 reads
+/// go on in the same instance.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spent_v1_budget_never_blocks_v2_reads() {
+    let config = SimulatorConfig { users: 60, seed: 4, rate_limit_per_hour: Some(1), ..Default::default() };
+    let fixture = Fixture::with_config(config).await;
+    let (mut instance, _) = fixture.manage().await;
+    let only = |kinds: &[&str]| SyncOptions {
+        kinds: kinds.iter().map(|k| k.to_string()).collect(),
+        max_items: PAGE,
+        ..SyncOptions::default()
+    };
+    // One v1 call spends the budget of 1 (its response says Remaining: 0).
+    let groups = sync_all(&mut instance, &only(&["groups"]), |_| {}).await.unwrap().expect("groups");
+    assert_eq!(groups.entities_by_type()["onelogin_group"], fixture.sim.tenant().groups.len() as u64);
+    let v2 = only(&["roles", "apps", "users", "user_apps"]);
+    let output = sync_all(&mut instance, &v2, |_| {}).await.unwrap().expect("v2 reads are not held back");
+    for report in output.report.iter().filter(|r| v2.kinds.contains(&r.kind)) {
+        assert_eq!(report.status, KindStatus::Complete, "{}", report.kind);
+    }
+    assert_eq!(output.entities_by_type()["onelogin_user"], 60);
+    let counts = fixture.sim.request_counts();
+    assert_eq!(v1_calls(&counts), 1, "{counts:?}");
+    // A v1 read now waits for the window (no wait budget: a typed error), sending nothing.
+    let error = sync_all(&mut instance, &only(&["groups"]), |_| {}).await.unwrap().expect_err("v1 budget spent");
+    assert!(matches!(error.kind, ErrorKind::RateLimited(s) if s > 60), "{error:?}");
+    assert_eq!(v1_calls(&fixture.sim.request_counts()), 1, "nothing was sent into the spent budget");
+}
+
+/// v2 answers load with 429 (with or without `Retry-After`) or 502
+/// (FIDELITY.md F-RATE-10, F-RATE-11): the connector backs off and retries,
+/// and the sync's records are the same as without throttling.
+#[tokio::test(flavor = "multi_thread")]
+async fn v2_throttling_is_backed_off_and_changes_no_record() {
+    let config = SimulatorConfig {
+        users: 30,
+        seed: 5,
+        rate_limit_per_hour: None,
+        // Long enough that a wave's requests overlap at the simulator.
+        latency: std::time::Duration::from_millis(50),
+        ..Default::default()
+    };
+    let fixture = Fixture::with_config(config).await;
+    let options = SyncOptions { max_items: PAGE, max_wait_ms: 60_000, concurrency: 8, ..SyncOptions::default() };
+    let baseline = fixture.sync_with(&options).await.expect("unthrottled sync");
+    assert!(fixture.sim.v2_peak_in_flight() > 2, "peak {} in flight", fixture.sim.v2_peak_in_flight());
+    let expected = records(&baseline.entities, &baseline.relationships);
+    let in_flight = |refusal| V2Throttle { max_in_flight: Some(2), refusal, ..V2Throttle::default() };
+    let too_fast = V2Throttle {
+        per_second: Some(TokenBucket { rate: 40.0, burst: 4 }),
+        refusal: Refusal::TooManyRequestsRetryAfter,
+        ..V2Throttle::default()
+    };
+    let throttles = [
+        in_flight(Refusal::TooManyRequests),
+        in_flight(Refusal::TooManyRequestsRetryAfter),
+        in_flight(Refusal::BadGateway),
+        too_fast,
+    ];
+    for throttle in throttles {
+        let refused_before = fixture.sim.v2_refused();
+        fixture.sim.set_v2_throttle(throttle);
+        let output = fixture.sync_with(&options).await.unwrap_or_else(|e| panic!("{throttle:?}: {e:?}"));
+        fixture.sim.set_v2_throttle(V2Throttle::default());
+        assert!(fixture.sim.v2_refused() > refused_before, "{throttle:?} refused nothing");
+        for report in &output.report {
+            assert_eq!(report.status, KindStatus::Complete, "{throttle:?}: {}", report.kind);
+        }
+        assert!(records(&output.entities, &output.relationships) == expected, "{throttle:?} changed the records");
+    }
+}
+
+/// Read All credentials: the kinds OneLogin's docs reserve for Manage All
+/// (app rules, MFA devices, privileges, and AWS roles read from app rules)
+/// are skipped without a call, with a reason naming Manage All; the rest
+/// complete.
+#[tokio::test(flavor = "multi_thread")]
+async fn read_all_credentials_skip_the_manage_all_kinds_without_a_call_and_read_the_rest() {
+    let fixture = Fixture::new(60, 3).await;
+    let tenant = fixture.sim.tenant();
+    let (mut instance, info) = fixture.configured(&fixture.sim.read_credentials()).await;
+    assert_eq!(info.access_level, AccessLevel::Read);
+    let configured = fixture.sim.request_counts();
+    let options = SyncOptions { max_items: PAGE, ..SyncOptions::default() };
+    let output = sync_all(&mut instance, &options, |_| {}).await.unwrap().expect("sync");
+    let status = |kind: &str| output.report.iter().find(|r| r.kind == kind).map(|r| r.status.clone()).unwrap();
+    for kind in ["app_rules", "mfa_devices", "privileges", "aws_iam_roles"] {
+        match status(kind) {
+            KindStatus::Skipped(reason) => assert!(reason.contains("Manage All"), "{kind}: {reason}"),
+            other => panic!("{kind}: {other:?}"),
+        }
+    }
+    for kind in ["users", "groups", "roles", "apps", "user_apps"] {
+        assert_eq!(status(kind), KindStatus::Complete, "{kind}");
+    }
+    let spent = counts_since(&configured, &fixture.sim.request_counts());
+    for endpoint in spent.keys() {
+        let manage_only = ["/rules", "/mfa/", "/privileges"].iter().any(|p| endpoint.contains(p));
+        assert!(!manage_only, "{endpoint} was called: {spent:?}");
+    }
+    let types = output.entities_by_type();
+    assert_eq!(types["onelogin_user"], tenant.users.len() as u64);
+    for absent in ["onelogin_app_rule", "onelogin_mfa_device", "onelogin_privilege"] {
+        assert!(!types.contains_key(absent), "{absent}: {types:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

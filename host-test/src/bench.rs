@@ -764,6 +764,7 @@ mod tests {
             calls_per_user: 0,
             cost: String::new(),
             requires: requires.iter().map(|s| s.to_string()).collect(),
+            required_access: crate::harness::types::AccessLevel::Read,
         }
     }
 

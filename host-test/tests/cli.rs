@@ -267,7 +267,7 @@ async fn bench_prints_the_table_with_targets_and_describe_lists_sync_kinds() {
     let info: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let users = info["sync_kinds"].as_array().unwrap().iter().find(|k| k["name"] == "users").cloned();
     let users = users.expect("a users kind");
-    for field in ["default_selected", "calls_per_user", "cost", "requires", "description"] {
+    for field in ["default_selected", "calls_per_user", "cost", "requires", "description", "required_access"] {
         assert!(users.get(field).is_some(), "{field} missing: {users}");
     }
     // Action parameters carry `secret`: set-credential's password is one, nothing else in it is.
@@ -287,4 +287,9 @@ async fn bench_prints_the_table_with_targets_and_describe_lists_sync_kinds() {
         .all(|p| p["secret"].is_boolean())));
     let role = info["permissions"].as_array().unwrap().iter().find(|p| p["entity_type"] == "onelogin_role").unwrap();
     assert_eq!(role["permissions"], json!(["member", "admin"]));
+    assert_eq!(users["required_access"], "read");
+    let kind = |name: &str| info["sync_kinds"].as_array().unwrap().iter().find(|k| k["name"] == name).cloned();
+    for manage_only in ["app_rules", "mfa_devices", "privileges", "aws_iam_roles"] {
+        assert_eq!(kind(manage_only).expect(manage_only)["required_access"], "manage", "{manage_only}");
+    }
 }

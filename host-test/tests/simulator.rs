@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use host_test::simulator::{limits, Fault, FaultKind, Simulator, SimulatorConfig, Tenant};
+use host_test::simulator::{
+    limits, Fault, FaultKind, LastPageCursor, Refusal, Simulator, SimulatorConfig, Tenant, TokenThrottle, V2Throttle,
+};
 use serde_json::{json, Value};
 
 mod http_client;
@@ -252,7 +254,7 @@ async fn v2_limit_above_max_is_capped_and_bad_cursor_is_400() {
     assert_eq!(decode_cursor(r.header("after-cursor").unwrap()), format!("limit={}&page=2", limits::USERS));
     let bad = get(&sim, &token, "/api/2/users?cursor=%21%21notbase64").await;
     assert_eq!(bad.status, 400);
-    assert_eq!(bad.json(), json!({"message":"Invalid cursor","statusCode":400,"name":"BadRequestError"}));
+    assert_eq!(bad.json(), json!({"status":400,"error":"BadRequestError","description":"Invalid pagination cursor"}));
     // Single page: neither cursor.
     let r = get(&sim, &token, "/api/2/roles").await;
     assert!(r.header("after-cursor").is_none() && r.header("before-cursor").is_none());
@@ -485,8 +487,124 @@ async fn read_scope_writes_are_403_on_v2_and_401_insufficient_permission_on_v1()
     let c = ok.json();
     assert_eq!(c[0]["allows_new_parameters"], false);
     assert!(c[0]["id"].is_u64() && c[0]["name"].is_string());
-    // Reads are fine with the read token.
+    // Reads are fine with the read token, except those the docs reserve for Manage All.
     assert_eq!(get(&sim, &read, "/api/2/roles").await.status, 200);
+    let app = sim.tenant().apps[0].id;
+    for path in [format!("/api/2/apps/{app}/rules"), format!("/api/2/mfa/users/{uid}/devices")] {
+        assert_eq!(get(&sim, &read, &path).await.status, 403, "{path}");
+        assert_eq!(get(&sim, &manage, &path).await.status, 200, "{path}");
+    }
+    let privileges = get(&sim, &read, "/api/1/privileges").await;
+    assert_eq!(privileges.status, 403, "privileges answer in the v2 style");
+    assert_eq!(privileges.json()["name"], "ForbiddenError");
+    assert_eq!(get(&sim, &manage, "/api/1/privileges").await.status, 200);
+    assert_eq!(get(&sim, &read, &format!("/api/2/apps/{app}/users")).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_cursor_with_limit_or_page_is_the_real_400_and_a_bad_cursor_is_too() {
+    let sim = start(120).await;
+    let token = token_for(&sim, &sim.read_credentials()).await;
+    let first = get(&sim, &token, "/api/2/users?limit=50").await;
+    let cursor = first.header("after-cursor").unwrap().to_string();
+    for query in [format!("cursor={cursor}&limit=50"), format!("page=2&cursor={cursor}")] {
+        let r = get(&sim, &token, &format!("/api/2/roles?{query}")).await;
+        assert_eq!(r.status, 400, "{query}");
+        assert_eq!(
+            r.json(),
+            json!({"status":400,"error":"BadRequestError","description":"Requests can only have cursor xor pagination arguments"})
+        );
+    }
+    let alone = get(&sim, &token, &format!("/api/2/users?cursor={cursor}&fields=id")).await;
+    assert_eq!(alone.status, 200);
+    assert_eq!(alone.header("current-page"), Some("2"));
+    let bad = get(&sim, &token, "/api/2/roles?cursor=765415").await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["description"], "Invalid pagination cursor");
+}
+
+#[tokio::test]
+async fn the_last_page_after_cursor_is_a_switch_and_points_past_the_end() {
+    for (answer, stale) in [(LastPageCursor::Absent, false), (LastPageCursor::PastTheEnd, true)] {
+        let config = SimulatorConfig { users: 120, last_page_cursor: answer, ..SimulatorConfig::default() };
+        let sim = Simulator::start(config).await.unwrap();
+        let token = token_for(&sim, &sim.read_credentials()).await;
+        let last = get(&sim, &token, "/api/2/users?limit=50&page=3").await;
+        assert_eq!((last.header("current-page"), last.header("total-pages")), (Some("3"), Some("3")));
+        assert_eq!(last.header("after-cursor").is_some(), stale, "{answer:?}");
+        assert!(!last.header("link").unwrap_or("").contains("rel=\"next\""), "no next link on the last page");
+        if let Some(cursor) = last.header("after-cursor") {
+            assert_eq!(decode_cursor(cursor), "limit=50&page=4");
+            let past = get(&sim, &token, &format!("/api/2/users?cursor={cursor}")).await;
+            assert_eq!((past.status, past.json()), (200, json!([])));
+        }
+        let middle = get(&sim, &token, "/api/2/users?limit=50&page=2").await;
+        assert_eq!(decode_cursor(middle.header("after-cursor").unwrap()), "limit=50&page=3");
+    }
+}
+
+#[tokio::test]
+async fn app_rules_come_without_paging_or_rate_headers() {
+    let sim = start(60).await;
+    let token = token_for(&sim, &sim.manage_credentials()).await;
+    let app = sim.tenant().apps[0].id;
+    let r = get(&sim, &token, &format!("/api/2/apps/{app}/rules")).await;
+    assert_eq!(r.status, 200);
+    assert!(r.json().is_array());
+    for header in ["total-count", "total-pages", "current-page", "after-cursor", "link", "x-ratelimit-remaining"] {
+        assert!(r.header(header).is_none(), "{header}");
+    }
+}
+
+#[tokio::test]
+async fn v2_calls_over_the_in_flight_limit_are_refused_as_configured() {
+    let refusals = [
+        (Refusal::TooManyRequests, 429, false),
+        (Refusal::TooManyRequestsRetryAfter, 429, true),
+        (Refusal::BadGateway, 502, false),
+    ];
+    for (refusal, status, retry_after) in refusals {
+        let config = SimulatorConfig {
+            users: 10,
+            latency: Duration::from_millis(300),
+            v2_throttle: V2Throttle { max_in_flight: Some(2), refusal, ..V2Throttle::default() },
+            ..SimulatorConfig::default()
+        };
+        let sim = Simulator::start(config).await.unwrap();
+        let token = token_for(&sim, &sim.manage_credentials()).await;
+        let roles = || get(&sim, &token, "/api/2/roles");
+        let (a, b, c, d, e, f) = tokio::join!(roles(), roles(), roles(), roles(), roles(), roles());
+        let answers = [a, b, c, d, e, f];
+        let refused: Vec<_> = answers.iter().filter(|r| r.status != 200).collect();
+        assert_eq!(refused.len(), 4, "{refusal:?}: two in flight at once");
+        for r in refused {
+            assert_eq!(r.status, status);
+            assert!(r.header("x-ratelimit-remaining").is_none());
+            assert_eq!(r.header("retry-after").is_some(), retry_after, "{refusal:?}");
+        }
+        assert_eq!(sim.v2_refused(), 4);
+        // v1 calls are never throttled this way.
+        let groups = || get(&sim, &token, "/api/1/groups");
+        let (a, b, c, d) = tokio::join!(groups(), groups(), groups(), groups());
+        assert!([a, b, c, d].iter().all(|r| r.status == 200));
+    }
+}
+
+#[tokio::test]
+async fn repeated_bad_credentials_get_the_token_endpoints_html_429() {
+    let sim = start(5).await;
+    let c = sim.manage_credentials();
+    let headers = [("Authorization", format!("client_id:{}, client_secret:nope", c.client_id)), json_ct()];
+    let bad = || send(sim.addr(), "POST", "/auth/oauth2/v2/token", &headers, Some(GRANT));
+    for _ in 0..TokenThrottle::default().failures {
+        assert_eq!(bad().await.status, 401);
+    }
+    let throttled = bad().await;
+    assert_eq!(throttled.status, 429);
+    assert!(throttled.header("content-type").unwrap().starts_with("text/html"));
+    assert!(throttled.header("x-ratelimit-limit").is_none());
+    // The lock-out is per client id: the read client still gets its token.
+    token_for(&sim, &sim.read_credentials()).await;
 }
 
 #[tokio::test]
@@ -533,10 +651,10 @@ async fn rate_limit_exhaustion_returns_429_with_headers() {
         v1.json(),
         json!({"status":{"error":true,"code":429,"type":"Too Many Requests","message":"Rate limit exceeded"}})
     );
+    // v2 is off the v1 budget and carries no rate headers (FIDELITY.md F-RATE-2, F-RATE-3).
     let v2 = get(&sim, &token, "/api/2/users").await;
-    assert_eq!(v2.status, 429);
-    assert!(v2.header("x-ratelimit-reset").is_some());
-    assert_eq!(v2.json(), json!({"message":"Rate limit exceeded","statusCode":429,"name":"TooManyRequestsError"}));
+    assert_eq!(v2.status, 200);
+    assert!(v2.header("x-ratelimit-remaining").is_none() && v2.header("x-ratelimit-limit").is_none());
     let rl =
         send(sim.addr(), "GET", "/auth/rate_limit", &[("Authorization", format!("Bearer {token}"))], None).await.json();
     assert_eq!(rl["data"]["X-RateLimit-Limit"], 3);

@@ -157,17 +157,18 @@ fn a_sync_killed_at_random_pages_and_resumed_gives_exactly_a_clean_run() {
 fn a_rate_limited_sync_exits_4_with_the_resume_command_then_waits_out_the_window() {
     let dir = temp_dir("rate");
     let (clean, out, state) = (dir.join("clean.jsonl"), dir.join("out.jsonl"), dir.join("state"));
-    let tenant = ["--simulator", "--users", "12", "--seed", "4", "--kinds", "users,groups,user_apps"];
+    // Groups and privileges are v1 reads (1 + 1 + 2 per privilege: 10 calls), on the hourly budget.
+    let tenant = ["--simulator", "--users", "12", "--seed", "4", "--kinds", "users,groups,privileges"];
     let mut clean_args = vec!["sync"];
     clean_args.extend(tenant);
     clean_args.extend(["--rate-limit", "off", "--quiet", "--out", s(&clean)]);
     let output = run(&clean_args);
     assert!(output.status.success(), "{}", text(&output));
 
-    // 10 calls per 2-second window; the component may not wait inside a call.
+    // 4 v1 calls per 2-second window; the component may not wait inside a call.
     let mut job = vec!["sync"];
     job.extend(tenant);
-    job.extend(["--rate-limit", "10", "--rate-window-secs", "2", "--max-wait-ms", "0", "--max-items", "5"]);
+    job.extend(["--rate-limit", "4", "--rate-window-secs", "2", "--max-wait-ms", "0", "--max-items", "5"]);
     job.extend(["--concurrency", "1"]);
     job.extend(["--out", s(&out), "--state", s(&state)]);
     let limited = run(&job);

@@ -12,6 +12,10 @@
 //! Bodies may also be HTML or empty (gateways, throttling), so parsing never fails:
 //! the worst case is a message without upstream detail.
 //!
+//! In every dialect a refused *scope* (the credentials are valid but may not
+//! do this: any 403, or a 401 saying "Insufficient Permission") is told apart
+//! from refused *credentials* (any other 401): see [`is_scope_refusal`].
+//!
 //! Upstream text is untrusted. A server may echo what it was sent (the Basic
 //! credentials, the bearer token, a password in a write's body). Every
 //! upstream message goes through [`redact`] before it enters an [`Error`]:
@@ -188,17 +192,33 @@ pub fn reset_seconds(value: &str) -> Option<u32> {
     Some(u32::try_from(seconds.min(u64::from(MAX_RETRY_AFTER))).unwrap_or(MAX_RETRY_AFTER).max(1))
 }
 
+/// Whether a 401 or 403 refuses the credentials' scope rather than the
+/// credentials: every 403 (v2 `ForbiddenError`, v1 "forbidden", the roles
+/// service's `ForbiddenError`, an HTML 403), and a 401 whose message (in any
+/// dialect) says "Insufficient Permission" (v1's documented scope refusal).
+pub fn is_scope_refusal(status: u16, body: &[u8]) -> bool {
+    match status {
+        403 => true,
+        401 => upstream_message(body).is_some_and(|m| m.to_ascii_lowercase().contains("insufficient permission")),
+        _ => false,
+    }
+}
+
 /// The error for a non-success response (or a success status whose v1 body
 /// says error). `what` names the request for messages, e.g. `GET /api/2/users`.
 pub fn from_response(status: u16, response: &Response, what: &str) -> Error {
     let upstream = upstream_message(&response.body);
     let detail = || upstream.clone().unwrap_or_else(|| format!("no error detail ({})", body_kind(response)));
     match status {
-        401 if upstream.as_deref() == Some("Insufficient Permission") => {
-            Error::InsufficientScope(format!("{what}: the API credential's scope does not allow this"))
-        }
-        401 => Error::AuthenticationFailed(format!("{what}: {}", detail())),
-        403 => Error::InsufficientScope(format!("{what}: {}", detail())),
+        401 | 403 if is_scope_refusal(status, &response.body) => Error::InsufficientScope(format!(
+            "{what}: the API credential's scope does not allow this ({}); OneLogin reserves some reads and every \
+             write for Manage All",
+            detail()
+        )),
+        401 => Error::AuthenticationFailed(format!(
+            "{what}: OneLogin refused the credentials or the access token ({})",
+            detail()
+        )),
         404 => Error::NotFound(format!("{what}: {}", detail())),
         429 => Error::RateLimited { retry_after: retry_after(response) },
         _ => Error::Upstream { status, message: format!("{what}: {}", detail()) },
@@ -266,6 +286,102 @@ mod tests {
         assert!(matches!(error, Error::InsufficientScope(_)));
         let forbidden = r#"{"statusCode":403,"name":"ForbiddenError","message":"Insufficient Permission"}"#;
         assert!(matches!(from_response(403, &response(403, &[], forbidden), "x"), Error::InsufficientScope(_)));
+    }
+
+    #[test]
+    fn every_dialect_tells_scope_errors_from_credential_errors_with_a_readable_message() {
+        // (dialect, status, body, content type, scope refusal?, text the message keeps)
+        let cases: [(&str, u16, &str, &str, bool, &str); 10] = [
+            (
+                "v1",
+                401,
+                r#"{"status":{"error":true,"code":401,"type":"Unauthorized","message":"Insufficient Permission"}}"#,
+                "application/json",
+                true,
+                "Insufficient Permission",
+            ),
+            (
+                "v1",
+                401,
+                r#"{"status":{"error":true,"code":401,"type":"Unauthorized","message":"Authentication Failure"}}"#,
+                "application/json",
+                false,
+                "Authentication Failure",
+            ),
+            (
+                "v1",
+                403,
+                r#"{"status":{"error":true,"code":403,"type":"forbidden","message":"user is not authorized to access this User"}}"#,
+                "application/json",
+                true,
+                "not authorized to access this User",
+            ),
+            (
+                "v2",
+                403,
+                r#"{"statusCode":403,"name":"ForbiddenError","message":"Insufficient Permission"}"#,
+                "application/json",
+                true,
+                "Insufficient Permission",
+            ),
+            (
+                "v2",
+                401,
+                r#"{"message":"Unauthorized","statusCode":401,"name":"UnauthorizedError"}"#,
+                "application/json",
+                false,
+                "Unauthorized",
+            ),
+            (
+                "privileges",
+                401,
+                r#"{"statusCode":401,"name":"UnauthorizedError","message":"The request requires user authentication."}"#,
+                "application/json",
+                false,
+                "requires user authentication",
+            ),
+            (
+                "roles service",
+                403,
+                r#"{"status":403,"error":"ForbiddenError","description":"Insufficient Permission"}"#,
+                "application/json",
+                true,
+                "ForbiddenError: Insufficient Permission",
+            ),
+            (
+                "roles service",
+                401,
+                r#"{"status":401,"error":"UnauthorizedError","description":"Insufficient permission"}"#,
+                "application/json",
+                true,
+                "UnauthorizedError: Insufficient permission",
+            ),
+            (
+                "roles service",
+                401,
+                r#"{"status":401,"error":"UnauthorizedError","description":"Invalid token"}"#,
+                "application/json",
+                false,
+                "UnauthorizedError: Invalid token",
+            ),
+            ("HTML", 403, "<html><body>Forbidden</body></html>", "text/html", true, "HTML body"),
+        ];
+        for (dialect, status, body, content_type, scope, kept) in cases {
+            let error = from_response(status, &response(status, &[("content-type", content_type)], body), "GET /api/x");
+            let label = format!("{dialect} {status}: {error}");
+            match (&error, scope) {
+                (Error::InsufficientScope(message), true) => {
+                    assert!(message.contains("scope") && message.contains(kept), "{label}")
+                }
+                (Error::AuthenticationFailed(message), false) => {
+                    assert!(message.contains("credentials") && message.contains(kept), "{label}")
+                }
+                _ => panic!("wrong kind for {label}"),
+            }
+            assert_eq!(is_scope_refusal(status, body.as_bytes()), scope, "{label}");
+        }
+        let html = response(401, &[("content-type", "text/html")], "<html>401</html>");
+        assert!(matches!(from_response(401, &html, "x"), Error::AuthenticationFailed(m) if m.contains("HTML body")));
     }
 
     #[test]

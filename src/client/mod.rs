@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod errors;
 pub mod pagination;
+pub mod rate;
 pub mod transport;
 #[cfg(target_arch = "wasm32")]
 pub mod wasi_http;
@@ -15,6 +16,7 @@ use serde_json::Value;
 
 use self::auth::Token;
 use self::pagination::{List, Page, PageCursor};
+use self::rate::{Api, RateState};
 use self::transport::{memory, Bounds, Method, Request, Response, Transport, TransportFailure, TransportKind};
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -22,8 +24,9 @@ use crate::logging;
 
 /// How many times a read is retried after a 5xx or a transient transport failure.
 pub const MAX_READ_RETRIES: u32 = 2;
-/// How many times one request waits out a 429 before giving up.
-const MAX_RATE_LIMIT_WAITS: u32 = 3;
+/// How many times one request waits out a 429 before giving up (v2 backoff
+/// doubles from 1 s: six waits span about a minute).
+const MAX_RATE_LIMIT_WAITS: u32 = 6;
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 /// The host's per-call wall-clock limit this client plans for (the harness's
 /// default). A call's budget (see [`crate::config::Timeouts`]) stays well
@@ -52,14 +55,11 @@ struct CallBudget {
     last_active: Duration,
 }
 
-/// What the last responses said about the account's rate budget and the time.
+/// What the last responses said about the rate budgets and the time.
 #[derive(Debug, Default)]
 struct Budget {
-    /// `X-RateLimit-Remaining` of the last response that had it.
-    remaining: Option<u64>,
-    /// When the window resets (monotonic time), from `X-RateLimit-Reset`
-    /// (seconds left in the window).
-    resets_at: Option<Duration>,
+    /// The v1 budget and the v2 cool-down (see [`rate`]).
+    rate: RateState,
     /// Until when (monotonic time) a call may wait for the budget; `None` =
     /// never wait.
     wait_until: Option<Duration>,
@@ -177,17 +177,12 @@ impl<T: Transport> Client<T> {
         Some(date.saturating_add(i64::try_from(elapsed).unwrap_or(0)))
     }
 
-    /// Remember the rate budget and the date a response reports.
-    fn observe(&mut self, response: &Response) {
+    /// Remember what a response reports of its API's rate budget (see
+    /// [`rate`]; `None` for the token endpoint), and the date.
+    fn observe(&mut self, api: Option<Api>, response: &Response) {
         let now = self.transport.now();
-        let number = |name: &str| response.header(name).and_then(|v| v.trim().parse::<u64>().ok());
-        if let Some(remaining) = number("x-ratelimit-remaining") {
-            self.budget.remaining = Some(remaining);
-            // Clamped to an hour, so an absurd reset cannot overflow the clock.
-            self.budget.resets_at = response
-                .header("x-ratelimit-reset")
-                .and_then(errors::reset_seconds)
-                .map(|secs| now.saturating_add(Duration::from_secs(u64::from(secs))));
+        if let Some(api) = api {
+            self.budget.rate.record(api, now, response);
         }
         if let Some(text) = response.header("date") {
             match crate::time::parse_http_date(text) {
@@ -199,23 +194,16 @@ impl<T: Transport> Client<T> {
         }
     }
 
-    /// Before a request: when the budget is spent, wait for the window to
-    /// reset (within the wait budget) instead of sending a request bound to
-    /// fail.
-    fn respect_budget(&mut self, what: &str) -> Result<()> {
-        if self.budget.remaining != Some(0) {
-            return Ok(());
-        }
+    /// Before a request to `path_and_query`: while its API's budget is spent
+    /// or it is cooling down after a 429, wait (within the wait budget)
+    /// instead of sending a request bound to fail. The other API is never
+    /// held back (see [`rate`]).
+    fn respect_budget(&mut self, path_and_query: &str, what: &str) -> Result<()> {
         let now = self.transport.now();
-        // The window has reset since: the budget is whole again.
-        if self.budget.resets_at.is_some_and(|at| now >= at) {
-            self.budget.remaining = None;
-            return Ok(());
+        match self.budget.rate.wait_before(Api::of(path_and_query), now) {
+            Some(wait) => self.wait_for(wait, what),
+            None => Ok(()),
         }
-        let reset_in = self.budget.resets_at.map_or(Duration::from_secs(60), |at| at.saturating_sub(now));
-        self.wait_for(reset_in, what)?;
-        self.budget.remaining = None;
-        Ok(())
     }
 
     /// Sleep `duration` if the wait budget allows, else fail with `RateLimited`.
@@ -226,15 +214,12 @@ impl<T: Transport> Client<T> {
         let until = self.budget.wait_until.map(|wait| wait.min(call));
         match until {
             Some(until) if now.checked_add(duration).is_some_and(|end| end <= until) => {
-                logging::info(&format!("{what}: rate budget spent; waiting {} s", duration.as_secs()));
+                logging::info(&format!("{what}: rate limited; waiting {} ms", duration.as_millis()));
                 self.transport.sleep(duration);
                 self.touch();
                 Ok(())
             }
-            _ => {
-                let secs = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
-                Err(Error::RateLimited { retry_after: u32::try_from(secs.max(1)).unwrap_or(u32::MAX) })
-            }
+            _ => Err(Error::RateLimited { retry_after: whole_seconds(duration) }),
         }
     }
 
@@ -260,7 +245,7 @@ impl<T: Transport> Client<T> {
                 Err(failure) => return Err(transport_error(&what, &failure)),
             }
         };
-        self.observe(&response);
+        self.observe(None, &response);
         let token = auth::parse_token_response(&response)?;
         self.token = Some((token.clone(), self.transport.now()));
         logging::debug("obtained an OAuth2 access token");
@@ -313,7 +298,7 @@ impl<T: Transport> Client<T> {
         let mut renewed = false;
         let mut throttled = 0;
         loop {
-            self.respect_budget(&what)?;
+            self.respect_budget(path_and_query, &what)?;
             let bearer = self.bearer()?;
             let mut request = self.build(method, path_and_query, body, bearer);
             request.bounds = self.attempt_bounds(&what, in_flight)?;
@@ -330,21 +315,16 @@ impl<T: Transport> Client<T> {
                 }
                 Err(failure) => return Err(transport_error(&what, &failure)),
             };
-            self.observe(&response);
+            self.observe(Some(Api::of(path_and_query)), &response);
             match response.status {
                 200..=299 => {
                     within_parse_budget(&response, &what, memory::parse_budget(in_flight))?;
                     return Ok(response);
                 }
-                // Throttled: nothing happened, so even a write may be re-sent.
-                429 if throttled < MAX_RATE_LIMIT_WAITS => {
-                    throttled += 1;
-                    let wait = errors::retry_after(&response);
-                    self.wait_for(Duration::from_secs(u64::from(wait)), &what)?;
-                }
-                401 if !renewed
-                    && errors::upstream_message(&response.body).as_deref() != Some("Insufficient Permission") =>
-                {
+                // Throttled: nothing happened, so even a write may be re-sent,
+                // after the cool-down `observe` set (waited at the loop's top).
+                429 if throttled < MAX_RATE_LIMIT_WAITS => throttled += 1,
+                401 if !renewed && !errors::is_scope_refusal(401, &response.body) => {
                     logging::info(&format!("{what}: 401, renewing the access token"));
                     self.token = None;
                     renewed = true;
@@ -353,6 +333,15 @@ impl<T: Transport> Client<T> {
                     attempt += 1;
                     logging::warn(&format!("{what}: HTTP {status}; retry {attempt}"));
                     self.backoff(attempt);
+                }
+                // Still throttled after the waits: the host retries after
+                // the cool-down.
+                429 => {
+                    let now = self.transport.now();
+                    let wait = self.budget.rate.wait_before(Api::of(path_and_query), now);
+                    return Err(Error::RateLimited {
+                        retry_after: whole_seconds(wait.unwrap_or(rate::DEFAULT_V1_WAIT)),
+                    });
                 }
                 status => return Err(errors::from_response(status, &response, &what)),
             }
@@ -404,8 +393,8 @@ impl<T: Transport> Client<T> {
 
     /// One wave of [`Client::get_json_many`]: all of `paths` in flight at once.
     fn get_json_wave(&mut self, paths: &[String]) -> Vec<Result<(Response, Value)>> {
-        let batch_fits = self.budget.remaining.is_none_or(|left| left > paths.len() as u64);
-        if paths.len() < 2 || !batch_fits {
+        let now = self.transport.now();
+        if paths.len() < 2 || !self.budget.rate.fits(paths, now) {
             let n = paths.len();
             return paths.iter().map(|path| self.get_json_sharing(path, n)).collect();
         }
@@ -430,7 +419,7 @@ impl<T: Transport> Client<T> {
         for (path, sent) in paths.iter().zip(responses) {
             let result = match sent {
                 Ok(response) => {
-                    self.observe(&response);
+                    self.observe(Some(Api::of(path)), &response);
                     match response.status {
                         200..=299 => within_parse_budget(&response, &format!("GET {}", path_only(path)), budget)
                             .and_then(|()| checked_json(response, path)),
@@ -481,6 +470,12 @@ impl<T: Transport> Client<T> {
         self.transport.sleep(pause);
         self.touch();
     }
+}
+
+/// A wait in whole seconds, rounded up, at least 1 (a rate-limit hint).
+fn whole_seconds(duration: Duration) -> u32 {
+    let secs = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    u32::try_from(secs.max(1)).unwrap_or(u32::MAX)
 }
 
 /// Parse a 2xx response's JSON, treating a v1 `status.error: true` as an error.
@@ -733,10 +728,51 @@ mod tests {
 
         script.push(429, &[("x-ratelimit-reset", "600")], "");
         assert_eq!(client.get_json("/a").err(), Some(Error::RateLimited { retry_after: 600 }));
+        assert_eq!(client.get_json("/a").err(), Some(Error::RateLimited { retry_after: 600 }), "still cooling down");
+        *script.clock.borrow_mut() += Duration::from_secs(600);
         client.set_wait_budget(Duration::ZERO);
         script.push(429, &[("x-ratelimit-reset", "1")], "");
         assert_eq!(client.get_json("/a").err(), Some(Error::RateLimited { retry_after: 1 }));
-        assert_eq!(script.paths().len(), 5, "no hammering: one request per refusal");
+        assert_eq!(script.paths().len(), 5, "no hammering: one request per refusal, none while cooling down");
+    }
+
+    #[test]
+    fn a_spent_v1_budget_never_blocks_v2_calls() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(200, &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1200")], "{\"data\":[]}");
+        for _ in 0..3 {
+            script.push(200, &[], "[]");
+        }
+        let mut client = client(&script);
+        client.get_json("/api/1/groups").unwrap();
+        client.get_json("/api/2/users").unwrap();
+        assert_eq!(client.get_json("/api/1/events").err(), Some(Error::RateLimited { retry_after: 1200 }));
+        client.set_concurrency(8);
+        let wave: Vec<String> = ["/api/2/roles", "/api/2/apps"].iter().map(|p| p.to_string()).collect();
+        assert!(client.get_json_many(&wave).iter().all(Result::is_ok));
+        let sent = script.paths();
+        assert_eq!(sent.len(), 5, "nothing went to v1 while its budget was spent: {sent:?}");
+    }
+
+    #[test]
+    fn a_v2_429_without_retry_after_backs_off_exponentially_within_the_wait_budget() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(429, &[], r#"{"message":"Rate limit exceeded","statusCode":429,"name":"TooManyRequestsError"}"#);
+        script.push(429, &[], "");
+        script.push(200, &[], "[]");
+        let mut client = client(&script);
+        client.set_wait_budget(Duration::from_secs(10));
+        client.get_json("/api/2/users").unwrap();
+        let waited = *script.clock.borrow();
+        assert!(waited >= Duration::from_secs(3) && waited <= Duration::from_millis(3750), "1 s then 2 s: {waited:?}");
+
+        // Past the wait budget: the typed error with the next backoff, nothing more sent.
+        client.set_wait_budget(Duration::ZERO);
+        script.push(429, &[("retry-after", "9")], "");
+        assert_eq!(client.get_json("/api/2/users").err(), Some(Error::RateLimited { retry_after: 9 }));
+        assert_eq!(script.paths().len(), 5);
     }
 
     #[test]

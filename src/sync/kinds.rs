@@ -4,7 +4,7 @@
 //! `phases/`); this module only says what a kind is and how a selection works.
 
 use crate::error::{Error, Result};
-use crate::identity::connector::types::SyncKind;
+use crate::identity::connector::types::{AccessLevel, SyncKind};
 
 /// What `describe` says of a kind, and what a sync needs to know of it.
 #[derive(Debug)]
@@ -21,6 +21,10 @@ pub struct KindSpec {
     pub default_selected: bool,
     /// Kinds read too whenever this one is selected (its joins).
     pub requires: &'static [Kind],
+    /// The least access the credentials need to read it: `Manage` for the
+    /// reads OneLogin's current docs reserve for Manage All (app rules, a
+    /// user's MFA devices, privileges), else `Read`.
+    pub required_access: AccessLevel,
 }
 
 /// A handle on a declared [`KindSpec`]; two handles are equal when they name
@@ -54,6 +58,15 @@ impl Kind {
             calls_per_user: self.calls_per_user,
             cost: self.cost.into(),
             requires: self.requires.iter().map(|k| k.name.to_string()).collect(),
+            required_access: self.required_access,
+        }
+    }
+
+    /// Whether credentials with `access` may read this kind.
+    pub fn readable_with(self, access: AccessLevel) -> bool {
+        match self.required_access {
+            AccessLevel::Manage => access == AccessLevel::Manage,
+            AccessLevel::Read | AccessLevel::AuthenticateOnly => true,
         }
     }
 }
@@ -103,7 +116,15 @@ mod tests {
     use super::*;
 
     const fn kind(name: &'static str, default_selected: bool, requires: &'static [Kind]) -> KindSpec {
-        KindSpec { name, description: "", cost: "", calls_per_user: 0, default_selected, requires }
+        KindSpec {
+            name,
+            description: "",
+            cost: "",
+            calls_per_user: 0,
+            default_selected,
+            requires,
+            required_access: AccessLevel::Read,
+        }
     }
 
     static A: KindSpec = kind("a", true, &[]);

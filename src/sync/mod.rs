@@ -246,6 +246,7 @@ fn start<T: Transport>(
         out.entities.push(service);
     }
     let mut state = SyncState::new(plan, &selection);
+    state.skip_beyond(account.access);
     let first = Phase::ALL.iter().copied().find(|p| (p.spec().enter)(&state));
     if first.is_none() {
         complete_before(&mut state, None);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::kinds::{Kind, Selection};
 use crate::error::{Error, TransportKind};
-use crate::identity::connector::types::{ConnectorError, ErrorKind};
+use crate::identity::connector::types::{AccessLevel, ConnectorError, ErrorKind};
 use crate::logging;
 
 /// Upstream messages kept in the report are cut to this many characters
@@ -176,6 +176,30 @@ impl SyncState {
         }
     }
 
+    /// Settle as skipped, before any call, every selected kind the
+    /// credentials' `access` may not read (see `KindSpec::required_access`),
+    /// and the selected kinds that need one of them.
+    pub fn skip_beyond(&mut self, access: AccessLevel) {
+        let refused: Vec<Kind> = self.selection().filter(|k| !k.readable_with(access)).collect();
+        for kind in refused {
+            self.settle(
+                kind,
+                Status::Skipped(format!(
+                    "needs Manage All scope (OneLogin's docs reserve these reads for it); the credentials have {}: \
+                     not read",
+                    scope_name(access)
+                )),
+            );
+            let dependents: Vec<Kind> = self.selection().filter(|k| k.requires.contains(&kind)).collect();
+            for dependent in dependents {
+                self.settle(
+                    dependent,
+                    Status::Skipped(format!("needs Manage All scope (through `{}`): not read", kind.name)),
+                );
+            }
+        }
+    }
+
     /// A kind cannot be read: settle it as skipped (OneLogin refused it: not
     /// licensed or not permitted) or failed (anything else), and the selected
     /// kinds that need it as skipped.
@@ -192,6 +216,15 @@ impl SyncState {
         for dependent in dependents {
             self.settle(dependent, Status::Skipped(format!("needs `{}`, which was not read", kind.name)));
         }
+    }
+}
+
+/// OneLogin's name for the scope behind an access level.
+fn scope_name(access: AccessLevel) -> &'static str {
+    match access {
+        AccessLevel::Manage => "Manage All",
+        AccessLevel::Read => "Read All (or another read scope)",
+        AccessLevel::AuthenticateOnly => "Authentication Only",
     }
 }
 

@@ -111,6 +111,9 @@ pub struct Account {
     pub api_base_url: String,
     /// The API host.
     pub host: String,
+    /// What the credentials may do (probed by `configure`): kinds that need
+    /// more are skipped without a call.
+    pub access: crate::identity::connector::types::AccessLevel,
 }
 
 /// Entities and relationships of one page.

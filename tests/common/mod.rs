@@ -9,9 +9,13 @@ use std::collections::BTreeMap;
 use host_test::harness::config::component_path;
 use host_test::harness::types::{AccountInfo, ConnectorError, SyncRequest};
 use host_test::harness::{sync_all, ConnectorInstance, Harness, HarnessConfig, SyncOptions, SyncOutput};
-use host_test::simulator::{Credentials, Simulator, SimulatorConfig};
+use host_test::simulator::{Credentials, LastPageCursor, Simulator, SimulatorConfig};
 
 pub const TENANT_HOST: &str = "acme.onelogin.com";
+
+/// Both answers to "does the last page of a v2 list carry an `After-Cursor`?"
+/// (FIDELITY.md F-PAGE-7: the real API does not reliably leave it out).
+pub const LAST_PAGE_ANSWERS: [LastPageCursor; 2] = [LastPageCursor::Absent, LastPageCursor::PastTheEnd];
 
 pub struct Fixture {
     pub sim: Simulator,
@@ -23,6 +27,19 @@ impl Fixture {
     /// harness allowing only the tenant host.
     pub async fn new(users: usize, seed: u64) -> Fixture {
         Fixture::with_config(SimulatorConfig { users, seed, rate_limit_per_hour: None, ..Default::default() }).await
+    }
+
+    /// [`Fixture::new`] with `last_page` as the answer to whether the last
+    /// v2 page carries an `After-Cursor`.
+    pub async fn paged(users: usize, seed: u64, last_page: LastPageCursor) -> Fixture {
+        let config = SimulatorConfig {
+            users,
+            seed,
+            rate_limit_per_hour: None,
+            last_page_cursor: last_page,
+            ..Default::default()
+        };
+        Fixture::with_config(config).await
     }
 
     pub async fn with_config(config: SimulatorConfig) -> Fixture {

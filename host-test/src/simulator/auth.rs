@@ -9,7 +9,8 @@
 //! * `POST /auth/oauth2/revoke` and `GET /auth/rate_limit`.
 //!
 //! Two clients exist: one with scope "Manage All", one with "Read All". A Read All token
-//! may only `GET`, and not `GET /api/2/connectors` (see [`Scope::allows`]).
+//! may only `GET`, and not the endpoints the docs reserve for Manage All: connectors,
+//! app rules, MFA devices and privileges (see [`Scope::allows`]).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -33,23 +34,32 @@ use super::{lock, Credentials, Shared};
 pub enum Scope {
     /// "Manage All": everything.
     ManageAll,
-    /// "Read All": `GET` only, and no `GET /api/2/connectors`.
+    /// "Read All": `GET` only, and not what [`manage_all_only`] names.
     ReadAll,
 }
 
 impl Scope {
-    /// Whether this scope may call `method path`.
-    ///
-    /// Assumption (FIDELITY.md F-SCOPE-2, contradicts evidence): Read All reads app rules,
-    /// MFA devices and privileges here; the docs require Manage All for them.
+    /// Whether this scope may call `method path` (FIDELITY.md F-SCOPE-1, F-SCOPE-2).
     pub fn allows(self, method: &Method, path: &str) -> bool {
         match self {
             Scope::ManageAll => true,
-            Scope::ReadAll => {
-                (method == Method::GET || method == Method::HEAD) && path.trim_end_matches('/') != "/api/2/connectors"
-            }
+            Scope::ReadAll => (method == Method::GET || method == Method::HEAD) && !manage_all_only(path),
         }
     }
+}
+
+/// Reads the current docs reserve for Manage All: `GET /api/2/connectors` (list
+/// connectors), app rules (`api-docs/2/app-rules/list-rules`), a user's MFA devices
+/// (the enrolled-factors page's current copy) and privileges (Delegated Administration
+/// pages). FIDELITY.md F-SCOPE-2, F-MFA-6, F-PRIV-8.
+pub fn manage_all_only(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    let app_rules = path.strip_prefix("/api/2/apps/").is_some_and(|rest| rest.split('/').nth(1) == Some("rules"));
+    path == "/api/2/connectors"
+        || app_rules
+        || path.starts_with("/api/2/mfa/")
+        || path == "/api/1/privileges"
+        || path.starts_with("/api/1/privileges/")
 }
 
 /// An issued access token.
@@ -245,7 +255,13 @@ pub async fn token(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -
     let creds = header_credentials(&headers).or_else(|| fields.credentials());
     let now = Instant::now();
     let mut st = lock(&sim);
+    let sent_id = creds.as_ref().map_or("", |(id, _)| id.as_str()).to_string();
+    if st.token_failures.locked(&sent_id, now) {
+        // Repeated failures: 429 text/html without rate headers (FIDELITY.md F-TOK-14).
+        return super::throttle::token_throttled();
+    }
     let Some(scope) = creds.as_ref().and_then(|(id, secret)| st.tokens.client_scope(id, secret)) else {
+        st.token_failures.fail(&sent_id, now);
         return authentication_failure();
     };
     if fields.get("grant_type") != Some("client_credentials") {

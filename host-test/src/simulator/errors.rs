@@ -5,8 +5,10 @@
 //! * **v2** (`/api/2/...` and everything else) uses bare
 //!   `{"message":"…","statusCode":404,"name":"NotFoundError"}` objects.
 //!
-//! Assumption (FIDELITY.md F-ERR-5, contradicts evidence): the roles service's third
-//! dialect `{"status":400,"error":"BadRequestError","description":…}` is not modelled.
+//! * The **roles service** (behind v2 list paging) answers paging errors as
+//!   `{"status":400,"error":"BadRequestError","description":"…"}` (Terraform provider
+//!   #196, #203; python-sdk #134). The simulator uses it for v2 paging errors on every
+//!   list endpoint (Assumption, FIDELITY.md F-ERR-5: seen on `/api/2/roles` only).
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -58,6 +60,11 @@ pub fn v1_error(status: StatusCode, kind: &str, message: &str) -> Response {
 /// A v2 error: `{"message":…,"statusCode":…,"name":…}`.
 pub fn v2_error(status: StatusCode, name: &str, message: &str) -> Response {
     json_response(status, &json!({"message": message, "statusCode": status.as_u16(), "name": name}))
+}
+
+/// A roles-service error: `{"status":…,"error":…,"description":…}`.
+pub fn roles_service_error(status: StatusCode, description: &str) -> Response {
+    json_response(status, &json!({"status": status.as_u16(), "error": v2_name(status), "description": description}))
 }
 
 /// The v1 `type` string for a status code.

@@ -12,9 +12,11 @@
 //! [`Simulator::request_counts`].
 //!
 //! Every request goes through one middleware ([`gate`]) which, in order: counts it under
-//! `"{METHOD} {route template}"`, applies the configured latency, fires a queued fault,
-//! and for `/api/*` checks the bearer token, spends the rate budget, checks the scope,
-//! and finally adds `X-RateLimit-*` headers to the response.
+//! `"{METHOD} {route template}"`, admits a v2 call through the load throttle (holding
+//! its in-flight slot until the answer), applies the configured latency, fires a
+//! queued fault, and for `/api/*` checks the bearer token, spends the v1 rate budget
+//! (v1 calls only), checks the scope, and finally adds `X-RateLimit-*` headers to v1
+//! responses.
 
 // Handlers and their helpers return `Result<_, Response>` so an error is a ready-made
 // OneLogin error response; these are cold paths, so the large `Err` is fine.
@@ -32,6 +34,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod rules;
 pub mod tenant;
+pub mod throttle;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -53,6 +56,7 @@ pub use faults::{Fault, FaultKind};
 pub use privileges::Privilege;
 pub use rules::{AppRule, AwsRoleTruth, RuleAction, RuleCondition, Truth};
 pub use tenant::{App, Group, MfaDevice, Role, Tenant, User, UserMapping};
+pub use throttle::{Refusal, TokenBucket, TokenThrottle, V2Throttle};
 
 /// Maximum page size (`limit`) per endpoint. Larger requested limits are capped to
 /// these, and they are also the defaults.
@@ -109,6 +113,26 @@ pub struct SimulatorConfig {
     /// `custom_attributes` (FIDELITY.md F-USER-2: unknown, leaning "only when
     /// `fields` names them").
     pub list_role_ids: ListRoleIds,
+    /// Whether the last page of a v2 list carries an `After-Cursor` (FIDELITY.md
+    /// F-PAGE-7: not reliably absent on the real API).
+    pub last_page_cursor: LastPageCursor,
+    /// How v2 calls are throttled under load (default: not at all; FIDELITY.md F-RATE-11).
+    pub v2_throttle: V2Throttle,
+    /// The token endpoint's lock-out after repeated bad credentials; `None` never
+    /// locks out (FIDELITY.md F-TOK-14).
+    pub token_throttle: Option<TokenThrottle>,
+}
+
+/// Whether the last page of a v2 list carries an `After-Cursor` header.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LastPageCursor {
+    /// No `After-Cursor` on the last page (the legacy py-sdk fixture's page 2).
+    #[default]
+    Absent,
+    /// An `After-Cursor` pointing one page past the end (which serves `[]`), while
+    /// `Current-Page` equals `Total-Pages`: what go-sdk PR #61 guards against
+    /// ("`After-Cursor` is not consistently empty"; it breaks on the page numbers).
+    PastTheEnd,
 }
 
 /// When list items of `GET /api/2/users` carry `role_ids` and `custom_attributes`.
@@ -134,6 +158,9 @@ impl Default for SimulatorConfig {
             latency: Duration::ZERO,
             privileges: true,
             list_role_ids: ListRoleIds::default(),
+            last_page_cursor: LastPageCursor::default(),
+            v2_throttle: V2Throttle::default(),
+            token_throttle: Some(TokenThrottle::default()),
         }
     }
 }
@@ -158,8 +185,12 @@ pub struct Inner {
     pub tenant: Tenant,
     /// Clients and tokens.
     pub tokens: auth::TokenStore,
-    /// The account rate budget.
+    /// The account's v1 rate budget.
     pub rate: rate_limit::RateLimiter,
+    /// The v2 load throttle.
+    pub v2: throttle::V2Limiter,
+    /// The token endpoint's failure counts.
+    pub token_failures: throttle::TokenFailures,
     /// Pending faults.
     pub faults: faults::FaultQueue,
     /// Requests per `"{METHOD} {template}"`.
@@ -174,6 +205,15 @@ pub struct Inner {
     pub privileges_enabled: bool,
     /// [`SimulatorConfig::list_role_ids`].
     pub list_role_ids: ListRoleIds,
+    /// [`SimulatorConfig::last_page_cursor`].
+    pub last_page_cursor: LastPageCursor,
+}
+
+impl Inner {
+    /// What a v2 list response needs besides its items.
+    pub fn listing(&self) -> pagination::Listing<'_> {
+        pagination::Listing { base_url: &self.base_url, last_page_cursor: self.last_page_cursor }
+    }
 }
 
 /// The shared state handle.
@@ -222,6 +262,8 @@ impl Simulator {
             tenant,
             tokens: auth::TokenStore::new(config.seed, config.token_ttl),
             rate: rate_limit::RateLimiter::with_window(config.rate_limit_per_hour, config.rate_limit_window),
+            v2: throttle::V2Limiter::new(config.v2_throttle),
+            token_failures: throttle::TokenFailures::new(config.token_throttle),
             faults: faults::FaultQueue::default(),
             counts: BTreeMap::new(),
             total: 0,
@@ -229,6 +271,7 @@ impl Simulator {
             base_url,
             privileges_enabled: config.privileges,
             list_role_ids: config.list_role_ids,
+            last_page_cursor: config.last_page_cursor,
         }));
         let app = router(shared.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -352,6 +395,21 @@ impl Simulator {
         lock(&self.shared).faults.push(fault);
     }
 
+    /// Replaces the v2 throttle settings (e.g. on for one sync, off for the next).
+    pub fn set_v2_throttle(&self, throttle: V2Throttle) {
+        lock(&self.shared).v2.configure(throttle);
+    }
+
+    /// v2 calls the throttle refused since start.
+    pub fn v2_refused(&self) -> u64 {
+        lock(&self.shared).v2.refused()
+    }
+
+    /// The most v2 calls that were in flight at once since start (throttled or not).
+    pub fn v2_peak_in_flight(&self) -> usize {
+        lock(&self.shared).v2.peak_in_flight()
+    }
+
     /// Invalidates every issued token: the next API call with one gets 401.
     pub fn revoke_all_tokens(&self) {
         lock(&self.shared).tokens.revoke_all();
@@ -387,7 +445,8 @@ pub fn router(shared: Shared) -> Router {
         .with_state(shared)
 }
 
-/// The per-request middleware: counting, latency, faults, auth, rate limit, scope;
+/// The per-request middleware: counting, v2 throttle, latency, faults, auth, v1 rate
+/// budget, scope;
 /// and the `Date` header, from the simulator's [`clock`].
 ///
 /// Assumption (FIDELITY.md F-GATE-1, F-GATE-2): this order; a 401 spends no budget.
@@ -407,11 +466,19 @@ async fn gate_inner(State(shared): State<Shared>, req: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "<unmatched>".to_string());
-    let (latency, fault, limit) = {
+    let (latency, fault, limit, _in_flight) = {
         let mut st = lock(&shared);
         *st.counts.entry(format!("{method} {template}")).or_insert(0) += 1;
         st.total += 1;
-        (st.latency, st.faults.take(method.as_str(), &path), st.rate.limit())
+        // A v2 call holds its in-flight slot until this function returns.
+        let in_flight = match rate_limit::Api::for_path(&path) {
+            Some(rate_limit::Api::V2) => match st.v2.admit(Instant::now()) {
+                Ok(slot) => Some(slot),
+                Err(refusal) => return refusal,
+            },
+            _ => None,
+        };
+        (st.latency, st.faults.take(method.as_str(), &path), st.rate.limit(), in_flight)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -450,7 +517,12 @@ async fn serve(shared: &Shared, method: &axum::http::Method, path: &str, req: Re
         let Some(scope) = scope else {
             return errors::unauthorized(path);
         };
-        (scope, st.rate.consume(now))
+        // Only v1 calls spend the account budget (FIDELITY.md F-RATE-2).
+        let rate = match rate_limit::Api::for_path(path) {
+            Some(rate_limit::Api::V1) => st.rate.consume(now),
+            _ => Ok(None),
+        };
+        (scope, rate)
     };
     let info = match rate {
         Ok(info) => info,

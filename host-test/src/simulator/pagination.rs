@@ -1,15 +1,16 @@
 //! Pagination in both dialects.
 //!
 //! * **v2**: query `limit`, `page`, `cursor`. The cursor is standard, padded base64 of
-//!   `limit=N&page=M`; when given it wins over `limit`/`page`. `limit` above the
-//!   endpoint max is capped (not an error); the default is the max. Responses carry
-//!   `Total-Count`, `Total-Pages`, `Current-Page`, `Page-Items`, `After-Cursor` (not on
-//!   the last page), `Before-Cursor` (not on the first page) and a best-effort RFC 8288
-//!   `Link` header.
-//!   (Assumption, FIDELITY.md F-PAGE-3, contradicts evidence: the real API answers 400
-//!   to a cursor sent with `limit`/`page`.)
-//!   (Assumption, FIDELITY.md F-PAGE-7, contradicts evidence: the real API does not
-//!   reliably omit `After-Cursor` on the last page; F-PAGE-9: the `Link` format.)
+//!   `limit=N&page=M`. A `cursor` together with `limit` or `page` is the real 400
+//!   `{"status":400,"error":"BadRequestError","description":"Requests can only have
+//!   cursor xor pagination arguments"}` (Terraform provider #196); an unreadable cursor
+//!   is 400 "Invalid pagination cursor" (#203). `limit` above the endpoint max is capped
+//!   (not an error); the default is the max. Responses carry `Total-Count`,
+//!   `Total-Pages`, `Current-Page`, `Page-Items`, `After-Cursor`, `Before-Cursor` (not
+//!   on the first page) and a best-effort RFC 8288 `Link` header. Whether the last page
+//!   has an `After-Cursor` is a switch ([`LastPageCursor`]): the real API does not
+//!   reliably omit it (go-sdk PR #61). (Assumption, FIDELITY.md F-PAGE-9: the `Link`
+//!   format.)
 //! * **v1**: query `limit` (capped), `after_cursor` / `before_cursor`; body
 //!   `pagination.{before_cursor,after_cursor,previous_link,next_link}`. Cursors are
 //!   opaque key-set cursors: URL-safe base64 of `account_id:::A--##id:::<id>`.
@@ -20,7 +21,8 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_S
 use base64::Engine;
 use serde_json::{json, Value};
 
-use super::errors::{json_response, v1_bad_request, v1_success_status, v2_bad_request};
+use super::errors::{json_response, roles_service_error, v1_bad_request, v1_success_status, v2_bad_request};
+use super::LastPageCursor;
 
 /// Parsed query string: ordered `(name, value)` pairs, percent-decoded.
 #[derive(Clone, Debug, Default)]
@@ -105,7 +107,14 @@ impl V2Page {
     pub fn from_params(params: &Params, max: usize) -> Result<V2Page, Response> {
         let clamp = |l: usize| if l == 0 { max } else { l.min(max) };
         if let Some(cursor) = params.get("cursor") {
-            let (limit, page) = decode_v2_cursor(cursor).ok_or_else(|| v2_bad_request("Invalid cursor"))?;
+            if params.get("limit").is_some() || params.get("page").is_some() {
+                return Err(roles_service_error(
+                    StatusCode::BAD_REQUEST,
+                    "Requests can only have cursor xor pagination arguments",
+                ));
+            }
+            let (limit, page) = decode_v2_cursor(cursor)
+                .ok_or_else(|| roles_service_error(StatusCode::BAD_REQUEST, "Invalid pagination cursor"))?;
             return Ok(V2Page { limit: clamp(limit), page: page.max(1) });
         }
         let limit = match params.get("limit") {
@@ -132,16 +141,26 @@ impl V2Page {
     }
 }
 
+/// What a v2 list response needs besides its items (from the simulator's state).
+#[derive(Clone, Copy, Debug)]
+pub struct Listing<'a> {
+    /// `http://127.0.0.1:PORT`, for `Link`.
+    pub base_url: &'a str,
+    /// Whether the last page carries an `After-Cursor`.
+    pub last_page_cursor: LastPageCursor,
+}
+
 /// Builds a paginated v2 list response. `items` are this page's items; `total` is the
 /// size of the whole (filtered) collection; `url_path` is the request path (for `Link`).
 pub fn v2_list(
     items: Vec<Value>,
     total: usize,
     page: V2Page,
-    base_url: &str,
+    listing: Listing<'_>,
     url_path: &str,
     params: &Params,
 ) -> Response {
+    let base_url = listing.base_url;
     let total_pages = page.total_pages(total);
     let mut headers = HeaderMap::new();
     let mut set = |name: &'static str, value: String| {
@@ -162,6 +181,9 @@ pub fn v2_list(
         let after = encode_v2_cursor(page.limit, page.page + 1);
         links.push(format!("<{}>; rel=\"next\"", link_for(&after)));
         set("after-cursor", after);
+    } else if page.page == total_pages.max(1) && listing.last_page_cursor == LastPageCursor::PastTheEnd {
+        // A stale cursor on the last page (no `Link` rel="next": there is no next page).
+        set("after-cursor", encode_v2_cursor(page.limit, page.page + 1));
     }
     if page.page > 1 {
         // For a page past the end, "previous" is the last real page.
@@ -292,12 +314,16 @@ mod tests {
     }
 
     #[test]
-    fn v2_limit_is_capped_and_cursor_wins() {
+    fn v2_limit_is_capped_and_a_cursor_comes_alone() {
         let p = Params::parse(Some("limit=5000&page=2"));
         assert_eq!(V2Page::from_params(&p, 50).unwrap(), V2Page { limit: 50, page: 2 });
         let c = encode_v2_cursor(10, 4);
-        let p = Params::parse(Some(&format!("limit=3&page=1&cursor={c}")));
+        let p = Params::parse(Some(&format!("cursor={c}&fields=id")));
         assert_eq!(V2Page::from_params(&p, 50).unwrap(), V2Page { limit: 10, page: 4 });
+        for mixed in [format!("limit=3&cursor={c}"), format!("page=1&cursor={c}")] {
+            let refused = V2Page::from_params(&Params::parse(Some(&mixed)), 50).unwrap_err();
+            assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{mixed}");
+        }
         assert!(V2Page::from_params(&Params::parse(Some("cursor=%%%")), 50).is_err());
     }
 

@@ -1,23 +1,44 @@
-//! The account-wide rate budget.
+//! The account's v1 rate budget.
 //!
 //! OneLogin documents "an account level rate limit of 5,000 calls per hour regardless of
-//! how many access tokens you have". The simulator models it as a fixed one-hour window
-//! that starts at the first `/api` call after the previous window ran out.
+//! how many access tokens you have"; one copy of the rate-limit page says "for v1 API
+//! calls". The simulator models it as a fixed one-hour window that starts at the first
+//! v1 call after the previous window ran out.
 //! Assumption (FIDELITY.md F-RATE-6): the window start (the reset itself is documented).
 //!
-//! ASSUMPTIONS (FIDELITY.md F-RATE-2, F-RATE-3; both contradict the evidence:
-//! recorded v2 responses carry no rate headers and do not move the v1 budget):
-//! * every `/api` request consumes one unit, **v2 included** (one copy of the docs says
-//!   the budget is for v1 calls only);
-//! * v2 responses carry the `X-RateLimit-*` headers too (real traffic only showed them on
-//!   v1); a tolerant connector reads them wherever they appear.
-//!
-//! Token calls (`/auth/...`) neither consume budget nor carry the headers.
-//! `X-RateLimit-Reset` is the number of seconds LEFT in the window, not an epoch.
+//! Only v1 calls (`/api/1/...`) spend it and carry the `X-RateLimit-*` headers
+//! (FIDELITY.md F-RATE-2, F-RATE-3: recorded v2 responses carry none and did not move
+//! the v1 counter). v2 calls are throttled under load instead (see [`super::throttle`]).
+//! The privileges endpoints live under `/api/1` and count as v1 here
+//! (Assumption, FIDELITY.md F-RATE-12: they answer in the v2 error style, so they may
+//! be off the budget). Token calls (`/auth/...`) neither spend budget nor carry the
+//! headers. `X-RateLimit-Reset` is the number of seconds LEFT in the window, not an epoch.
 
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
+
+/// Which of OneLogin's two APIs a request path belongs to, for rate accounting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    /// `/api/1/...`: on the account's hourly budget.
+    V1,
+    /// Every other `/api/...` path: off the budget, throttled under load.
+    V2,
+}
+
+impl Api {
+    /// The API of `path`; `None` outside `/api/` (token endpoints).
+    pub fn for_path(path: &str) -> Option<Api> {
+        if path == "/api/1" || path.starts_with("/api/1/") {
+            Some(Api::V1)
+        } else if path.starts_with("/api/") {
+            Some(Api::V2)
+        } else {
+            None
+        }
+    }
+}
 
 /// Length of one rate window.
 pub const WINDOW: Duration = Duration::from_secs(3600);

@@ -8,6 +8,7 @@ use crate::logging;
 use crate::sync::aws;
 use crate::sync::cache::Collecting;
 use crate::sync::joins;
+use crate::identity::connector::types::AccessLevel;
 use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
@@ -23,6 +24,7 @@ pub static APP_RULES: KindSpec = KindSpec {
     calls_per_user: 0,
     default_selected: true,
     requires: &[Kind(&APPS)],
+    required_access: AccessLevel::Manage,
 };
 
 /// The phase record.
@@ -51,11 +53,12 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
         .iter()
         .flat_map(|id| [format!("/api/2/apps/{id}/rules"), format!("/api/2/apps/{id}/rules?enabled=false")])
         .collect();
-    let results = ctx.client.get_json_many(&paths);
+    // Every answer first: a failure (e.g. rate limited) emits nothing of
+    // this step, so the retried step repeats no record.
+    let results = ctx.client.get_json_many(&paths).into_iter().collect::<Result<Vec<_>>>()?;
     let mut read = 0;
-    for (app_id, result) in paths.iter().zip(results).enumerate().map(|(k, (_, r))| (batch.get(k / 2), r)) {
+    for (app_id, (response, body)) in results.into_iter().enumerate().map(|(k, r)| (batch.get(k / 2), r)) {
         let Some(&app_id) = app_id else { continue };
-        let (response, body) = result?;
         let Some(rules) = body.as_array() else {
             return Err(Error::unexpected(response.status, &format!("GET /api/2/apps/{app_id}/rules"), "a JSON array"));
         };

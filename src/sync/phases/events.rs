@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::logging;
 use crate::sync::cache::Collecting;
 use crate::sync::joins;
+use crate::identity::connector::types::AccessLevel;
 use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
@@ -22,6 +23,7 @@ pub static EVENTS: KindSpec = KindSpec {
     calls_per_user: 0,
     default_selected: true,
     requires: &[],
+    required_access: AccessLevel::Read,
 };
 
 /// The phase record.

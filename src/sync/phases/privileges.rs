@@ -10,6 +10,7 @@ use crate::client::pagination::percent_encode;
 use crate::client::transport::Transport;
 use crate::error::Result;
 use crate::logging;
+use crate::identity::connector::types::AccessLevel;
 use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
@@ -23,6 +24,7 @@ pub static PRIVILEGES: KindSpec = KindSpec {
     calls_per_user: 0,
     default_selected: true,
     requires: &[],
+    required_access: AccessLevel::Manage,
 };
 
 /// The phase record.
@@ -115,11 +117,12 @@ fn holders<T: Transport>(ctx: &mut Ctx<'_, T>, first: usize) -> Result<StepOutco
             [format!("/api/1/privileges/{id}/users"), format!("/api/1/privileges/{id}/roles")]
         })
         .collect();
-    let results = ctx.client.get_json_many(&paths);
+    // Every answer first: a failure (e.g. rate limited) emits nothing of
+    // this step, so the retried step repeats no record.
+    let results = ctx.client.get_json_many(&paths).into_iter().collect::<Result<Vec<_>>>()?;
     let mut read = 0;
-    for (k, result) in results.into_iter().enumerate() {
+    for (k, (_, body)) in results.into_iter().enumerate() {
         let Some(privilege_id) = batch.get(k / 2) else { continue };
-        let (_, body) = result?;
         let privilege_key = PRIVILEGE.key(privilege_id);
         let (field, holder, class) = if k % 2 == 0 { ("users", &USER, ASSIGNED) } else { ("roles", &ROLE, HAS) };
         if body.get("afterCursor").and_then(Value::as_str).is_some_and(|c| !c.is_empty()) {

@@ -42,14 +42,16 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
     let paths: Vec<String> = batch.iter().map(|id| admins_path(*id)).collect();
     let first = PageCursor::first();
     let mut read = 0;
-    for (role_id, result) in batch.iter().zip(ctx.client.get_json_many(&paths)) {
-        let (response, body) = result?;
+    // Every first page first: a failure (e.g. rate limited) emits nothing of
+    // this step, so the retried step repeats no record.
+    let results = ctx.client.get_json_many(&paths).into_iter().collect::<Result<Vec<_>>>()?;
+    let mut grants = Vec::new();
+    for (role_id, (response, body)) in batch.iter().zip(results) {
         let path = format!("/api/2/roles/{role_id}/admins");
         let list = List::v2(&path, page_size::ROLE_USERS);
         let page = pagination::parse_page(&list, &first, &response, body)?;
         let role_key = ROLE.key(role_id);
         let entitlement = entitlement_key(&role_key, "admin");
-        let mut grants = Vec::new();
         ctx.client.read_rest(&list, page, |admin| {
             read += 1;
             if let Some(user_id) = id_of(&admin) {
@@ -57,8 +59,8 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
                 grants.push(mapping::grant(ASSIGNED, &USER.key(user_id), &role_key, &entitlement, "direct", extra));
             }
         })?;
-        ctx.out.relationships.extend(grants);
     }
+    ctx.out.relationships.extend(grants);
     let next = at.i + batch.len();
     Ok(StepOutcome::then((next < total).then(|| Position::at_index(next)), read))
 }

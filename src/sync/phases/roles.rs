@@ -9,6 +9,7 @@ use crate::client::transport::Transport;
 use crate::error::Result;
 use crate::logging;
 use crate::sync::cache::Collecting;
+use crate::identity::connector::types::AccessLevel;
 use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
@@ -25,6 +26,7 @@ pub static ROLES: KindSpec = KindSpec {
     calls_per_user: 0,
     default_selected: true,
     requires: &[],
+    required_access: AccessLevel::Read,
 };
 
 /// The phase record.

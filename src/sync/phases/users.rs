@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::logging;
 use crate::sync::aws::{AwsRule, Truth};
 use crate::sync::joins;
+use crate::identity::connector::types::AccessLevel;
 use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
 use crate::sync::state::Status;
@@ -42,6 +43,7 @@ pub static USERS: KindSpec = KindSpec {
     calls_per_user: 0,
     default_selected: true,
     requires: &[],
+    required_access: AccessLevel::Read,
 };
 
 /// The `user_apps` kind.
@@ -52,6 +54,7 @@ pub static USER_APPS: KindSpec = KindSpec {
     calls_per_user: 1,
     default_selected: true,
     requires: &[Kind(&USERS), Kind(&ROLES), Kind(&APPS)],
+    required_access: AccessLevel::Read,
 };
 
 /// The `mfa_devices` kind.
@@ -62,6 +65,7 @@ pub static MFA_DEVICES: KindSpec = KindSpec {
     calls_per_user: 1,
     default_selected: true,
     requires: &[Kind(&USERS)],
+    required_access: AccessLevel::Manage,
 };
 
 /// The `aws_iam_roles` kind (its ARNs are read by the AWS roles phase; who
@@ -73,6 +77,7 @@ pub static AWS_IAM_ROLES: KindSpec = KindSpec {
     calls_per_user: 0,
     default_selected: true,
     requires: &[Kind(&USERS), Kind(&APPS), Kind(&APP_RULES)],
+    required_access: AccessLevel::Manage,
 };
 
 /// The kinds this module's data completes.

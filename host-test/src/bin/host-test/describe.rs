@@ -7,6 +7,8 @@ use host_test::harness::types::{ConnectorInfo, SyncKind, ValueType};
 use host_test::harness::{Harness, HarnessConfig, Limits};
 use serde_json::{json, Value};
 
+use crate::common::access_level_name;
+
 /// Print the connector's self-description (no network) as pretty JSON.
 #[derive(Args, Debug)]
 pub struct DescribeCommand {
@@ -36,13 +38,16 @@ impl DescribeCommand {
 pub fn sync_kinds_table(kinds: &[SyncKind]) -> String {
     let width = kinds.iter().map(|k| k.name.len()).max().unwrap_or(0).max("kind".len());
     let requires_width = kinds.iter().map(|k| k.requires.join(",").len()).max().unwrap_or(0).max("requires".len());
-    let mut out =
-        format!("{:<width$}  {:<7}  {:>8}  {:<requires_width$}  cost\n", "kind", "default", "per user", "requires");
+    let mut out = format!(
+        "{:<width$}  {:<7}  {:>8}  {:<requires_width$}  {:<6}  cost\n",
+        "kind", "default", "per user", "requires", "access"
+    );
     for k in kinds {
         let requires = if k.requires.is_empty() { "-".to_string() } else { k.requires.join(",") };
         let default = if k.default_selected { "yes" } else { "no" };
+        let access = access_level_name(k.required_access);
         out.push_str(&format!(
-            "{:<width$}  {default:<7}  {:>8}  {requires:<requires_width$}  {}\n",
+            "{:<width$}  {default:<7}  {:>8}  {requires:<requires_width$}  {access:<6}  {}\n",
             k.name, k.calls_per_user, k.cost
         ));
     }
@@ -96,6 +101,7 @@ pub fn info_json(info: &ConnectorInfo) -> Value {
             "calls_per_user": k.calls_per_user,
             "cost": k.cost,
             "requires": k.requires,
+            "required_access": access_level_name(k.required_access),
         })).collect::<Vec<_>>(),
         "actions": info.actions.iter().map(|a| json!({
             "name": a.name,

@@ -74,7 +74,7 @@ async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
         .collect();
     let fields = params.get("fields");
     let items = matched[page.range(matched.len())].iter().map(|a| project(app_json(a), fields)).collect();
-    v2_list(items, matched.len(), page, &st.base_url, "/api/2/apps", &params)
+    v2_list(items, matched.len(), page, st.listing(), "/api/2/apps", &params)
 }
 
 /// `GET /api/2/apps/{id}`: the list item plus `role_ids`.
@@ -116,5 +116,5 @@ async fn list_users(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(
         })
         .collect();
     let path = format!("/api/2/apps/{}/users", app.id);
-    v2_list(items, total, page, &st.base_url, &path, &params)
+    v2_list(items, total, page, st.listing(), &path, &params)
 }

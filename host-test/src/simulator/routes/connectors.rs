@@ -45,5 +45,5 @@ async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
         .collect();
     let total = all.len();
     let items = all[page.range(total)].to_vec();
-    v2_list(items, total, page, &st.base_url, "/api/2/connectors", &params)
+    v2_list(items, total, page, st.listing(), "/api/2/connectors", &params)
 }

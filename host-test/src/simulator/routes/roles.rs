@@ -70,7 +70,7 @@ async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
         .collect();
     let fields = params.get("fields");
     let items = matched[page.range(matched.len())].iter().map(|r| project(role_json(r), fields)).collect();
-    v2_list(items, matched.len(), page, &st.base_url, "/api/2/roles", &params)
+    v2_list(items, matched.len(), page, st.listing(), "/api/2/roles", &params)
 }
 
 /// `GET /api/2/roles/{id}`.
@@ -117,7 +117,7 @@ async fn list_members(sim: Shared, id: String, q: Option<String>, admins: bool) 
     let total = matched.len();
     let items = matched[page.range(total)].to_vec();
     let path = format!("/api/2/roles/{}/{}", role.id, if admins { "admins" } else { "users" });
-    v2_list(items, total, page, &st.base_url, &path, &params)
+    v2_list(items, total, page, st.listing(), &path, &params)
 }
 
 /// `GET /api/2/roles/{id}/users`.
@@ -216,7 +216,7 @@ async fn list_apps(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q
     let total = apps.len();
     let items = apps[page.range(total)].to_vec();
     let path = format!("/api/2/roles/{}/apps", role.id);
-    v2_list(items, total, page, &st.base_url, &path, &params)
+    v2_list(items, total, page, st.listing(), &path, &params)
 }
 
 /// `PUT /api/2/roles/{id}` `{"name":"…"}` → 200 `{"id":…}`; a missing, non-string or

@@ -200,7 +200,7 @@ async fn list_v2(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
             item
         })
         .collect();
-    v2_list(items, matched.len(), page, &st.base_url, "/api/2/users", &params)
+    v2_list(items, matched.len(), page, st.listing(), "/api/2/users", &params)
 }
 
 /// `GET /api/2/users/{id}`.
