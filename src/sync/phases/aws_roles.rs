@@ -1,6 +1,7 @@
-//! AWS IAM roles: the role ARNs the enabled app rules name, once each; and
-//! who can reach the apps holding them (`GET /api/2/apps/{id}/users`, read
-//! here and joined in the users phase, where each user's rules are evaluated).
+//! AWS IAM roles: the role ARNs the enabled app rules name, once each. Who
+//! can reach the apps holding them (`GET /api/2/apps/{id}/users`) is read by
+//! the users phase (`joins::aws_app_users`), where each user's rules are
+//! evaluated.
 
 use std::collections::BTreeSet;
 
@@ -34,6 +35,7 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, _at: &Position) -> Result<StepOut
     for arn in &arns {
         ctx.out.entities.push(mapping::aws_iam_role(arn));
     }
-    joins::aws_app_users(ctx)?;
+    // Who can reach the AWS apps is read when the users phases first need
+    // it (an incremental sync: only if a user changed).
     Ok(StepOutcome::done(arns.len()))
 }
