@@ -301,9 +301,16 @@ async fn request_count_is_the_minimum_for_the_selected_kinds_on_both_sides() {
         *minimum.entry(term.endpoint.to_string()).or_default() += term.calls;
     }
     println!("requests for a {}-user tenant: {spent:#?}", tenant.users.len());
+    // A long events window is read in time slices side by side: each slice
+    // may end on a part-filled page, at most one call more per slice.
+    let mut spent = spent;
+    let events = spent.remove("GET /api/1/events").unwrap_or(0);
+    let events_minimum = minimum.remove("GET /api/1/events").unwrap_or(0);
+    assert!((events_minimum..=events_minimum + 8).contains(&events), "{events} event pages, minimum {events_minimum}");
     assert_eq!(spent, minimum, "harness counter, per endpoint");
     let configure_total: u64 = configure.values().sum();
-    assert_eq!(fixture.sim.total_requests(), minimum.values().sum::<u64>() + configure_total, "simulator counter");
+    let total = minimum.values().sum::<u64>() + events + configure_total;
+    assert_eq!(fixture.sim.total_requests(), total, "simulator counter");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -384,11 +391,12 @@ async fn assert_resume_after(fixture: &Fixture, baseline: &[(Vec<String>, Option
 #[tokio::test(flavor = "multi_thread")]
 async fn resuming_in_a_fresh_instance_at_every_page_boundary_loses_and_repeats_nothing() {
     // max-items 1: every page is one step (one upstream page or one batch of
-    // concurrent per-user / per-role / per-app requests): every step boundary
-    // of every kind is a resume point.
+    // concurrent per-user / per-role / per-app requests, which keeps the
+    // window full for 16 rounds): every step boundary of every kind is a
+    // resume point.
     let fixture = Fixture::new(40, 3).await;
     let baseline = pages_from(&fixture, None, 1).await;
-    assert!(baseline.len() >= 20, "enough pages to make the test meaningful: {}", baseline.len());
+    assert!(baseline.len() >= 12, "enough pages to make the test meaningful: {}", baseline.len());
     for k in 0..baseline.len() - 1 {
         assert_resume_after(&fixture, &baseline, k, 1).await;
     }
@@ -401,7 +409,7 @@ async fn resuming_a_larger_tenant_at_seeded_random_pages_loses_and_repeats_nothi
     });
     println!("resume seed {seed} (rerun with RESUME_SEED={seed})");
     let fixture = Fixture::new(400, 11).await;
-    let baseline = pages_from(&fixture, None, 300).await;
+    let baseline = pages_from(&fixture, None, 100).await;
     assert!(baseline.len() > 10, "pages: {}", baseline.len());
     // A small xorshift from the seed picks the resume points.
     let mut state = seed | 1;
@@ -411,7 +419,7 @@ async fn resuming_a_larger_tenant_at_seeded_random_pages_loses_and_repeats_nothi
         state ^= state << 17;
         let k = (state % (baseline.len() as u64 - 1)) as usize;
         println!("seed {seed}: resuming after page {}", k + 1);
-        assert_resume_after(&fixture, &baseline, k, 300).await;
+        assert_resume_after(&fixture, &baseline, k, 100).await;
     }
 }
 
