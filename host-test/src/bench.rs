@@ -730,7 +730,11 @@ impl BenchReport {
 
         let _ = writeln!(out);
         let head_c = format!("C={}", c.concurrency);
-        let _ = writeln!(out, "{:<40} {:>10} {:>10} {:>10}", "requests by endpoint", "minimum", "C=1", head_c);
+        let _ = writeln!(
+            out,
+            "{:<40} {:>10} {:>10} {:>10} {:>12}",
+            "requests by endpoint", "minimum", "C=1", head_c, "incremental"
+        );
         let mut minimum_by_endpoint: BTreeMap<&str, u64> = BTreeMap::new();
         for term in &self.minimum_terms {
             *minimum_by_endpoint.entry(term.endpoint).or_insert(0) += term.calls;
@@ -740,13 +744,15 @@ impl BenchReport {
             .copied()
             .chain(s.requests_by_endpoint.keys().map(String::as_str))
             .chain(c.requests_by_endpoint.keys().map(String::as_str))
+            .chain(self.incremental().into_iter().flat_map(|i| i.requests_by_endpoint.keys().map(String::as_str)))
             .collect();
         for endpoint in endpoints {
             let count = |map: &BTreeMap<String, u64>| map.get(endpoint).copied().unwrap_or(0).to_string();
             let minimum = minimum_by_endpoint.get(endpoint).copied().unwrap_or(0);
+            let incremental = self.incremental().map(|i| count(&i.requests_by_endpoint)).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  {endpoint:<38} {minimum:>10} {:>10} {:>10}",
+                "  {endpoint:<38} {minimum:>10} {:>10} {:>10} {incremental:>12}",
                 count(&s.requests_by_endpoint),
                 count(&c.requests_by_endpoint)
             );

@@ -84,6 +84,9 @@ pub struct SyncCache {
     pub apps_collecting: Option<Collecting<PageCursor, Vec<u64>>>,
     /// The enabled rules that grant AWS roles.
     pub rules: Option<Vec<AwsRule>>,
+    /// The AWS rules among the rules an incremental sync re-read on its
+    /// turn (not all of them: `rules` stays unset then).
+    pub rotated_rules: Option<Vec<AwsRule>>,
     /// Rules collected while the app rules phase runs.
     pub rules_collecting: Option<Collecting<usize, Vec<AwsRule>>>,
     /// Who can reach each app with AWS rules (its users, through roles or directly).

@@ -97,7 +97,10 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
         // An incremental sync read the rules of some apps only: the apps
         // known to hold AWS rules are updated with what those say, and the
         // AWS rules are read from them when needed (`joins::aws_rules`).
-        (Some(rules), true) => update_aws_apps(&mut ctx.state.plan, &apps, &rules),
+        (Some(rules), true) => {
+            update_aws_apps(&mut ctx.state.plan, &apps, &rules);
+            ctx.cache.rotated_rules = Some(rules);
+        }
         // A resumed instance missed some apps' rules: read every app's
         // when needed.
         (None, true) => ctx.state.plan.aws_apps = None,

@@ -27,6 +27,17 @@ pub static PHASE: PhaseSpec = PhaseSpec {
 
 /// The ARNs, and the users of the apps with AWS rules.
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, _at: &Position) -> Result<StepOutcome> {
+    if ctx.state.plan.since.is_some() {
+        // An incremental sync names the roles of the rules it re-read on
+        // their turn (all of them within the rotation); the users phases
+        // read every AWS rule only if a user changed.
+        let rules = ctx.cache.rotated_rules.take().unwrap_or_default();
+        let arns: BTreeSet<&str> = rules.iter().flat_map(|r| r.arns.iter().map(String::as_str)).collect();
+        for arn in &arns {
+            ctx.out.entities.push(mapping::aws_iam_role(arn));
+        }
+        return Ok(StepOutcome::done(arns.len()));
+    }
     let rules = joins::aws_rules(ctx)?.to_vec();
     if ctx.state.plan.aws_apps.is_none() {
         joins::remember_aws_apps(&mut ctx.state.plan, &rules);

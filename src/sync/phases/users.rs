@@ -73,9 +73,9 @@ pub static MFA_DEVICES: KindSpec = KindSpec {
 pub static AWS_IAM_ROLES: KindSpec = KindSpec {
     name: "aws_iam_roles",
     description: "AWS IAM roles users get through SAML application rules (set_role).",
-    cost: "1 call per 1000 users of each app with AWS rules (who can reach it); incremental: 1 call per app \
-           known to hold AWS rules, and who can reach them only when a user changed (AWS rules in other apps are \
-           found as their rules are re-read: within 12 incremental syncs)",
+    cost: "1 call per 1000 users of each app with AWS rules (who can reach it); incremental: the roles of the \
+           rules re-read on their turn (every role within 12 incremental syncs), and only when a user changed the \
+           AWS rules (1 call per app known to hold them, or per app) and who can reach their apps",
     calls_per_user: 0,
     default_selected: true,
     requires: &[Kind(&USERS), Kind(&APPS), Kind(&APP_RULES)],
