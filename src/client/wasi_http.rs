@@ -95,7 +95,7 @@ impl Transport for WasiHttp {
                     (is_ready || now >= bounds.deadline).then_some((position, is_ready))
                 })
                 .collect();
-            done.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+            done.sort_unstable_by_key(|&(position, _)| std::cmp::Reverse(position));
             for (position, is_ready) in done {
                 if position >= in_flight.len() {
                     continue;
