@@ -51,6 +51,8 @@ struct Budget {
     /// When the window resets (monotonic time), from `X-RateLimit-Reset`
     /// (seconds left in the window).
     resets_at: Option<Duration>,
+    /// `X-RateLimit-Limit`: the calls one rate window allows.
+    limit: Option<u64>,
     /// Until when (monotonic time) a call may wait for the budget; `None` =
     /// never wait.
     wait_until: Option<Duration>,
@@ -62,6 +64,7 @@ struct Budget {
 /// (a window's responses are observed once the window is done).
 #[derive(Debug)]
 struct Observed {
+    limit: Option<String>,
     remaining: Option<String>,
     reset: Option<String>,
     date: Option<String>,
@@ -72,6 +75,7 @@ impl Observed {
     fn new(response: &Response, at: Duration) -> Self {
         let header = |name: &str| response.header(name).map(str::to_string);
         Observed {
+            limit: header("x-ratelimit-limit"),
             remaining: header("x-ratelimit-remaining"),
             reset: header("x-ratelimit-reset"),
             date: header("date"),
@@ -176,6 +180,12 @@ impl<T: Transport> Client<T> {
         self.budget.wait_until = (!budget.is_zero()).then(|| self.transport.now().saturating_add(budget));
     }
 
+    /// The calls one rate window allows (`X-RateLimit-Limit`), once a
+    /// response said.
+    pub fn rate_window_calls(&self) -> Option<u64> {
+        self.budget.limit
+    }
+
     /// The transport's monotonic clock, in nanoseconds.
     pub fn monotonic_nanos(&self) -> u64 {
         u64::try_from(self.transport.now().as_nanos()).unwrap_or(u64::MAX)
@@ -199,6 +209,9 @@ impl<T: Transport> Client<T> {
     fn observe_headers(&mut self, observed: &Observed) {
         let now = observed.at;
         let number = |value: &Option<String>| value.as_deref().and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(limit) = number(&observed.limit) {
+            self.budget.limit = Some(limit);
+        }
         if let Some(remaining) = number(&observed.remaining) {
             self.budget.remaining = Some(remaining);
             // Clamped to an hour, so an absurd reset cannot overflow the clock.

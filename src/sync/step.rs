@@ -183,8 +183,13 @@ impl<T: Transport> Ctx<'_, T> {
 
     /// How many items one step handles when each costs `calls` requests:
     /// enough to keep the sliding window full for [`ROUNDS_PER_STEP`] rounds.
+    /// A step is also kept to half a rate window's calls, so that a step
+    /// (which is done whole or not at all) always fits in a fresh window.
     pub fn batch(&self, calls: usize) -> usize {
-        (self.concurrency() * ROUNDS_PER_STEP / calls.max(1)).max(1)
+        let requests = self.concurrency() * ROUNDS_PER_STEP;
+        let window =
+            self.client.rate_window_calls().map_or(usize::MAX, |n| usize::try_from(n / 2).unwrap_or(usize::MAX));
+        (requests.min(window) / calls.max(1)).max(1)
     }
 
     /// Whether a kind is selected and still being read.

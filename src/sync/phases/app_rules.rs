@@ -89,6 +89,13 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
         }
         return Ok(StepOutcome::then(Some(Position::at_index(next)), read));
     }
+    finish(ctx, &apps, collected);
+    Ok(StepOutcome::done(read))
+}
+
+/// The phase is done: keep the AWS rules collected from `apps` (`None`: this
+/// instance missed some steps).
+fn finish<T: Transport>(ctx: &mut Ctx<'_, T>, apps: &[u64], collected: Option<Vec<aws::AwsRule>>) {
     match (collected, ctx.state.plan.since.is_some()) {
         (Some(rules), false) => {
             joins::remember_aws_apps(&mut ctx.state.plan, &rules);
@@ -98,7 +105,7 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
         // known to hold AWS rules are updated with what those say, and the
         // AWS rules are read from them when needed (`joins::aws_rules`).
         (Some(rules), true) => {
-            update_aws_apps(&mut ctx.state.plan, &apps, &rules);
+            update_aws_apps(&mut ctx.state.plan, apps, &rules);
             ctx.cache.rotated_rules = Some(rules);
         }
         // A resumed instance missed some apps' rules: read every app's
@@ -106,7 +113,6 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
         (None, true) => ctx.state.plan.aws_apps = None,
         (None, false) => {}
     }
-    Ok(StepOutcome::done(read))
 }
 
 /// After an incremental sync read the rules of `read` apps: the apps known
