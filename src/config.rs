@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use crate::error::{Error, Result, Secret};
-use crate::identity::connector::types::{ConfigField, ConfigFieldSpec, ValueType};
+use crate::identity::connector::types::{ConfigField, ConfigFieldSpec, Endpoint, Scheme as WitScheme, ValueType};
 
 /// Config field names.
 pub const CLIENT_ID: &str = "client_id";
@@ -186,6 +186,25 @@ impl BaseUrl {
     /// The host name without port.
     pub fn host(&self) -> &str {
         split_host_port(&self.authority).0
+    }
+
+    /// The server this URL names, as the WIT `endpoint` a host allows: the
+    /// host without IPv6 brackets, the port explicit.
+    pub fn endpoint(&self) -> Endpoint {
+        let (host, port) = split_host_port(&self.authority);
+        let default_port = match self.scheme {
+            Scheme::Https => 443,
+            Scheme::Http => 80,
+        };
+        Endpoint {
+            scheme: match self.scheme {
+                Scheme::Https => WitScheme::Https,
+                Scheme::Http => WitScheme::Http,
+            },
+            host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            // `parse_base_url` accepted only ports 1-65535.
+            port: port.and_then(|p| p.parse().ok()).unwrap_or(default_port),
+        }
     }
 }
 

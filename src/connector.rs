@@ -7,10 +7,10 @@ use crate::client::Client;
 use crate::config;
 use crate::error::{Error, Result};
 use crate::identity::connector::types::{
-    AccessLevel, AccountInfo, Action, ActionOutcome, ConfigField, SyncPage, SyncRequest,
+    AccessLevel, AccountInfo, Action, ActionOutcome, ConfigField, Endpoint, SyncPage, SyncRequest,
 };
 use crate::logging;
-use crate::provision;
+use crate::provision::{self, Mode};
 use crate::sync::cursor::CursorKey;
 use crate::sync::step::Account;
 use crate::sync::{self, SyncCache};
@@ -24,6 +24,12 @@ pub struct Connector<T: Transport> {
     /// Authenticates this instance's cursors and checkpoints.
     cursor_key: CursorKey,
     cache: SyncCache,
+}
+
+/// The servers a connector configured with `fields` calls (see `endpoints`).
+/// Validates like `configure`; no network.
+pub fn endpoints(fields: &[ConfigField]) -> Result<Vec<Endpoint>> {
+    Ok(vec![config::parse(fields)?.base_url.endpoint()])
 }
 
 impl<T: Transport> Connector<T> {
@@ -56,11 +62,17 @@ impl<T: Transport> Connector<T> {
         sync::sync_page(&mut self.client, &self.account, &self.cursor_key, &mut self.cache, request)
     }
 
-    /// Run or plan one provisioning action (see `provision`).
-    pub fn provision(&mut self, action: &Action, dry_run: bool) -> Result<ActionOutcome> {
+    /// What `provision` of `action` would do, without a write (see `plan`).
+    pub fn plan(&mut self, action: &Action) -> Result<ActionOutcome> {
         // Each export call gets its own network-time budget.
         self.client.begin_call();
-        provision::run(&mut self.client, self.access, action, dry_run)
+        provision::run(&mut self.client, self.access, action, Mode::Plan)
+    }
+
+    /// Run one provisioning action (see `provision`).
+    pub fn provision(&mut self, action: &Action) -> Result<ActionOutcome> {
+        self.client.begin_call();
+        provision::run(&mut self.client, self.access, action, Mode::Apply)
     }
 }
 
@@ -257,14 +269,14 @@ mod tests {
         script.push(200, &[], r#"{"id":7,"name":"r"}"#);
         script.push(200, &[], r#"{"id":1,"role_ids":[]}"#);
         script.push(200, &[], r#"[{"id":1}]"#);
-        assert!(connector.provision(&grant, false).unwrap().changed);
+        assert!(connector.provision(&grant).unwrap().changed);
         let last = script.requests.borrow().last().cloned().unwrap();
         assert_eq!(last.path_and_query, "/api/2/roles/7/users");
         assert_eq!(last.body.as_deref(), Some(b"[1]".as_slice()));
 
         script.push(200, &[], r#"{"id":7,"name":"r"}"#);
         script.push(200, &[], r#"{"id":1,"role_ids":[7]}"#);
-        let again = connector.provision(&grant, false).unwrap();
+        let again = connector.provision(&grant).unwrap();
         assert!(!again.changed, "{}", again.summary);
     }
 
@@ -281,7 +293,7 @@ mod tests {
             resource: "onelogin_role:7".into(),
             permission: "member".into(),
         });
-        assert!(matches!(connector.provision(&revoke, false), Err(Error::InsufficientScope(_))));
+        assert!(matches!(connector.provision(&revoke), Err(Error::InsufficientScope(_))));
         assert_eq!(script.paths().len(), before);
     }
 }

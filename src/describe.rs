@@ -5,7 +5,7 @@
 use crate::identity::connector::types::{ConnectorInfo, EntityKind, RelationshipKind};
 
 /// The WIT package version this component implements.
-pub const INTERFACE_VERSION: &str = "0.4.0";
+pub const INTERFACE_VERSION: &str = "0.5.0";
 
 /// Everything `describe` returns.
 pub fn connector_info() -> ConnectorInfo {
@@ -37,5 +37,6 @@ pub fn connector_info() -> ConnectorInfo {
             .collect(),
         sync_kinds: crate::sync::sync_kinds(),
         actions: crate::provision::actions(),
+        permissions: crate::provision::permissions(),
     }
 }

@@ -4,6 +4,7 @@
 //! errors are built from status codes, field names and (truncated) upstream
 //! messages, never from request headers or credentials.
 
+pub use crate::identity::connector::types::TransportKind;
 use crate::identity::connector::types::{ConnectorError, ErrorKind};
 
 /// Why a call failed, as the component sees it.
@@ -63,8 +64,10 @@ pub enum Error {
         message: String,
     },
     /// The request did not complete or the response could not be read.
-    #[error("transport error: {message}")]
+    #[error("transport error ({}): {message}", transport_kind_name(*kind))]
     Transport {
+        /// Where it failed.
+        kind: TransportKind,
         /// The request and the failure.
         message: String,
         /// Whether a retry may succeed.
@@ -118,10 +121,22 @@ impl From<Error> for ConnectorError {
             Error::RateLimited { retry_after } => ErrorKind::RateLimited(*retry_after),
             Error::Upstream { status, .. } => ErrorKind::Upstream(*status),
             Error::UnexpectedResponse { status, .. } => ErrorKind::UnexpectedResponse(*status),
-            Error::Transport { .. } => ErrorKind::Transport,
+            Error::Transport { kind, .. } => ErrorKind::Transport(*kind),
             Error::InvalidCursor(_) => ErrorKind::InvalidCursor,
         };
         ConnectorError { kind, message: error.to_string(), retryable: error.retryable() }
+    }
+}
+
+/// The WIT case name of a transport kind, for messages.
+pub fn transport_kind_name(kind: TransportKind) -> &'static str {
+    match kind {
+        TransportKind::HostRefused => "host-refused",
+        TransportKind::Dns => "dns",
+        TransportKind::Connection => "connection",
+        TransportKind::Timeout => "timeout",
+        TransportKind::Tls => "tls",
+        TransportKind::Protocol => "protocol",
     }
 }
 

@@ -13,7 +13,7 @@
 //! Targets: config parsing (`config::parse`), dates (`time`), error bodies
 //! (`client::errors`), token responses (`client::auth`), v1 envelopes and v2
 //! lists with headers (`client::pagination`), the JSON memory estimate, and
-//! whole flows: `configure`, every `sync` page and dry-run actions with
+//! whole flows: `configure`, every `sync` page and planned actions (`plan`) with
 //! random JSON over a transport that answers random responses.
 
 use std::cell::{Cell, RefCell};
@@ -21,7 +21,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use crate::client::pagination::{self, List, PageCursor};
-use crate::client::transport::{memory, Request, Response, Transport, TransportFailure};
+use crate::client::transport::{memory, Request, Response, Transport, TransportFailure, TransportKind};
 use crate::client::{auth, errors};
 use crate::config;
 use crate::connector::Connector;
@@ -449,14 +449,22 @@ impl Transport for &RandomTransport {
             return Ok(Response { status: 200, headers: Vec::new(), body: b"[]".to_vec() });
         }
         if rng.random_range(0..20) == 0 {
-            return Err(TransportFailure { message: nasty_string(&mut rng), retryable: rng.random() });
+            return Err(TransportFailure {
+                kind: TransportKind::Connection,
+                message: nasty_string(&mut rng),
+                retryable: rng.random(),
+            });
         }
         let mut response = response(&mut rng);
         if rng.random_range(0..3) > 0 {
             response.status = 200;
         }
         if response.body.len() > request.bounds.max_body_bytes {
-            return Err(TransportFailure { message: "too big".into(), retryable: false });
+            return Err(TransportFailure {
+                kind: TransportKind::Protocol,
+                message: "too big".into(),
+                retryable: false,
+            });
         }
         Ok(response)
     }
@@ -537,7 +545,7 @@ fn fuzz_sync_pages_over_random_responses() {
 }
 
 #[test]
-fn fuzz_actions_with_random_json_as_dry_runs() {
+fn fuzz_actions_with_random_json_as_plans() {
     fuzz("actions", |rng| {
         let transport = transport(rng);
         let Ok((mut connector, _)) = Connector::configure(&transport, &fields()) else {
@@ -580,7 +588,7 @@ fn fuzz_actions_with_random_json_as_dry_runs() {
             _ => Action::Custom(CustomAction { name: nasty_string(rng), params: json_text(rng) }),
         };
         let input = format!("{action:?}");
-        let _ = connector.provision(&action, true);
+        let _ = connector.plan(&action);
         input
     });
 }

@@ -45,9 +45,9 @@ use bindings::wasi;
 // `Transport`: the unit tests, fuzzing and a native CPU comparison drive
 // `Connector` without a WebAssembly host. This is that native surface.
 pub use bindings::identity::connector::types as wit;
-pub use client::transport::{Method, Request, Response, Transport, TransportFailure};
+pub use client::transport::{Method, Request, Response, Transport, TransportFailure, TransportKind};
 pub use config::Scheme;
-pub use connector::Connector;
+pub use connector::{endpoints, Connector};
 pub use describe::connector_info as describe;
 pub use error::{Error, Result};
 
@@ -63,8 +63,7 @@ mod component {
     use crate::connector::Connector;
     use crate::error::Error;
     use crate::identity::connector::types::{
-        AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, ProvisionOptions, SyncPage,
-        SyncRequest,
+        AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, Endpoint, SyncPage, SyncRequest,
     };
 
     thread_local! {
@@ -78,9 +77,14 @@ mod component {
             crate::describe::connector_info()
         }
 
+        fn endpoints(config: Vec<ConfigField>) -> Result<Vec<Endpoint>, ConnectorError> {
+            crate::connector::endpoints(&config).map_err(ConnectorError::from)
+        }
+
         fn configure(config: Vec<ConfigField>) -> Result<AccountInfo, ConnectorError> {
             INSTANCE.with(|instance| {
-                // A failed configure leaves nothing behind.
+                // The previous configuration is dropped first: a failed
+                // configure leaves the instance unconfigured (as the WIT says).
                 *instance.borrow_mut() = None;
                 let (connector, info) = Connector::configure(WasiHttp, &config)?;
                 *instance.borrow_mut() = Some(connector);
@@ -92,8 +96,12 @@ mod component {
             with_connector(|connector| connector.sync(&request))
         }
 
-        fn provision(action: Action, options: ProvisionOptions) -> Result<ActionOutcome, ConnectorError> {
-            with_connector(|connector| connector.provision(&action, options.dry_run))
+        fn plan(action: Action) -> Result<ActionOutcome, ConnectorError> {
+            with_connector(|connector| connector.plan(&action))
+        }
+
+        fn provision(action: Action) -> Result<ActionOutcome, ConnectorError> {
+            with_connector(|connector| connector.provision(&action))
         }
     }
 

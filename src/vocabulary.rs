@@ -115,13 +115,13 @@ pub static ENTITLEMENT: EntityType = EntityType {
     classes: &["Entitlement"],
     description: "A permission on a resource: role member/admin, application access, group member.",
 };
-/// An AWS IAM role a SAML app rule names. Its key is the ARN itself
-/// (`arn:aws:iam::…:role/…`): the role lives in AWS, and AWS connectors key it
-/// the same way.
+/// An AWS IAM role a SAML app rule names. Its key is namespaced like every
+/// other (`aws_iam_role:arn:aws:iam::…:role/…`); its `arn` property is the
+/// ARN, for joining with what an AWS connector emits.
 pub static AWS_IAM_ROLE: EntityType = EntityType {
     name: "aws_iam_role",
     classes: &["AccessRole"],
-    description: "An AWS IAM role named by a SAML app rule; keyed by its ARN.",
+    description: "An AWS IAM role named by a SAML app rule; keyed `aws_iam_role:<ARN>`, ARN in `arn`.",
 };
 
 /// The key of an entitlement: a permission on a resource, e.g.

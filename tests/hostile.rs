@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use host_test::harness::types::{
-    AccountInfo, Action, ConnectorError, CredentialChange, ErrorKind, KindStatus, ProvisionOptions, SyncPage,
+    AccountInfo, Action, ConnectorError, CredentialChange, ErrorKind, KindStatus, SyncPage, TransportKind,
 };
 use host_test::harness::{ConnectorInstance, Harness, HarnessConfig, Limits, SyncOptions};
 use host_test::hostile::tenant::{self, user, ACCOUNT_ID, USER_IDS};
@@ -516,6 +516,21 @@ fn users_failed_with(run: &Run, kind: ErrorKind, retryable: bool) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_is_not_followed_and_is_reported_as_the_status_it_is() {
+    // The WIT says hosts do not follow redirects; the component does not either.
+    let mut run = Run::new(on_path("/api/2/users", |_, _| Reply::Full {
+        status: 302,
+        headers: vec![("location".into(), b"/api/2/elsewhere".to_vec())],
+        body: Vec::new(),
+    }))
+    .await;
+    run.sync_users().await;
+    users_failed_with(&run, ErrorKind::Upstream(302), false);
+    assert!(!run.server.per_path().contains_key("/api/2/elsewhere"), "{:?}", run.server.per_path());
+    run.check(4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn row9_a_25_mb_body_is_refused_within_the_memory_plan() {
     let body = Arc::new(users_json(25 * 1024 * 1024));
     let mut run = Run::new(on_path("/api/2/users", move |_, _| Reply::Full {
@@ -525,7 +540,7 @@ async fn row9_a_25_mb_body_is_refused_within_the_memory_plan() {
     }))
     .await;
     run.sync_users().await;
-    users_failed_with(&run, ErrorKind::Transport, false);
+    users_failed_with(&run, ErrorKind::Transport(TransportKind::Protocol), false);
     let peak = run.instance.as_ref().map_or(0, |i| i.peak_memory_bytes());
     assert!(peak < 48 * 1024 * 1024, "peak {} MiB", peak >> 20);
     run.check(4);
@@ -545,7 +560,7 @@ async fn row9_eight_concurrent_10_mb_per_user_bodies_fit_the_memory_plan() {
     run.sync(&["users", "mfa_devices"], SyncOptions { concurrency: 8, ..SyncOptions::default() }).await;
     assert!(run.ended, "{:?}", run.error);
     let error = run.kind_error("mfa_devices").expect("mfa devices failed");
-    assert_kind(&error, ErrorKind::Transport, false);
+    assert_kind(&error, ErrorKind::Transport(TransportKind::Protocol), false);
     run.check_all_users();
     let peak = run.instance.as_ref().map_or(0, |i| i.peak_memory_bytes());
     assert!(peak < 64 * 1024 * 1024, "peak {} MiB", peak >> 20);
@@ -574,7 +589,7 @@ async fn a_never_ending_chunked_body_is_cut_at_the_cap() {
     let mut run = Run::new(on_path("/api/2/users", |_, _| Reply::EndlessChunked)).await;
     run.sync_users().await;
     let error = run.failure("users");
-    assert_eq!(error.kind, ErrorKind::Transport, "{error:?}");
+    assert_eq!(error.kind, ErrorKind::Transport(TransportKind::Protocol), "{error:?}");
     run.check(10);
 }
 
@@ -638,7 +653,7 @@ async fn row10_headers_that_never_come_end_in_a_retryable_timeout_within_the_cal
     let mut run = Run::new(on_path("/api/2/users", |_, _| Reply::Silent)).await;
     run.sync_users().await;
     let error = run.failure("users");
-    assert_kind(&error, ErrorKind::Transport, true);
+    assert_kind(&error, ErrorKind::Transport(TransportKind::Timeout), true);
     assert!(run.longest_call >= Duration::from_secs(2), "the request timeout was waited out");
     // Three attempts per call at most, and at most two calls reach users.
     assert!(run.server.per_path().get("/api/2/users").copied().unwrap_or(0) <= 6);
@@ -655,7 +670,7 @@ async fn row10_a_one_byte_per_second_drip_ends_in_a_retryable_timeout() {
     .await;
     run.sync_users().await;
     let error = run.failure("users");
-    assert_kind(&error, ErrorKind::Transport, true);
+    assert_kind(&error, ErrorKind::Transport(TransportKind::Timeout), true);
     assert!(run.server.per_path().get("/api/2/users").copied().unwrap_or(0) <= 6);
     run.check(10);
 }
@@ -691,7 +706,7 @@ async fn row10_a_page_that_hangs_keeps_what_was_returned_and_resumes_without_los
             }
             Err(error) => {
                 // What a host does with a retryable error: call again, same cursor.
-                assert_kind(&error, ErrorKind::Transport, true);
+                assert_kind(&error, ErrorKind::Transport(TransportKind::Timeout), true);
                 retries += 1;
                 assert!(retries <= 3, "still failing after {retries} calls");
             }
@@ -715,10 +730,10 @@ async fn row10_a_provision_whose_reads_hang_ends_in_a_retryable_timeout_in_time(
         validate_policy: true,
     });
     let started = Instant::now();
-    let result = instance.provision_with(action, ProvisionOptions { dry_run: false }).await.expect("no trap");
+    let result = instance.provision(action).await.expect("no trap");
     run.longest_call = run.longest_call.max(started.elapsed());
     run.outputs.push(format!("{result:?}"));
-    assert_kind(&result.expect_err("the read hangs"), ErrorKind::Transport, true);
+    assert_kind(&result.expect_err("the read hangs"), ErrorKind::Transport(TransportKind::Timeout), true);
     assert!(run.server.per_path().get("/api/2/users/1").copied().unwrap_or(0) <= 3);
     assert!(!run.server.per_path().keys().any(|p| p.contains("set_password")), "nothing was written");
     run.check(2 + 3);
@@ -728,7 +743,7 @@ async fn row10_a_provision_whose_reads_hang_ends_in_a_retryable_timeout_in_time(
 async fn a_silent_token_endpoint_fails_configure_retryably_in_time() {
     let mut run = Run::new(on_path("/auth/oauth2/v2/token", |_, _| Reply::Silent)).await;
     let error = run.configure().await.expect_err("no token");
-    assert_kind(&error, ErrorKind::Transport, true);
+    assert_kind(&error, ErrorKind::Transport(TransportKind::Timeout), true);
     run.check(3);
 }
 
@@ -737,7 +752,7 @@ async fn a_reset_mid_body_is_retried_then_typed_retryable() {
     let mut run = Run::new(on_path("/api/2/users", |_, _| Reply::ResetMidBody { announced: 10_000, sent: 100 })).await;
     run.sync_users().await;
     let error = run.failure("users");
-    assert_kind(&error, ErrorKind::Transport, true);
+    assert_kind(&error, ErrorKind::Transport(TransportKind::Connection), true);
     assert!(run.server.per_path().get("/api/2/users").copied().unwrap_or(0) <= 6);
     run.check(10);
 }
@@ -759,7 +774,7 @@ async fn a_1_mb_header_and_5000_headers_are_transport_errors() {
         let mut run = Run::new(on_path("/api/2/users", move |_, _| Reply::Raw(raw.clone()))).await;
         run.sync_users().await;
         let error = run.failure("users");
-        assert_eq!(error.kind, ErrorKind::Transport, "{error:?}");
+        assert_eq!(error.kind, ErrorKind::Transport(TransportKind::Protocol), "{error:?}");
         run.check(10);
     }
 }
@@ -899,10 +914,7 @@ async fn row11_a_password_echoed_by_set_credential_is_redacted() {
             validate_policy: true,
         });
         let started = Instant::now();
-        let result = instance
-            .provision_with(action, ProvisionOptions { dry_run: false })
-            .await
-            .expect("provision must not trap");
+        let result = instance.provision(action).await.expect("provision must not trap");
         run.longest_call = run.longest_call.max(started.elapsed());
         run.outputs.push(format!("{result:?}"));
         let error = result.expect_err("the server refused");

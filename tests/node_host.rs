@@ -2,8 +2,9 @@
 //! against the same loopback simulator as the wasmtime harness. Syncs agree
 //! record for record, a change provisioned in Node is seen from both hosts,
 //! cursors and checkpoints move between the hosts in both directions, the
-//! Node host's allow-list refuses a host it was not given, and its wall-clock
-//! limit stops a call the server never answers.
+//! Node host's allow-list (built from the component's `endpoints`) refuses a
+//! host it was not given, the component's own clock ends a request whose
+//! first byte never comes, and the host's wall-clock limit stops a call.
 //!
 //! Needs `node` (20+) and `npm ci` in `hosts/node` (`./dev test` does both).
 //! Each test transpiles the component under test with jco first (once per
@@ -172,14 +173,18 @@ impl NodeHost {
         (summary, head, lines)
     }
 
-    async fn provision(&self, action: &str, dry_run: bool) -> Value {
+    /// `provision --action` in Node: the component's `provision` export.
+    async fn provision(&self, action: &str) -> Value {
         self.write("action.json", action);
         let action_path = self.file("action.json");
-        let mut args = vec!["--action", action_path.as_str()];
-        if dry_run {
-            args.push("--dry-run");
-        }
-        self.run("provision", &args).await.ok().json()
+        self.run("provision", &["--action", action_path.as_str()]).await.ok().json()
+    }
+
+    /// `provision --dry-run --action` in Node: the component's `plan` export.
+    async fn plan(&self, action: &str) -> Value {
+        self.write("action.json", action);
+        let action_path = self.file("action.json");
+        self.run("provision", &["--action", action_path.as_str(), "--dry-run"]).await.ok().json()
     }
 }
 
@@ -285,24 +290,25 @@ async fn node_and_wasmtime_sync_the_simulator_to_identical_records() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_user_suspended_from_node_is_seen_by_both_hosts_and_a_dry_run_writes_nothing() {
+async fn a_user_suspended_from_node_is_seen_by_both_hosts_and_a_plan_writes_nothing() {
     let fixture = Fixture::new(30, 7).await;
     let node = NodeHost::new(&fixture, "provision");
     let id = active_user(&fixture.sim.tenant());
     let action = format!(r#"{{"suspend-account":"onelogin_user:{id}"}}"#);
 
-    // jco drops unknown fields silently; the Node host must pass `dryRun`.
-    let planned = node.provision(&action, true).await;
+    // `plan` is its own export: no flag a host could misspell decides the write.
+    let planned = node.plan(&action).await;
     assert_eq!(planned["changed"], false, "{planned}");
+    assert!(planned["summary"].as_str().is_some_and(|s| s.starts_with("plan: would")), "{planned}");
     assert!(planned["calls"].as_array().is_some_and(|calls| !calls.is_empty()), "the planned write: {planned}");
-    assert_eq!(writes(&fixture), 0, "a dry run sends no write");
+    assert_eq!(writes(&fixture), 0, "a plan sends no write");
     assert_eq!(fixture.sim.tenant().user(id).unwrap().status, 1);
 
-    let done = node.provision(&action, false).await;
+    let done = node.provision(&action).await;
     assert_eq!(done["changed"], true, "{done}");
     assert_eq!(done["key"], format!("onelogin_user:{id}"));
     assert_eq!(fixture.sim.tenant().user(id).unwrap().status, 2, "suspended in the tenant");
-    let again = node.provision(&action, false).await;
+    let again = node.provision(&action).await;
     assert_eq!((again["changed"].clone(), again["calls"].clone()), (json!(false), json!([])), "idempotent");
     // The write logged an event stamped now; a sync reads events up to the
     // server's Date (whole seconds), so both syncs start a second later.
@@ -327,7 +333,7 @@ async fn checkpoints_move_between_hosts_in_both_directions() {
     let from_wasmtime = wasmtime_sync(&fixture, None).await.checkpoint.expect("a checkpoint");
 
     let id = active_user(&fixture.sim.tenant());
-    node.provision(&format!(r#"{{"suspend-account":"onelogin_user:{id}"}}"#), false).await;
+    node.provision(&format!(r#"{{"suspend-account":"onelogin_user:{id}"}}"#)).await;
 
     // Node's checkpoint, resumed incrementally in wasmtime.
     let incremental = wasmtime_sync(&fixture, Some(from_node)).await;
@@ -419,18 +425,47 @@ async fn a_host_outside_the_node_allow_list_is_refused_before_any_traffic() {
     let run = node.run("sync", &["--allow", TENANT_HOST]).await;
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert!(run.stderr.contains(&format!("refused: POST http://{decoy_addr}/auth/oauth2/v2/token")), "{}", run.stderr);
-    assert!(run.stderr.contains("configure failed: transport"), "{}", run.stderr);
+    assert!(run.stderr.contains("configure failed: transport(host-refused)"), "{}", run.stderr);
     assert_eq!(run.stderr.matches("refused:").count(), 1, "a refusal is not retried: {}", run.stderr);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!accepted.is_finished(), "no connection reached the decoy");
     accepted.abort();
     assert_eq!(fixture.sim.total_requests(), 0);
 
-    // Derived from that config, the list allows the decoy: the check is the
-    // host's list, not the component's say.
+    // Built from the component's `endpoints` for that config (before
+    // `configure`), the list allows the decoy: the check is the host's list.
     let run = node.run("sync", &[]).await;
     assert_ne!(run.code, Some(0));
     assert!(!run.stderr.contains("refused:"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_byte_that_never_comes_ends_in_a_timeout_by_the_components_own_clock_in_node() {
+    // The simulator answers after 30 s. preview2-shim applies its first-byte
+    // timeout only once headers arrive, so only the component's own
+    // monotonic-clock deadline (1 s per request, 3 s per call here) can end
+    // the call; the host's watchdog (120 s) is far away.
+    let config = SimulatorConfig {
+        users: 5,
+        seed: 1,
+        rate_limit_per_hour: None,
+        latency: Duration::from_secs(30),
+        ..SimulatorConfig::default()
+    };
+    let fixture = Fixture::with_config(config).await;
+    let node = NodeHost::new(&fixture, "first-byte");
+    let credentials = fixture.sim.manage_credentials();
+    let config = json!({"client_id": credentials.client_id, "client_secret": credentials.client_secret,
+                        "subdomain": "acme", "request_timeout_secs": "1", "call_budget_secs": "3"});
+    node.write("config.json", &config.to_string());
+    let started = std::time::Instant::now();
+    let run = node.run("sync", &[]).await;
+    let elapsed = started.elapsed();
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.stderr.contains("configure failed: transport(timeout)"), "{}", run.stderr);
+    assert!(run.stderr.contains("(retryable)"), "{}", run.stderr);
+    assert!(!run.stderr.contains("wall-clock limit"), "the component ended it, not the watchdog: {}", run.stderr);
+    assert!(elapsed < Duration::from_secs(15), "ended by the component's deadline, not the server: {elapsed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

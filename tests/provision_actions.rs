@@ -1,28 +1,30 @@
 //! Every provisioning action through the real component against the
 //! simulator: the tenant's state afterwards, idempotent re-application,
-//! dry runs, lost responses, and one bad-input case per validation rule.
+//! plans, lost responses, and one bad-input case per validation rule.
 
 mod common;
 
 use common::Fixture;
 use host_test::harness::action::parse_action;
-use host_test::harness::types::{ActionOutcome, ConnectorError, ErrorKind, ProvisionOptions};
+use host_test::harness::types::{ActionOutcome, ConnectorError, ErrorKind};
 use host_test::harness::ConnectorInstance;
 use host_test::harness::{sync_all, SyncOptions};
 use host_test::simulator::{Fault, FaultKind, Tenant};
 use serde_json::Value;
 
-async fn try_run(
-    instance: &mut ConnectorInstance,
-    action: &str,
-    dry_run: bool,
-) -> Result<ActionOutcome, ConnectorError> {
+async fn try_run(instance: &mut ConnectorInstance, action: &str) -> Result<ActionOutcome, ConnectorError> {
     let action = parse_action(action).unwrap_or_else(|e| panic!("{e}: {action}"));
-    instance.provision_with(action, ProvisionOptions { dry_run }).await.expect("no trap")
+    instance.provision(action).await.expect("no trap")
+}
+
+/// `plan` instead of `provision`.
+async fn try_plan(instance: &mut ConnectorInstance, action: &str) -> Result<ActionOutcome, ConnectorError> {
+    let action = parse_action(action).unwrap_or_else(|e| panic!("{e}: {action}"));
+    instance.plan(action).await.expect("no trap")
 }
 
 async fn run(instance: &mut ConnectorInstance, action: &str) -> ActionOutcome {
-    try_run(instance, action, false).await.unwrap_or_else(|e| panic!("{action}: {e:?}"))
+    try_run(instance, action).await.unwrap_or_else(|e| panic!("{action}: {e:?}"))
 }
 
 /// Run twice: the first changes, the second says "no change".
@@ -121,7 +123,7 @@ async fn sessions_passwords_and_invite_links() {
     assert!(!format!("{outcome:?}").contains(password), "password in the outcome");
     let weak =
         format!(r#"{{"set-credential":{{"principal":"{}","password":"weak","validate_policy":true}}}}"#, key(id));
-    let error = try_run(&mut instance, &weak, false).await.expect_err("policy");
+    let error = try_run(&mut instance, &weak).await.expect_err("policy");
     assert_eq!(error.kind, ErrorKind::InvalidInput("password".into()), "{}", error.message);
     assert!(!error.message.contains("weak"));
 
@@ -153,7 +155,7 @@ async fn lock_unlock_and_state_downgrade() {
     assert_eq!(synced_user(&fixture, id).await.unwrap()["state_name"], "unlicensed");
     // Only set_state can leave state 3.
     let via_update = format!(r#"{{"update-account":{{"principal":"{}","attributes":{{"state":1}}}}}}"#, key(id));
-    let error = try_run(&mut instance, &via_update, false).await.expect_err("state 3 is sticky");
+    let error = try_run(&mut instance, &via_update).await.expect_err("state 3 is sticky");
     assert_eq!(error.kind, ErrorKind::Upstream(422), "{}", error.message);
     let restore = format!(r#"{{"custom":{{"name":"set_state","params":{{"principal":"{}","state":1}}}}}}"#, key(id));
     run(&mut instance, &restore).await;
@@ -228,7 +230,7 @@ async fn group_and_app_access_grants() {
         r#"{{"grant":{{"principal":"{}","resource":"onelogin_application:{wide}","permission":"access"}}}}"#,
         key(user.id)
     );
-    let error = try_run(&mut instance, &refuse, false).await.expect_err("no exact role");
+    let error = try_run(&mut instance, &refuse).await.expect_err("no exact role");
     assert_eq!(error.kind, ErrorKind::InvalidInput("resource".into()));
     assert!(error.message.contains(&format!("onelogin_role:{}", role.id)), "{}", error.message);
     assert_eq!(writes(&fixture), before);
@@ -277,7 +279,7 @@ async fn role_rename_mfa_removal_and_mappings() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn dry_run_plans_the_calls_and_changes_nothing() {
+async fn plan_lists_the_calls_and_changes_nothing() {
     let fixture = Fixture::new(30, 37).await;
     let tenant = fixture.sim.tenant();
     let id = active_user(&tenant);
@@ -312,14 +314,14 @@ async fn dry_run_plans_the_calls_and_changes_nothing() {
         (format!(r#"{{"end-sessions":"{}"}}"#, key(id)), "PUT", "/api/1/users/"),
     ];
     for (action, method, path) in &plans {
-        let plan = try_run(&mut instance, action, true).await.unwrap_or_else(|e| panic!("{action}: {e:?}"));
-        assert!(!plan.changed && plan.summary.starts_with("dry run: would"), "{}", plan.summary);
+        let plan = try_plan(&mut instance, action).await.unwrap_or_else(|e| panic!("{action}: {e:?}"));
+        assert!(!plan.changed && plan.summary.starts_with("plan: would"), "{}", plan.summary);
         let call = plan.calls.first().unwrap_or_else(|| panic!("a planned call for {action}"));
         assert_eq!(&call.method, method, "{action}");
         assert!(call.path.starts_with(path), "{action}: {}", call.path);
         assert!(!format!("{plan:?}").contains("Plan-Secret-1"), "password in the plan");
     }
-    assert_eq!(writes(&fixture), 0, "a dry run sends no state-changing call");
+    assert_eq!(writes(&fixture), 0, "a plan sends no state-changing call");
     assert_eq!(fixture.sim.tenant(), tenant, "the tenant is unchanged");
 }
 
@@ -371,7 +373,7 @@ async fn each_validation_rule_names_its_field_and_sends_nothing() {
     ];
     let before = fixture.harness.request_log().total();
     for (action, field) in &cases {
-        let error = try_run(&mut instance, action, false).await.expect_err(action);
+        let error = try_run(&mut instance, action).await.expect_err(action);
         assert_eq!(error.kind, ErrorKind::InvalidInput(field.to_string()), "{action}: {}", error.message);
         assert!(!error.retryable);
     }
@@ -388,7 +390,7 @@ async fn read_only_credentials_cannot_run_any_action() {
         r#"{"create-account":{"email":"x@example.com"}}"#.to_string(),
         format!(r#"{{"end-sessions":"{}"}}"#, key(id)),
     ] {
-        let error = try_run(&mut instance, &action, false).await.expect_err(&action);
+        let error = try_run(&mut instance, &action).await.expect_err(&action);
         assert_eq!(error.kind, ErrorKind::InsufficientScope, "{action}");
     }
     assert_eq!(writes(&fixture), 0);

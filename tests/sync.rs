@@ -45,6 +45,11 @@ fn rels<'a>(output: &'a SyncOutput, class: &str, from_prefix: &str, to_prefix: &
         .collect()
 }
 
+/// The ARN of an `aws_iam_role` key (`aws_iam_role:<ARN>`).
+fn arn(key: &str) -> String {
+    key.strip_prefix("aws_iam_role:").unwrap_or(key).to_string()
+}
+
 fn key_pairs(relationships: &[&Relationship]) -> BTreeSet<(String, String)> {
     relationships.iter().map(|r| (r.from_key.clone(), r.to_key.clone())).collect()
 }
@@ -232,10 +237,12 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
     for user in &tenant.users {
         let user_key = format!("onelogin_user:{}", user.id);
         let truth = tenant.aws_roles(user.id);
-        let aws: Vec<&Relationship> =
-            rels(&output, "ASSIGNED", &user_key, "arn:").into_iter().filter(|r| r.from_key == user_key).collect();
+        let aws: Vec<&Relationship> = rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:")
+            .into_iter()
+            .filter(|r| r.from_key == user_key)
+            .collect();
         let certain: BTreeSet<String> =
-            aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| r.to_key.clone()).collect();
+            aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| arn(&r.to_key)).collect();
         assert_eq!(certain, truth.certain, "{user_key} AWS roles");
         let undetermined: BTreeSet<u64> = aws
             .iter()
@@ -249,7 +256,7 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
     let arns: BTreeSet<String> = tenant.users.iter().flat_map(|u| tenant.aws_roles(u.id).certain).collect();
     assert!(arns.iter().any(|a| a.contains(":role/engineering/")), "IAM paths survive: {arns:?}");
     for arn in &arns {
-        assert!(keys.contains(arn.as_str()), "aws_iam_role entity for {arn}");
+        assert!(keys.contains(format!("aws_iam_role:{arn}").as_str()), "aws_iam_role entity for {arn}");
     }
 
     // Privileges.
@@ -355,6 +362,35 @@ fn records(entities: &[Entity], relationships: &[Relationship]) -> Vec<String> {
 }
 
 /// Every page of a sync from `cursor` on, as records, in a fresh instance.
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_counts_phases_and_objects_overall_and_the_effective_concurrency_is_reported() {
+    let fixture = Fixture::new(30, 4).await;
+    let (mut instance, _) = fixture.manage().await;
+    let mut seen = Vec::new();
+    // 100 asks for more than the maximum: lowered to 64, and said so.
+    let options = SyncOptions { max_items: 40, concurrency: 100, ..SyncOptions::default() };
+    let output = sync_all(&mut instance, &options, |page| seen.push((page.concurrency, page.progress.clone())))
+        .await
+        .unwrap()
+        .expect("sync");
+    assert!(seen.len() > 3, "several pages: {}", seen.len());
+    assert!(seen.iter().all(|(concurrency, _)| *concurrency == 64), "{seen:?}");
+    for pair in seen.windows(2) {
+        let (before, after) = (&pair[0].1, &pair[1].1);
+        assert!(after.phases_done >= before.phases_done && after.overall_done >= before.overall_done, "{pair:?}");
+    }
+    let last = &seen.last().unwrap().1;
+    assert_eq!(last.phases_done, last.phases_total, "{last:?}");
+    assert!(last.phases_done > 5, "{last:?}");
+    assert!(seen.iter().all(|(_, p)| p.phases_done <= p.phases_total), "{seen:?}");
+    // Objects read: at least the users and every other listed object once.
+    let users = output.entities.iter().filter(|e| e.entity_type == "onelogin_user").count() as u64;
+    assert!(last.overall_done > users, "{} > {users}", last.overall_done);
+    let one_page = SyncOptions { max_items: 0, ..SyncOptions::default() };
+    let default = sync_all(&mut instance, &one_page, |page| assert_eq!(page.concurrency, 8, "the default"));
+    default.await.unwrap().expect("sync");
+}
+
 async fn pages_from(fixture: &Fixture, cursor: Option<String>, max_items: u32) -> Vec<(Vec<String>, Option<String>)> {
     let (mut instance, _) = fixture.manage().await;
     let mut pages = Vec::new();
@@ -649,10 +685,10 @@ async fn aws_roles_alone_cost_no_per_user_calls_and_still_match_the_ground_truth
     let mut granted = 0;
     for user in &tenant.users {
         let user_key = format!("onelogin_user:{}", user.id);
-        let certain: BTreeSet<String> = rels(&output, "ASSIGNED", &user_key, "arn:")
+        let certain: BTreeSet<String> = rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:")
             .into_iter()
             .filter(|r| r.from_key == user_key && props(&r.properties)["determined"] == true)
-            .map(|r| r.to_key.clone())
+            .map(|r| arn(&r.to_key))
             .collect();
         assert_eq!(certain, tenant.aws_roles(user.id).certain, "{user_key}");
         granted += certain.len();
@@ -690,11 +726,13 @@ async fn without_role_ids_in_the_users_list_membership_is_read_per_role_and_noth
     for user in &tenant.users {
         let user_key = format!("onelogin_user:{}", user.id);
         let truth = tenant.aws_roles(user.id);
-        let aws: Vec<&Relationship> =
-            rels(&output, "ASSIGNED", &user_key, "arn:").into_iter().filter(|r| r.from_key == user_key).collect();
+        let aws: Vec<&Relationship> = rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:")
+            .into_iter()
+            .filter(|r| r.from_key == user_key)
+            .collect();
         let certain: BTreeSet<String> =
-            aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| r.to_key.clone()).collect();
-        let seen: BTreeSet<String> = aws.iter().map(|r| r.to_key.clone()).collect();
+            aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| arn(&r.to_key)).collect();
+        let seen: BTreeSet<String> = aws.iter().map(|r| arn(&r.to_key)).collect();
         assert!(certain.is_subset(&truth.certain), "{user_key}: {certain:?} not all in {:?}", truth.certain);
         assert!(truth.certain.is_subset(&seen), "{user_key}: an AWS role decided no: {:?} vs {seen:?}", truth.certain);
         decided_by_role += certain.iter().filter(|a| a.contains(":role/recorded/")).count();

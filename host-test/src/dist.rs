@@ -225,6 +225,19 @@ mod tests {
     }
 
     #[test]
+    fn the_source_url_is_embedded_when_cargo_has_a_repository() {
+        let toml = "[package]\nname = \"x\"\nversion = \"1.2.3\"\ndescription = \"d\"\nlicense = \"MIT\"\n\
+                    repository = \"https://example.com/x.git\"\n";
+        let info = ReleaseInfo::from_cargo_toml(toml, "abc").unwrap();
+        // The smallest module: the metadata sections work on it as on a component.
+        let module = b"\0asm\x01\0\0\0";
+        let with_source = read_metadata(&embed_metadata(module, &info).unwrap()).unwrap();
+        assert_eq!(with_source.source.as_deref(), Some("https://example.com/x.git"));
+        let without = read_metadata(&embed_metadata(module, &ReleaseInfo { source: None, ..info }).unwrap()).unwrap();
+        assert_eq!(without.source, None);
+    }
+
+    #[test]
     fn find_paths_names_what_occurs() {
         assert_eq!(find_paths(b"..../root/.cargo/x....", &["/root/.cargo", "/work/x", ""]), ["/root/.cargo"]);
     }

@@ -6,6 +6,7 @@ use std::process::Output;
 
 use host_test::harness::config::component_path;
 use host_test::simulator::{Simulator, SimulatorConfig};
+use serde_json::{json, Value};
 
 fn host_test(args: &[&str]) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_host-test"))
@@ -291,4 +292,21 @@ async fn bench_prints_the_table_with_targets_and_describe_lists_sync_kinds() {
     for field in ["default_selected", "calls_per_user", "cost", "requires", "description"] {
         assert!(users.get(field).is_some(), "{field} missing: {users}");
     }
+    // Action parameters carry `secret`: set-credential's password is one, nothing else in it is.
+    let set_credential = info["actions"].as_array().unwrap().iter().find(|a| a["name"] == "set-credential").unwrap();
+    let secrets: Vec<&Value> = set_credential["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["secret"] == true)
+        .map(|p| &p["name"])
+        .collect();
+    assert_eq!(secrets, [&json!("password")], "{set_credential}");
+    assert!(info["actions"].as_array().unwrap().iter().all(|a| a["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["secret"].is_boolean())));
+    let role = info["permissions"].as_array().unwrap().iter().find(|p| p["entity_type"] == "onelogin_role").unwrap();
+    assert_eq!(role["permissions"], json!(["member", "admin"]));
 }

@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 // The Node.js host's command line: the connector component, transpiled by
-// jco, under an allow-list derived from its config.
+// jco, under an allow-list built from the component's `endpoints` for the
+// config (before `configure`).
 //
 //   node cli.mjs describe
 //   node cli.mjs sync      --config FILE.json [--out FILE] [--max-items N] [--kinds a,b] [--concurrency N]
 //                          [--max-wait-ms MS] [--checkpoint-in F] [--checkpoint-out F]
 //                          [--cursor-in F] [--max-pages N --cursor-out F]
 //   node cli.mjs provision --config FILE.json --action FILE|- [--dry-run]
+//                          (--dry-run calls the component's `plan`, not `provision`)
 //
 // Common options: --component-dir DIR (jco output of transpile.mjs; default
 // ./build next to this file), --allow HOST (repeatable: the hosts the
-// component may reach; default: the one host the config names),
+// component may reach; default: the endpoints the component names for the
+// config),
 // --route HOST=127.0.0.1:PORT (serve an allowed https host from a loopback
 // address over http, for the simulator), --log-level debug|info|warn|error,
 // --call-timeout-s N (wall-clock limit per component call, default 120 as in
@@ -33,7 +36,7 @@ import { parseArgs } from "node:util";
 
 import { ActionError, parseAction } from "./lib/action.mjs";
 import { ArgumentError, ConnectorCallError, loadConnector, stderrLog } from "./lib/host.mjs";
-import { allowedHostsFromConfig, ConfigError } from "./lib/policy.mjs";
+import { ConfigError } from "./lib/policy.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const EXIT_FAILURE = 1;
@@ -203,16 +206,11 @@ async function main(argv) {
   const logLevel = values["log-level"] ?? "warn";
   if (!["debug", "info", "warn", "error"].includes(logLevel)) throw new UsageError("--log-level must be debug, info, warn or error");
 
-  let fields = {};
-  let allowedHosts = values.allow ?? [];
-  if (command !== "describe") {
-    fields = await loadConfig(values.config);
-    if (allowedHosts.length === 0) allowedHosts = allowedHostsFromConfig(fields);
-  }
+  const fields = command === "describe" ? {} : await loadConfig(values.config);
   let requests = 0;
   const refused = [];
   const host = await loadConnector(dir, {
-    allowedHosts,
+    allowedHosts: values.allow ?? [],
     callTimeoutMs: (uint("call-timeout-s", values["call-timeout-s"]) ?? 120) * 1000,
     routes: routesFrom(values.route),
     onLog: stderrLog(logLevel),
@@ -224,6 +222,8 @@ async function main(argv) {
       process.stderr.write(`refused: ${r.method} ${r.url}: ${r.reason}\n`);
     },
   });
+  // The allow-list: what the component says this config needs, unless --allow.
+  if (command !== "describe" && (values.allow ?? []).length === 0) await host.allowEndpointsOf(fields);
   const instance = await host.instantiate();
 
   if (command === "describe") {
@@ -236,7 +236,7 @@ async function main(argv) {
   if (command === "provision") {
     if (!values.action) throw new UsageError("provision needs --action FILE|-");
     const action = parseAction(await readText(values.action));
-    const outcome = instance.provision(action, { dryRun: values["dry-run"] ?? false });
+    const outcome = values["dry-run"] ? instance.plan(action) : instance.provision(action);
     process.stdout.write(`${JSON.stringify(outcomeJson(outcome), null, 2)}\n`);
     return 0;
   }

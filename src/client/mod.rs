@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use self::auth::Token;
 use self::pagination::{List, Page, PageCursor};
-use self::transport::{memory, Bounds, Method, Request, Response, Transport};
+use self::transport::{memory, Bounds, Method, Request, Response, Transport, TransportFailure, TransportKind};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::logging;
@@ -33,6 +33,15 @@ const HOST_CALL_LIMIT: Duration = Duration::from_secs(120);
 /// armed the budget is over (within a call, only the guest's own CPU work
 /// separates requests).
 const CALL_IDLE_GAP: Duration = Duration::from_secs(10);
+
+/// The error of a request (`what`) that got no response.
+fn transport_error(what: &str, failure: &TransportFailure) -> Error {
+    Error::Transport {
+        kind: failure.kind,
+        message: format!("{what}: {}", errors::redact(&failure.message)),
+        retryable: failure.retryable,
+    }
+}
 
 /// The network-time budget of the current export call.
 #[derive(Debug, Default)]
@@ -155,6 +164,7 @@ impl<T: Transport> Client<T> {
         let call_deadline = self.call_deadline();
         if now >= call_deadline {
             return Err(Error::Transport {
+                kind: TransportKind::Timeout,
                 message: format!(
                     "{what}: not sent: this call's network-time budget of {} s is spent; call again",
                     self.config.timeouts.call.as_secs()
@@ -289,12 +299,7 @@ impl<T: Transport> Client<T> {
                     attempt += 1;
                     self.backoff(attempt);
                 }
-                Err(failure) => {
-                    return Err(Error::Transport {
-                        message: format!("{what}: {}", errors::redact(&failure.message)),
-                        retryable: failure.retryable,
-                    })
-                }
+                Err(failure) => return Err(transport_error(&what, &failure)),
             }
         };
         self.observe(&response);
@@ -365,12 +370,7 @@ impl<T: Transport> Client<T> {
                     self.backoff(attempt);
                     continue;
                 }
-                Err(failure) => {
-                    return Err(Error::Transport {
-                        message: format!("{what}: {}", errors::redact(&failure.message)),
-                        retryable: failure.retryable,
-                    })
-                }
+                Err(failure) => return Err(transport_error(&what, &failure)),
             };
             self.observe(&response);
             match response.status {
@@ -523,10 +523,7 @@ impl<T: Transport> Client<T> {
                     redo.push(index);
                     return;
                 }
-                Err(failure) => Err(Error::Transport {
-                    message: format!("{what}: {}", errors::redact(&failure.message)),
-                    retryable: false,
-                }),
+                Err(failure) => Err(transport_error(&what, &failure)),
             };
             each(index, result);
         });
@@ -641,7 +638,7 @@ pub mod testing {
     use std::collections::VecDeque;
     use std::time::Duration;
 
-    use super::transport::{Request, Response, Transport, TransportFailure};
+    use super::transport::{Request, Response, Transport, TransportFailure, TransportKind};
 
     #[derive(Default)]
     pub struct Scripted {
@@ -660,9 +657,11 @@ pub mod testing {
         }
 
         pub fn push_failure(&self, retryable: bool) {
-            self.responses
-                .borrow_mut()
-                .push_back(Err(TransportFailure { message: "connection reset".into(), retryable }));
+            self.responses.borrow_mut().push_back(Err(TransportFailure {
+                kind: TransportKind::Connection,
+                message: "connection reset".into(),
+                retryable,
+            }));
         }
 
         pub fn paths(&self) -> Vec<String> {
@@ -673,10 +672,13 @@ pub mod testing {
     impl Transport for &Scripted {
         fn send(&self, request: &Request) -> Result<Response, TransportFailure> {
             self.requests.borrow_mut().push(request.clone());
-            self.responses
-                .borrow_mut()
-                .pop_front()
-                .unwrap_or_else(|| Err(TransportFailure { message: "no scripted response".into(), retryable: false }))
+            self.responses.borrow_mut().pop_front().unwrap_or_else(|| {
+                Err(TransportFailure {
+                    kind: TransportKind::Protocol,
+                    message: "no scripted response".into(),
+                    retryable: false,
+                })
+            })
         }
 
         fn now(&self) -> Duration {
@@ -861,7 +863,7 @@ mod tests {
         assert_eq!(*script.clock.borrow(), Duration::from_secs(74), "the wait fit the 75 s budget");
         *script.clock.borrow_mut() += Duration::from_secs(2); // the guest's own work
         let error = client.get_json("/b").unwrap_err();
-        assert!(matches!(error, Error::Transport { retryable: true, .. }), "{error:?}");
+        assert!(matches!(error, Error::Transport { kind: TransportKind::Timeout, retryable: true, .. }), "{error:?}");
         assert_eq!(script.paths().len(), 3, "nothing was sent past the budget");
         client.set_wait_budget(Duration::ZERO); // what sync does first on every page
         script.push(200, &[], "[]");

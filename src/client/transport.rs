@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::config::Scheme;
+pub use crate::error::TransportKind;
 
 /// HTTP methods the client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +193,8 @@ impl Response {
 /// Why a request got no response.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransportFailure {
+    /// Where it failed (host refusal, DNS, connection, timeout, TLS, protocol).
+    pub kind: TransportKind,
     /// What went wrong, for people.
     pub message: String,
     /// True for timeouts, resets and refused connections; false when the host

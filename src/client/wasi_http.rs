@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use super::transport::{Bounds, Method, Request, Response, Transport, TransportFailure};
+use super::transport::{Bounds, Method, Request, Response, Transport, TransportFailure, TransportKind};
 use crate::config::Scheme;
 use crate::wasi::clocks::monotonic_clock;
 use crate::wasi::http::outgoing_handler;
@@ -119,12 +119,18 @@ impl Transport for WasiHttp {
     }
 }
 
-fn failure(message: impl Into<String>, retryable: bool) -> TransportFailure {
-    TransportFailure { message: message.into(), retryable }
+fn failure(kind: TransportKind, message: impl Into<String>, retryable: bool) -> TransportFailure {
+    TransportFailure { kind, message: message.into(), retryable }
+}
+
+/// A request the host's wasi:http implementation could not take as built:
+/// the component's fault, reported as a protocol failure.
+fn refused_by_api(message: impl Into<String>) -> TransportFailure {
+    failure(TransportKind::Protocol, message, false)
 }
 
 fn timed_out(what: &str) -> TransportFailure {
-    failure(format!("timed out {what} (the request's time budget ran out)"), true)
+    failure(TransportKind::Timeout, format!("timed out {what} (the request's time budget ran out)"), true)
 }
 
 /// A pollable that is ready at `deadline` (monotonic), or at once if it passed.
@@ -167,8 +173,8 @@ impl InFlight {
 fn start(request: &Request, bounds: Bounds) -> Result<InFlight, TransportFailure> {
     let header_list: Vec<(String, Vec<u8>)> =
         request.headers.iter().map(|(name, value)| (name.clone(), value.as_bytes().to_vec())).collect();
-    let headers = Fields::from_list(&header_list)
-        .map_err(|_| failure(String::from("a request header was refused by the host"), false))?;
+    let headers =
+        Fields::from_list(&header_list).map_err(|_| refused_by_api("a request header was refused by the host"))?;
     let outgoing = OutgoingRequest::new(headers);
     let method = match request.method {
         Method::Get => http::Method::Get,
@@ -180,10 +186,10 @@ fn start(request: &Request, bounds: Bounds) -> Result<InFlight, TransportFailure
         Scheme::Https => http::Scheme::Https,
         Scheme::Http => http::Scheme::Http,
     };
-    outgoing.set_method(&method).map_err(|()| failure("invalid method", false))?;
-    outgoing.set_scheme(Some(&scheme)).map_err(|()| failure("invalid scheme", false))?;
-    outgoing.set_authority(Some(&request.authority)).map_err(|()| failure("invalid host", false))?;
-    outgoing.set_path_with_query(Some(&request.path_and_query)).map_err(|()| failure("invalid path", false))?;
+    outgoing.set_method(&method).map_err(|()| refused_by_api("invalid method"))?;
+    outgoing.set_scheme(Some(&scheme)).map_err(|()| refused_by_api("invalid scheme"))?;
+    outgoing.set_authority(Some(&request.authority)).map_err(|()| refused_by_api("invalid host"))?;
+    outgoing.set_path_with_query(Some(&request.path_and_query)).map_err(|()| refused_by_api("invalid path"))?;
 
     let options = RequestOptions::new();
     // A host may not support every timeout; those it refuses keep its
@@ -193,7 +199,7 @@ fn start(request: &Request, bounds: Bounds) -> Result<InFlight, TransportFailure
     let _ = options.set_first_byte_timeout(Some(nanos(FIRST_BYTE_TIMEOUT.min(left))));
     let _ = options.set_between_bytes_timeout(Some(nanos(BETWEEN_BYTES_TIMEOUT.min(left))));
 
-    let body = outgoing.body().map_err(|()| failure("request body unavailable", false))?;
+    let body = outgoing.body().map_err(|()| refused_by_api("request body unavailable"))?;
     // `handle` before writing the body, or a host may deadlock waiting for it.
     let future = outgoing_handler::handle(outgoing, Some(options)).map_err(|e| error_code_failure(&e))?;
     let written = write_body(body, request.body.as_deref());
@@ -211,8 +217,8 @@ fn finish(in_flight: InFlight, bounds: Bounds) -> Result<Response, TransportFail
             written?;
             response
         }
-        Some(Err(())) => return Err(failure("response already taken", false)),
-        None => return Err(failure("response not ready after wait", true)),
+        Some(Err(())) => return Err(refused_by_api("response already taken")),
+        None => return Err(failure(TransportKind::Connection, "response not ready after wait", true)),
     };
     let status = incoming.status();
     let headers = incoming
@@ -221,14 +227,14 @@ fn finish(in_flight: InFlight, bounds: Bounds) -> Result<Response, TransportFail
         .into_iter()
         .map(|(name, value)| (name.to_ascii_lowercase(), String::from_utf8_lossy(&value).into_owned()))
         .collect();
-    let incoming_body = incoming.consume().map_err(|()| failure("response body unavailable", false))?;
+    let incoming_body = incoming.consume().map_err(|()| refused_by_api("response body unavailable"))?;
     let body = read_body(incoming_body, bounds)?;
     Ok(Response { status, headers, body })
 }
 
 fn write_body(body: OutgoingBody, bytes: Option<&[u8]>) -> Result<(), TransportFailure> {
     if let Some(bytes) = bytes {
-        let stream = body.write().map_err(|()| failure("request body stream unavailable", false))?;
+        let stream = body.write().map_err(|()| refused_by_api("request body stream unavailable"))?;
         for chunk in bytes.chunks(CHUNK) {
             stream.blocking_write_and_flush(chunk).map_err(|e| stream_failure("writing request body", e))?;
         }
@@ -240,7 +246,7 @@ fn write_body(body: OutgoingBody, bytes: Option<&[u8]>) -> Result<(), TransportF
 /// Read a body up to `bounds.max_body_bytes`, by `bounds.deadline`. Every
 /// wait polls the stream together with the deadline's timer.
 fn read_body(body: IncomingBody, bounds: Bounds) -> Result<Vec<u8>, TransportFailure> {
-    let stream = body.stream().map_err(|()| failure("response stream unavailable", false))?;
+    let stream = body.stream().map_err(|()| refused_by_api("response stream unavailable"))?;
     let mut bytes = Vec::new();
     loop {
         match stream.read(READ_CHUNK) {
@@ -252,6 +258,7 @@ fn read_body(body: IncomingBody, bounds: Bounds) -> Result<Vec<u8>, TransportFai
             Ok(chunk) => {
                 if bytes.len().saturating_add(chunk.len()) > bounds.max_body_bytes {
                     return Err(failure(
+                        TransportKind::Protocol,
                         format!("response body larger than this request's cap of {} bytes", bounds.max_body_bytes),
                         false,
                     ));
@@ -271,52 +278,59 @@ fn read_body(body: IncomingBody, bounds: Bounds) -> Result<Vec<u8>, TransportFai
     Ok(bytes)
 }
 
+/// A body stream that failed: the connection broke, unless the host says why
+/// (`http-error-code` of the stream error).
 fn stream_failure(context: &str, error: StreamError) -> TransportFailure {
     match error {
-        StreamError::Closed => failure(format!("{context}: stream closed"), true),
-        StreamError::LastOperationFailed(e) => failure(format!("{context}: {}", e.to_debug_string()), true),
+        StreamError::Closed => failure(TransportKind::Connection, format!("{context}: stream closed"), true),
+        StreamError::LastOperationFailed(e) => match http::http_error_code(&e) {
+            Some(code) => {
+                let coded = error_code_failure(&code);
+                TransportFailure { message: format!("{context}: {}", coded.message), ..coded }
+            }
+            None => failure(TransportKind::Connection, format!("{context}: {}", e.to_debug_string()), true),
+        },
     }
 }
 
+/// A wasi:http `error-code`, as the transport kind, message and retryability
+/// the connector reports (WIT `transport-kind`).
+// Long: one row per error code, read top to bottom.
 fn error_code_failure(code: &ErrorCode) -> TransportFailure {
-    let retryable = !matches!(
-        code,
-        ErrorCode::HttpRequestDenied
-            | ErrorCode::HttpRequestUriInvalid
-            | ErrorCode::HttpRequestMethodInvalid
-            | ErrorCode::HttpRequestHeaderSize(_)
-            | ErrorCode::HttpRequestBodySize(_)
-            | ErrorCode::DestinationNotFound
-            | ErrorCode::TlsCertificateError
-    );
-    let message = match code {
-        ErrorCode::HttpRequestDenied => "the host denied this request (not on its allow-list)",
-        ErrorCode::DnsTimeout => "DNS lookup timed out",
-        ErrorCode::DnsError(_) => "DNS lookup failed (no such host?)",
-        ErrorCode::DestinationNotFound => "destination not found",
-        ErrorCode::DestinationUnavailable => "destination unavailable",
-        ErrorCode::DestinationIpProhibited | ErrorCode::DestinationIpUnroutable => "destination address not reachable",
-        ErrorCode::ConnectionRefused => "connection refused",
-        ErrorCode::ConnectionTerminated => "connection closed by the server",
-        ErrorCode::ConnectionTimeout => "connection timed out",
-        ErrorCode::ConnectionReadTimeout => "timed out waiting for the response",
-        ErrorCode::ConnectionWriteTimeout => "timed out sending the request",
-        ErrorCode::ConnectionLimitReached => "connection limit reached",
-        ErrorCode::TlsProtocolError => "TLS protocol error",
-        ErrorCode::TlsCertificateError => "the server's TLS certificate was refused",
-        ErrorCode::TlsAlertReceived(_) => "TLS alert from the server",
-        ErrorCode::HttpRequestUriInvalid => "invalid request URI",
-        ErrorCode::HttpRequestHeaderSize(_) | ErrorCode::HttpRequestHeaderSectionSize(_) => "request headers too large",
-        ErrorCode::HttpRequestBodySize(_) => "request body too large",
-        ErrorCode::HttpResponseHeaderSize(_) | ErrorCode::HttpResponseHeaderSectionSize(_) => {
-            "response headers too large"
+    use TransportKind::{Connection, Dns, HostRefused, Protocol, Timeout, Tls};
+    let (kind, message, retryable) = match code {
+        ErrorCode::HttpRequestDenied => (HostRefused, "the host denied this request (not on its allow-list)", false),
+        ErrorCode::DnsTimeout => (Dns, "DNS lookup timed out", true),
+        ErrorCode::DnsError(_) => (Dns, "DNS lookup failed (no such host?)", true),
+        ErrorCode::DestinationNotFound => (Dns, "destination not found", false),
+        ErrorCode::DestinationUnavailable => (Connection, "destination unavailable", true),
+        ErrorCode::DestinationIpProhibited | ErrorCode::DestinationIpUnroutable => {
+            (Connection, "destination address not reachable", true)
         }
-        ErrorCode::HttpResponseBodySize(_) => "response body too large",
-        ErrorCode::HttpResponseTimeout => "timed out waiting for the response",
-        ErrorCode::HttpResponseIncomplete => "the response ended early",
-        ErrorCode::HttpProtocolError => "HTTP protocol error",
-        _ => "HTTP request failed",
-    }
-    .to_string();
-    failure(message, retryable)
+        ErrorCode::ConnectionRefused => (Connection, "connection refused", true),
+        ErrorCode::ConnectionTerminated => (Connection, "connection closed by the server", true),
+        ErrorCode::ConnectionLimitReached => (Connection, "connection limit reached", true),
+        ErrorCode::ConnectionTimeout => (Timeout, "connection timed out", true),
+        ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {
+            (Timeout, "timed out waiting for the response", true)
+        }
+        ErrorCode::ConnectionWriteTimeout => (Timeout, "timed out sending the request", true),
+        ErrorCode::TlsProtocolError => (Tls, "TLS protocol error", true),
+        ErrorCode::TlsCertificateError => (Tls, "the server's TLS certificate was refused", false),
+        ErrorCode::TlsAlertReceived(_) => (Tls, "TLS alert from the server", true),
+        ErrorCode::HttpRequestUriInvalid => (Protocol, "invalid request URI", false),
+        ErrorCode::HttpRequestMethodInvalid => (Protocol, "invalid request method", false),
+        ErrorCode::HttpRequestHeaderSize(_) | ErrorCode::HttpRequestHeaderSectionSize(_) => {
+            (Protocol, "request headers too large", false)
+        }
+        ErrorCode::HttpRequestBodySize(_) => (Protocol, "request body too large", false),
+        ErrorCode::HttpResponseHeaderSize(_) | ErrorCode::HttpResponseHeaderSectionSize(_) => {
+            (Protocol, "response headers too large", true)
+        }
+        ErrorCode::HttpResponseBodySize(_) => (Protocol, "response body too large", true),
+        ErrorCode::HttpResponseIncomplete => (Protocol, "the response ended early", true),
+        ErrorCode::HttpProtocolError => (Protocol, "HTTP protocol error", true),
+        _ => (Protocol, "HTTP request failed", true),
+    };
+    failure(kind, message, retryable)
 }

@@ -101,7 +101,7 @@ pub fn params(creating: bool) -> Vec<ParamSpec> {
     params.push(param(
         "custom_attributes",
         "An object of custom attribute shortname → text or null.",
-        ValueType::Text,
+        ValueType::Object,
         false,
         &[],
     ));

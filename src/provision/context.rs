@@ -1,5 +1,5 @@
 //! What every action works with: [`Ctx`] (reads, and writes that are sent
-//! or, in a dry run, only planned), the [`Outcome`] an action reports, and
+//! or, for `plan`, only recorded), the [`Outcome`] an action reports, and
 //! the argument readers and lookups actions share.
 
 use serde_json::{Map, Value};
@@ -11,23 +11,32 @@ use crate::error::{Error, Result};
 use crate::identity::connector::types::PlannedCall;
 use crate::vocabulary::{EntityType, USER};
 
+/// Whether an action's writes are sent (`provision`) or only recorded (`plan`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `plan`: validate and read, record the writes, send none.
+    Plan,
+    /// `provision`: send the writes.
+    Apply,
+}
+
 /// Where an action runs: the client, and whether writes are sent or planned.
 pub struct Ctx<'a, T: Transport> {
     /// The OneLogin client.
     pub client: &'a mut Client<T>,
-    /// Plan writes instead of sending them.
-    pub dry_run: bool,
+    /// Plan or apply.
+    pub mode: Mode,
     /// The state-changing calls made or planned so far.
     pub calls: Vec<PlannedCall>,
 }
 
 impl<T: Transport> Ctx<'_, T> {
-    /// A read (allowed in a dry run too).
+    /// A read (in a plan too).
     pub fn read(&mut self, path_and_query: &str) -> Result<Value> {
         Ok(self.client.get_json(path_and_query)?.1)
     }
 
-    /// Every item of a list (a read, allowed in a dry run too), stopping at
+    /// Every item of a list (a read, in a plan too), stopping at
     /// the first item `stop` says is enough.
     pub fn find_in_list(
         &mut self,
@@ -57,8 +66,8 @@ impl<T: Transport> Ctx<'_, T> {
     }
 
     /// A state-changing call: recorded (with the `secret_fields` of its body
-    /// redacted), and sent unless this is a dry run. Returns the response
-    /// body (`Value::Null` when empty), or `None` in a dry run.
+    /// redacted), and sent unless this is a plan. Returns the response
+    /// body (`Value::Null` when empty), or `None` in a plan.
     pub fn write(
         &mut self,
         method: Method,
@@ -71,7 +80,7 @@ impl<T: Transport> Ctx<'_, T> {
             path: path_and_query.to_string(),
             body: body.as_ref().map(|b| redact(b, secret_fields).to_string()),
         });
-        if self.dry_run {
+        if self.mode == Mode::Plan {
             return Ok(None);
         }
         let response = self.client.request(method, path_and_query, body.as_ref())?;

@@ -1,5 +1,5 @@
-//! `provision`: validate an action, read the current state, then make (or in
-//! a dry run, plan) the state-changing calls.
+//! `plan` and `provision`: validate an action, read the current state, then
+//! make (`provision`) or only record (`plan`) the state-changing calls.
 //!
 //! One module per action under `actions/`, each owning its parsing, its
 //! `describe` entry and its effect; this file holds the only dispatch table
@@ -22,6 +22,7 @@ use self::actions::{
     group_membership, issue_link, lock_user, remove_mfa_device, rename_role, role_membership, set_credential,
     set_role_apps, set_state, unlock_user, update_account,
 };
+pub use self::context::Mode;
 use self::context::{Ctx, Outcome, Params};
 use crate::client::transport::Transport;
 use crate::client::Client;
@@ -69,6 +70,11 @@ pub fn actions() -> Vec<ActionSpec> {
         remove_mfa_device::specs(),
     ]
     .concat()
+}
+
+/// The permissions `grant` and `revoke` accept per resource type, for `describe`.
+pub fn permissions() -> Vec<crate::identity::connector::types::ResourcePermissions> {
+    entitlements::permissions()
 }
 
 /// Validate an action's arguments. Makes no call.
@@ -125,23 +131,23 @@ fn execute<T: Transport>(ctx: &mut Ctx<'_, T>, request: Request) -> Result<Outco
     }
 }
 
-/// Run `action` with a client whose credentials have `access`.
+/// Plan or run `action` with a client whose credentials have `access`.
 pub fn run<T: Transport>(
     client: &mut Client<T>,
     access: AccessLevel,
     action: &Action,
-    dry_run: bool,
+    mode: Mode,
 ) -> Result<ActionOutcome> {
     // Validate the arguments before anything else, then the scope, then call.
     let request = parse(action)?;
     if access != AccessLevel::Manage {
         return Err(Error::InsufficientScope("provisioning needs an API credential with the Manage All scope".into()));
     }
-    let mut ctx = Ctx { client, dry_run, calls: Vec::new() };
+    let mut ctx = Ctx { client, mode, calls: Vec::new() };
     let outcome = execute(&mut ctx, request)?;
-    let changed = outcome.changed && !dry_run;
-    let summary =
-        if dry_run && outcome.changed { format!("dry run: would {}", outcome.summary) } else { outcome.summary };
+    let planned = mode == Mode::Plan;
+    let changed = outcome.changed && !planned;
+    let summary = if planned && outcome.changed { format!("plan: would {}", outcome.summary) } else { outcome.summary };
     Ok(ActionOutcome {
         changed,
         summary,

@@ -97,6 +97,10 @@ pub struct Cursor {
     pub at: Position,
     /// Objects of the current phase read so far.
     pub done: u64,
+    /// Phases finished so far.
+    pub phases_done: u32,
+    /// Objects read so far, over all phases.
+    pub overall_done: u64,
 }
 
 /// The cursor as it is written.
@@ -109,6 +113,12 @@ struct Wire {
     #[serde(flatten)]
     at: Position,
     done: u64,
+    /// Phases finished (absent in cursors of 0.4.0: 0).
+    #[serde(default)]
+    pd: u32,
+    /// Objects read over all phases (absent in cursors of 0.4.0: 0).
+    #[serde(default)]
+    od: u64,
 }
 
 impl Cursor {
@@ -122,6 +132,8 @@ impl Cursor {
             p: self.phase,
             at: self.at.clone(),
             done: self.done,
+            pd: self.phases_done,
+            od: self.overall_done,
         };
         let mut text = seal_json(&wire, key);
         if text.len() > MAX_LEN {
@@ -158,7 +170,7 @@ impl Cursor {
             Selection::from_names(wire.report.iter().map(|(name, _)| name.as_str()), &all).ok_or_else(garbled)?;
         let report = selection.kinds().zip(wire.report.into_iter().map(|(_, status)| status)).collect();
         let state = SyncState { plan: wire.plan, report };
-        Ok(Cursor { state, phase: wire.p, at: wire.at, done: wire.done })
+        Ok(Cursor { state, phase: wire.p, at: wire.at, done: wire.done, phases_done: wire.pd, overall_done: wire.od })
     }
 }
 
@@ -260,7 +272,7 @@ mod tests {
             i: 3,
             lanes: Vec::new(),
         };
-        Cursor { state, phase: Phase::Users, at, done: 12 }
+        Cursor { state, phase: Phase::Users, at, done: 12, phases_done: 4, overall_done: 345 }
     }
 
     #[test]
@@ -273,6 +285,7 @@ mod tests {
         assert!(text.len() < 1024, "{}", text.len());
         let decoded = Cursor::decode(&text, &key()).unwrap();
         assert_eq!((decoded.phase, &decoded.at, decoded.done), (Phase::Users, &cursor.at, 12));
+        assert_eq!((decoded.phases_done, decoded.overall_done), (4, 345));
         assert_eq!(decoded.state.status(all[4]), Some(&Status::Skipped("no subscription".into())));
         assert!(matches!(decoded.state.status(all[5]), Some(Status::Failed(f)) if f.kind == "upstream"));
     }

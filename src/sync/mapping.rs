@@ -204,7 +204,7 @@ pub fn event(object: &Value) -> Option<Entity> {
 pub fn aws_iam_role(arn: &str) -> Entity {
     let name = arn.rsplit('/').next().unwrap_or(arn);
     Entity {
-        key: arn.to_string(),
+        key: AWS_IAM_ROLE.key(arn),
         entity_type: AWS_IAM_ROLE.name.to_string(),
         classes: AWS_IAM_ROLE.class_list(),
         display_name: name.to_string(),

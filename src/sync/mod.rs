@@ -86,13 +86,8 @@ static START_RELATIONSHIP: crate::vocabulary::RelationshipType = crate::vocabula
     description: "The account has the SSO / MFA service.",
 };
 
-/// Where a sync stands within one call.
-struct Run {
-    state: SyncState,
-    phase: Phase,
-    at: Position,
-    done: u64,
-}
+/// Where a sync stands within one call: what the cursor carries.
+type Run = Cursor;
 
 /// How a step left the sync.
 enum After {
@@ -100,9 +95,9 @@ enum After {
     More,
     /// The sync is done.
     Finished,
-    /// A retryable failure after records were produced: return the page so
-    /// far, and the host calls again at the same step.
-    KeepPage,
+    /// A retryable failure (this one) after records were produced: return
+    /// the page so far, and the host calls again at the same step.
+    KeepPage(Error),
 }
 
 /// Produce one sync page.
@@ -116,44 +111,57 @@ pub fn sync_page<T: Transport>(
     client.set_wait_budget(Duration::from_millis(u64::from(request.max_wait_ms)));
     let mut out = Output::default();
     let (mut run, mut finished) = match &request.cursor {
-        Some(text) => {
-            let cursor = Cursor::decode(text, key)?;
-            (Run { state: cursor.state, phase: cursor.phase, at: cursor.at, done: cursor.done }, false)
-        }
+        Some(text) => (Cursor::decode(text, key)?, false),
         None => start(client, account, key, request, &mut out)?,
     };
     cache.bind(&run.state.plan);
-    client.set_concurrency(usize::try_from(run.state.plan.concurrency).unwrap_or(1));
+    let concurrency = run.state.plan.concurrency;
+    client.set_concurrency(usize::try_from(concurrency).unwrap_or(1));
     let max_items = usize::try_from(request.max_items).unwrap_or(usize::MAX);
     while !finished {
         match step(client, account, cache, &mut run, &mut out)? {
             After::More => {}
             After::Finished => finished = true,
-            After::KeepPage if carriable(&run.at) => break,
+            After::KeepPage(_) if carriable(&run.at) => break,
             // The position cannot go into a cursor: the host retries from the
             // previous one, and nothing it received is repeated.
-            After::KeepPage => {
-                return Err(Error::Transport {
-                    message: "a retryable failure while OneLogin's paging cursor was too long to hand back; call again"
-                        .into(),
-                    retryable: true,
-                })
-            }
+            After::KeepPage(error) => return Err(error),
         }
         if !finished && (max_items == 0 || out.len() >= max_items) && carriable(&run.at) {
             break;
         }
     }
-    let progress = SyncProgress { phase: run.phase.spec().name.to_string(), done: run.done, total: out.total };
+    let progress = progress(&run, out.total, finished);
     let report = report(&run.state);
     let Output { entities, relationships, .. } = out;
     if finished {
         logging::info("sync complete");
         let checkpoint = run.state.plan.t0.map(|t| Checkpoint::of(&run.state.plan, t).encode(key));
-        return Ok(SyncPage { entities, relationships, next_cursor: None, progress, report, checkpoint });
+        return Ok(SyncPage { entities, relationships, next_cursor: None, progress, report, checkpoint, concurrency });
     }
-    let cursor = Cursor { state: run.state, phase: run.phase, at: run.at, done: run.done };
-    Ok(SyncPage { entities, relationships, next_cursor: Some(cursor.encode(key)), progress, report, checkpoint: None })
+    let next_cursor = Some(run.encode(key));
+    Ok(SyncPage { entities, relationships, next_cursor, progress, report, checkpoint: None, concurrency })
+}
+
+/// The progress of `run`; `total` is what OneLogin said of the phase.
+fn progress(run: &Run, total: Option<u64>, finished: bool) -> SyncProgress {
+    // The phases still to read: the current one and those after it the sync
+    // enters as it stands now (an estimate: a kind found unlicensed later
+    // drops its phases).
+    let ahead = if finished {
+        0
+    } else {
+        let after = run.phase.following().filter(|p| (p.spec().enter)(&run.state)).count();
+        u32::try_from(after).unwrap_or(u32::MAX).saturating_add(1)
+    };
+    SyncProgress {
+        phase: run.phase.spec().name.to_string(),
+        done: run.done,
+        total,
+        phases_done: run.phases_done,
+        phases_total: run.phases_done.saturating_add(ahead),
+        overall_done: run.overall_done,
+    }
 }
 
 /// Run one step of the current phase and move on.
@@ -175,6 +183,7 @@ fn step<T: Transport>(
     let next = match outcome {
         Ok(outcome) => {
             run.done = run.done.saturating_add(outcome.read);
+            run.overall_done = run.overall_done.saturating_add(outcome.read);
             outcome.next
         }
         Err(error) if error.retryable() => {
@@ -182,7 +191,7 @@ fn step<T: Transport>(
                 return Err(error);
             }
             logging::warn(&format!("{}: {error}; returning the page so far", phase.spec().name));
-            return Ok(After::KeepPage);
+            return Ok(After::KeepPage(error));
         }
         Err(error) => {
             if let Some(kind) = phase.spec().kind() {
@@ -198,6 +207,7 @@ fn step<T: Transport>(
     let following = next_phase(&run.state, phase);
     complete_before(&mut run.state, following);
     run.done = 0;
+    run.phases_done = run.phases_done.saturating_add(1);
     out.total = None;
     match following {
         Some(next) => {
@@ -225,7 +235,11 @@ fn start<T: Transport>(
     };
     let concurrency = match request.concurrency {
         0 => DEFAULT_CONCURRENCY,
-        n => n.min(MAX_CONCURRENCY),
+        n if n > MAX_CONCURRENCY => {
+            logging::warn(&format!("concurrency {n} lowered to the maximum, {MAX_CONCURRENCY}"));
+            MAX_CONCURRENCY
+        }
+        n => n,
     };
     let plan = Plan {
         id: client.monotonic_nanos(),
@@ -248,7 +262,8 @@ fn start<T: Transport>(
         complete_before(&mut state, None);
     }
     let phase = first.unwrap_or(Phase::CustomAttributes);
-    Ok((Run { state, phase, at: Position::start(), done: 0 }, first.is_none()))
+    let run = Run { state, phase, at: Position::start(), done: 0, phases_done: 0, overall_done: 0 };
+    Ok((run, first.is_none()))
 }
 
 /// Whether a cursor may end at `at` (OneLogin's cursors there, of the page

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::kinds::{Kind, Selection};
-use crate::error::Error;
+use crate::error::{Error, TransportKind};
 use crate::identity::connector::types::{ConnectorError, ErrorKind};
 use crate::logging;
 
@@ -92,7 +92,7 @@ impl From<&Error> for Failure {
             ErrorKind::RateLimited(seconds) => ("rate-limited", Some(seconds.to_string())),
             ErrorKind::Upstream(status) => ("upstream", Some(status.to_string())),
             ErrorKind::UnexpectedResponse(status) => ("unexpected-response", Some(status.to_string())),
-            ErrorKind::Transport => ("transport", None),
+            ErrorKind::Transport(kind) => ("transport", Some(crate::error::transport_kind_name(kind).to_string())),
             ErrorKind::InvalidCursor => ("invalid-cursor", None),
         };
         Failure { kind: kind.to_string(), detail, message: short(&wit.message), retryable: wit.retryable }
@@ -115,12 +115,28 @@ impl Failure {
             "invalid-input" => ErrorKind::InvalidInput(detail()),
             "rate-limited" => ErrorKind::RateLimited(u32::try_from(number()).unwrap_or(u32::MAX)),
             "unexpected-response" => ErrorKind::UnexpectedResponse(status()),
-            "transport" => ErrorKind::Transport,
+            "transport" => ErrorKind::Transport(transport_kind(&detail())),
             "invalid-cursor" => ErrorKind::InvalidCursor,
             _ => ErrorKind::Upstream(status()),
         };
         ConnectorError { kind, message: self.message.clone(), retryable: self.retryable }
     }
+}
+
+/// A transport kind by its WIT name; a report of 0.4.0 (no detail) reads as
+/// `connection`.
+fn transport_kind(name: &str) -> TransportKind {
+    [
+        TransportKind::HostRefused,
+        TransportKind::Dns,
+        TransportKind::Connection,
+        TransportKind::Timeout,
+        TransportKind::Tls,
+        TransportKind::Protocol,
+    ]
+    .into_iter()
+    .find(|kind| crate::error::transport_kind_name(*kind) == name)
+    .unwrap_or(TransportKind::Connection)
 }
 
 /// Cut a message to [`MAX_MESSAGE`] characters.

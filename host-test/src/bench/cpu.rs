@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use onelogin_connector::{wit, Connector, Method, Request, Response, Transport, TransportFailure};
+use onelogin_connector::{wit, Connector, Method, Request, Response, Transport, TransportFailure, TransportKind};
 
 use super::{connector_error, BenchConfig, CpuMeasure, TENANT_HOST};
 use crate::harness::replay::{Recorded, ReplayBook};
@@ -144,8 +144,11 @@ struct Recording {
 
 impl Transport for &Recording {
     fn send(&self, request: &Request) -> Result<Response, TransportFailure> {
-        let response = exchange(self.addr, request)
-            .map_err(|e| TransportFailure { message: format!("loopback HTTP: {e}"), retryable: false })?;
+        let response = exchange(self.addr, request).map_err(|e| TransportFailure {
+            kind: TransportKind::Connection,
+            message: format!("loopback HTTP: {e}"),
+            retryable: false,
+        })?;
         let recorded =
             Recorded { status: response.status, headers: response.headers.clone(), body: response.body.clone() };
         self.book.borrow_mut().record(request.method.as_str(), &request.path_and_query, recorded);
@@ -173,7 +176,11 @@ impl Transport for &Replaying<'_> {
             Some(recorded) => {
                 Ok(Response { status: recorded.status, headers: recorded.headers.clone(), body: recorded.body.clone() })
             }
-            None => Err(TransportFailure { message: "not in the replay book".into(), retryable: false }),
+            None => Err(TransportFailure {
+                kind: TransportKind::Connection,
+                message: "not in the replay book".into(),
+                retryable: false,
+            }),
         }
     }
 

@@ -193,58 +193,6 @@ impl ConnectorConfig {
             .chain(self.extra.iter().map(|(k, v)| (k.clone(), v.clone())))
             .collect()
     }
-
-    /// The hosts the component may reach with this configuration: exactly
-    /// one of `subdomain` (`{subdomain}.onelogin.com`), `region`
-    /// (`api.{region}.onelogin.com`) or `base_url` (its `host[:port]`).
-    pub fn allowed_hosts(&self) -> Result<Vec<String>, ConfigError> {
-        let given: Vec<&str> = [("subdomain", &self.subdomain), ("region", &self.region), ("base_url", &self.base_url)]
-            .into_iter()
-            .filter(|(_, v)| v.is_some())
-            .map(|(name, _)| name)
-            .collect();
-        match given.len() {
-            0 => return Err(ConfigError::Invalid("one of subdomain, region or base_url is required".into())),
-            1 => {}
-            _ => {
-                return Err(ConfigError::Invalid(format!(
-                    "give only one of subdomain, region or base_url, not {}",
-                    given.join(" and ")
-                )))
-            }
-        }
-        if let Some(subdomain) = &self.subdomain {
-            let valid = !subdomain.is_empty()
-                && subdomain.len() <= 63
-                && !subdomain.starts_with('-')
-                && !subdomain.ends_with('-')
-                && subdomain.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-            if !valid {
-                return Err(ConfigError::Invalid(format!("subdomain {subdomain:?} is not a single DNS label")));
-            }
-            return Ok(vec![format!("{}.onelogin.com", subdomain.to_ascii_lowercase())]);
-        }
-        if let Some(region) = &self.region {
-            return match region.to_ascii_lowercase().as_str() {
-                r @ ("us" | "eu") => Ok(vec![format!("api.{r}.onelogin.com")]),
-                _ => Err(ConfigError::Invalid(format!("region must be \"us\" or \"eu\", not {region:?}"))),
-            };
-        }
-        let base_url = self.base_url.as_deref().unwrap_or_default();
-        let url = url::Url::parse(base_url).map_err(|e| ConfigError::Invalid(format!("base_url is not a URL: {e}")))?;
-        if !matches!(url.scheme(), "https" | "http") {
-            return Err(ConfigError::Invalid("base_url must be an https (or loopback http) URL".into()));
-        }
-        let host = match url.host() {
-            Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
-            Some(host) => host.to_string(),
-            None => return Err(ConfigError::Invalid("base_url has no host".into())),
-        };
-        Ok(vec![match url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host,
-        }])
-    }
 }
 
 /// The 1-based line and column (in characters) of byte `offset` in `text`.
@@ -312,8 +260,8 @@ mod tests {
             page_size = 50
             "#,
         );
-        assert_eq!(config.allowed_hosts().unwrap(), ["acme.onelogin.com"]);
         let fields = config.fields();
+        assert!(fields.contains(&("subdomain".into(), "acme".into())));
         assert!(fields.contains(&("client_secret".into(), "s3cr3t".into())));
         assert!(fields.contains(&("page_size".into(), "50".into())));
         assert!(ConnectorConfig::from_toml_str("x = [1]", Path::new("t")).is_err());
@@ -332,32 +280,7 @@ mod tests {
         assert_eq!(config.client_id.as_deref(), Some("env"));
         assert_eq!(config.subdomain, None);
         assert_eq!(config.client_secret, None);
-        assert_eq!(config.allowed_hosts().unwrap(), ["api.eu.onelogin.com"]);
-    }
-
-    #[test]
-    fn allow_list_derivation() {
-        let with = |f: fn(&mut ConnectorConfig)| {
-            let mut c = ConnectorConfig::default();
-            f(&mut c);
-            c.allowed_hosts()
-        };
-        assert_eq!(with(|c| c.region = Some("us".into())).unwrap(), ["api.us.onelogin.com"]);
-        assert_eq!(with(|c| c.base_url = Some("http://127.0.0.1:8080/api".into())).unwrap(), ["127.0.0.1:8080"]);
-        assert_eq!(with(|c| c.base_url = Some("https://acme.onelogin.com".into())).unwrap(), ["acme.onelogin.com"]);
-        assert!(with(|c| c.region = Some("ap".into())).is_err());
-        assert!(with(|c| c.subdomain = Some("evil.com/x".into())).is_err());
-        assert!(with(|_| ()).is_err());
-        let two = with(|c| {
-            c.region = Some("us".into());
-            c.subdomain = Some("acme".into());
-        })
-        .unwrap_err();
-        assert!(
-            two.to_string().contains("only one of subdomain, region or base_url, not subdomain and region"),
-            "{two}"
-        );
-        assert!(with(|_| ()).unwrap_err().to_string().contains("one of subdomain, region or base_url is required"));
+        assert_eq!(config.region.as_deref(), Some("eu"));
     }
 
     #[test]

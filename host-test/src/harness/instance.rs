@@ -20,8 +20,8 @@ use super::log::{ComponentLog, LogData};
 use super::policy::{HttpPolicy, PolicyHooks, RequestLog};
 use super::replay::ReplayBook;
 use super::types::{
-    AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, ProvisionOptions, SyncPage,
-    SyncRequest,
+    allow_list_entry, AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, Endpoint,
+    SyncPage, SyncRequest,
 };
 
 /// What a [`Harness`] loads and how it confines instances.
@@ -95,6 +95,7 @@ pub struct Harness {
     engine: Engine,
     pre: ConnectorWorldPre<HostState>,
     policy: Arc<HttpPolicy>,
+    routes: BTreeMap<String, SocketAddr>,
     limits: Limits,
     request_log: RequestLog,
     component_log: ComponentLog,
@@ -137,6 +138,7 @@ impl Harness {
             engine,
             pre,
             policy: Arc::new(policy),
+            routes: config.routes,
             limits: config.limits,
             request_log: RequestLog::default(),
             component_log: ComponentLog::default(),
@@ -179,6 +181,24 @@ impl Harness {
         })
     }
 
+    /// Asks the component which servers `config` needs (its `endpoints`
+    /// export, no network) and makes exactly those the allow-list of every
+    /// instance created from now on (routes stay). Returns the entries, or
+    /// the component's typed error for a bad config (the allow-list is then
+    /// unchanged).
+    pub async fn allow_endpoints_of(
+        &mut self,
+        config: &[(String, String)],
+    ) -> anyhow::Result<Result<Vec<String>, ConnectorError>> {
+        let endpoints = match self.instantiate().await?.endpoints(config).await? {
+            Ok(endpoints) => endpoints,
+            Err(error) => return Ok(Err(error)),
+        };
+        let entries: Vec<String> = endpoints.iter().map(allow_list_entry).collect();
+        self.policy = Arc::new(HttpPolicy::new(&entries, &self.routes)?);
+        Ok(Ok(entries))
+    }
+
     /// The HTTP requests of all instances of this harness.
     pub fn request_log(&self) -> RequestLog {
         self.request_log.clone()
@@ -193,6 +213,11 @@ impl Harness {
     pub fn limits(&self) -> Limits {
         self.limits
     }
+}
+
+/// `(name, value)` pairs as WIT config fields.
+fn config_fields(config: &[(String, String)]) -> Vec<ConfigField> {
+    config.iter().map(|(name, value)| ConfigField { name: name.clone(), value: value.clone() }).collect()
 }
 
 /// The store's epoch callback: charge one tick of CPU to the call, then
@@ -275,13 +300,24 @@ impl ConnectorInstance {
         self.call("describe", |b, s| Box::pin(b.identity_connector_connector().call_describe(s))).await
     }
 
+    /// `endpoints`: the servers the connector calls with this config.
+    pub async fn endpoints(
+        &mut self,
+        config: &[(String, String)],
+    ) -> anyhow::Result<Result<Vec<Endpoint>, ConnectorError>> {
+        let fields = config_fields(config);
+        self.call("endpoints", move |b, s| {
+            Box::pin(async move { b.identity_connector_connector().call_endpoints(s, &fields).await })
+        })
+        .await
+    }
+
     /// `configure` with `(name, value)` pairs.
     pub async fn configure(
         &mut self,
         config: &[(String, String)],
     ) -> anyhow::Result<Result<AccountInfo, ConnectorError>> {
-        let fields: Vec<ConfigField> =
-            config.iter().map(|(name, value)| ConfigField { name: name.clone(), value: value.clone() }).collect();
+        let fields = config_fields(config);
         self.call("configure", move |b, s| {
             Box::pin(async move { b.identity_connector_connector().call_configure(s, &fields).await })
         })
@@ -296,19 +332,18 @@ impl ConnectorInstance {
         .await
     }
 
-    /// `provision`: run one action.
-    pub async fn provision(&mut self, action: Action) -> anyhow::Result<Result<ActionOutcome, ConnectorError>> {
-        self.provision_with(action, ProvisionOptions { dry_run: false }).await
+    /// `plan`: what `provision` of the action would do, nothing written.
+    pub async fn plan(&mut self, action: Action) -> anyhow::Result<Result<ActionOutcome, ConnectorError>> {
+        self.call("plan", move |b, s| {
+            Box::pin(async move { b.identity_connector_connector().call_plan(s, &action).await })
+        })
+        .await
     }
 
-    /// `provision` with options (a dry run plans without changing anything).
-    pub async fn provision_with(
-        &mut self,
-        action: Action,
-        options: ProvisionOptions,
-    ) -> anyhow::Result<Result<ActionOutcome, ConnectorError>> {
+    /// `provision`: run one action.
+    pub async fn provision(&mut self, action: Action) -> anyhow::Result<Result<ActionOutcome, ConnectorError>> {
         self.call("provision", move |b, s| {
-            Box::pin(async move { b.identity_connector_connector().call_provision(s, &action, options).await })
+            Box::pin(async move { b.identity_connector_connector().call_provision(s, &action).await })
         })
         .await
     }

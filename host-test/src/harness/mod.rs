@@ -63,11 +63,34 @@ pub mod bindings {
 pub mod types {
     pub use super::bindings::identity::connector::types::{
         AccessLevel, AccountInfo, AccountPatch, Action, ActionOutcome, ActionSpec, ConfigField, ConfigFieldSpec,
-        ConnectorError, ConnectorInfo, CredentialChange, CustomAction, EntitlementChange, Entity, EntityKind,
-        ErrorKind, KindReport, KindStatus, LinkRequest, ParamSpec, PlannedCall, ProvisionOptions, Relationship,
-        RelationshipKind, SyncKind, SyncPage, SyncProgress, SyncRequest, ValueType,
+        ConnectorError, ConnectorInfo, CredentialChange, CustomAction, Endpoint, EntitlementChange, Entity, EntityKind,
+        ErrorKind, KindReport, KindStatus, LinkRequest, ParamSpec, PlannedCall, Relationship, RelationshipKind,
+        ResourcePermissions, Scheme, SyncKind, SyncPage, SyncProgress, SyncRequest, TransportKind, ValueType,
     };
     pub use super::log::{LogLevel, LogLine};
+
+    /// The WIT spelling of a transport kind.
+    pub fn transport_kind_name(kind: TransportKind) -> &'static str {
+        match kind {
+            TransportKind::HostRefused => "host-refused",
+            TransportKind::Dns => "dns",
+            TransportKind::Connection => "connection",
+            TransportKind::Timeout => "timeout",
+            TransportKind::Tls => "tls",
+            TransportKind::Protocol => "protocol",
+        }
+    }
+
+    /// The allow-list entry (`host:port`, IPv6 in brackets) of an endpoint
+    /// the component's `endpoints` named. The policy adds the scheme rules
+    /// (plain http only to loopback).
+    pub fn allow_list_entry(endpoint: &Endpoint) -> String {
+        if endpoint.host.contains(':') {
+            format!("[{}]:{}", endpoint.host, endpoint.port)
+        } else {
+            format!("{}:{}", endpoint.host, endpoint.port)
+        }
+    }
 
     /// The WIT spelling of an error kind, with its payload, for messages.
     pub fn kind_name(kind: &ErrorKind) -> String {
@@ -81,7 +104,7 @@ pub mod types {
             ErrorKind::RateLimited(seconds) => format!("rate-limited(retry after {seconds} s)"),
             ErrorKind::Upstream(status) => format!("upstream(HTTP {status})"),
             ErrorKind::UnexpectedResponse(status) => format!("unexpected-response(HTTP {status})"),
-            ErrorKind::Transport => "transport".into(),
+            ErrorKind::Transport(kind) => format!("transport({})", transport_kind_name(*kind)),
             ErrorKind::InvalidCursor => "invalid-cursor".into(),
         }
     }

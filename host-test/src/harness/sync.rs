@@ -67,13 +67,9 @@ impl SyncOptions {
 }
 
 /// The entity type of a key: the part before the first `:`
-/// (`onelogin_user:12` → `onelogin_user`), or the whole key without one. An
-/// AWS ARN is the key of an `aws_iam_role` (the role lives in AWS, and its
-/// ARN is how other connectors key it).
+/// (`onelogin_user:12` → `onelogin_user`, `aws_iam_role:arn:aws:…` →
+/// `aws_iam_role`), or the whole key without one.
 pub fn key_type(key: &str) -> &str {
-    if key.starts_with("arn:") && key.contains(":role/") {
-        return "aws_iam_role";
-    }
     key.split_once(':').map_or(key, |(prefix, _)| prefix)
 }
 
@@ -211,6 +207,6 @@ mod tests {
         assert_eq!(by_class["onelogin_account HAS onelogin_user"], 2);
         assert_eq!(by_class["onelogin_role ASSIGNED onelogin_user"], 1);
         assert_eq!(key_type("nokey"), "nokey");
-        assert_eq!(key_type("arn:aws:iam::123456789012:role/path/Dev"), "aws_iam_role");
+        assert_eq!(key_type("aws_iam_role:arn:aws:iam::123456789012:role/path/Dev"), "aws_iam_role");
     }
 }

@@ -4,18 +4,20 @@
 // The component gets exactly what `connector-world` imports:
 // * `wasi:http/outgoing-handler` wrapped in the host's allow-list (policy.mjs):
 //   a request to any other host is refused with `HTTP-request-denied` before
-//   preview2-shim sees it;
+//   preview2-shim sees it. The list is the embedder's, or (`allowEndpointsOf`)
+//   built from the component's own `endpoints` for the config, before
+//   `configure`;
 // * `wasi:http/types`, `wasi:io/*` and `wasi:clocks/monotonic-clock` from
 //   preview2-shim;
 // * the connector's own `log` import (to a callback; stderr by default).
 // Nothing else: no filesystem, environment, sockets or stdio.
 //
 // jco turns WIT records into objects with camelCase fields and *silently*
-// ignores fields it does not know (`{ dry_run: true }` is a real write: the
-// field is `dryRun`). Every argument built here is checked strictly first:
-// unknown or mistyped fields throw an `ArgumentError` and the component is not
-// called. `u64` values (sync progress) come back as BigInt; they are
-// returned here as Numbers.
+// ignores fields it does not know. Every argument built here is checked
+// strictly first: unknown or mistyped fields throw an `ArgumentError` and the
+// component is not called. (Whether an action writes is never a field: `plan`
+// and `provision` are separate exports.) `u64` values (sync progress) come
+// back as BigInt; they are returned here as Numbers.
 
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -25,7 +27,7 @@ import * as shimClocks from "@bytecodealliance/preview2-shim/clocks";
 import * as shimHttp from "@bytecodealliance/preview2-shim/http";
 import * as shimIo from "@bytecodealliance/preview2-shim/io";
 
-import { HttpPolicy } from "./policy.mjs";
+import { allowListEntry, HttpPolicy } from "./policy.mjs";
 import { startWatchdog } from "./watchdog.mjs";
 
 const LEVELS = ["debug", "info", "warn", "error"];
@@ -74,11 +76,6 @@ function checkOptionalString(what, value) {
   return value === undefined || value === null ? undefined : checkString(what, value);
 }
 
-function checkBool(what, value) {
-  if (typeof value !== "boolean") throw new ArgumentError(`${what} must be true or false`);
-  return value;
-}
-
 /**
  * A `sync-request` from `{ cursor?, maxItems?, kinds?, checkpoint?, maxWaitMs?, concurrency? }`.
  * Missing numbers are 0 (the connector's defaults), missing kinds are [].
@@ -95,12 +92,6 @@ export function syncRequest(request = {}) {
     maxWaitMs: checkU32("sync request maxWaitMs", request.maxWaitMs ?? 0),
     concurrency: checkU32("sync request concurrency", request.concurrency ?? 0),
   };
-}
-
-/** `provision-options` from `{ dryRun? }`; anything else (e.g. `dry_run`) throws. */
-export function provisionOptions(options = {}) {
-  checkFields("provision options", options, ["dryRun"]);
-  return { dryRun: checkBool("provision options dryRun", options.dryRun ?? false) };
 }
 
 const STRING_ACTIONS = ["create-account", "delete-account", "suspend-account", "resume-account", "end-sessions"];
@@ -146,6 +137,15 @@ function bigToNumber(value) {
   return typeof value === "bigint" ? Number(value) : value;
 }
 
+/** Config fields for the component from an object or `[name, value]` pairs. */
+function configFields(fields) {
+  const pairs = Array.isArray(fields) ? fields : Object.entries(fields);
+  return pairs.map(([name, value]) => ({
+    name: checkString("config field name", name),
+    value: checkString(`config field ${name}`, value),
+  }));
+}
+
 /** A configured-or-not instance of the component. */
 export class ConnectorInstance {
   #api;
@@ -162,16 +162,22 @@ export class ConnectorInstance {
   }
 
   /**
+   * `endpoints`: the servers the component calls with `fields` (same
+   * argument as `configure`), as `{ scheme: "https"|"http", host, port }`.
+   * No network. Throws `ConnectorCallError` (`invalid-config`) for a bad config.
+   */
+  endpoints(fields) {
+    const config = configFields(fields);
+    return this.#call("endpoints", () => this.#api.endpoints(config));
+  }
+
+  /**
    * `configure` with `fields`: an object of name -> string value, or an
    * array of `[name, value]` pairs. Returns `account-info`; throws
    * `ConnectorCallError` with the component's typed error.
    */
   configure(fields) {
-    const pairs = Array.isArray(fields) ? fields : Object.entries(fields);
-    const config = pairs.map(([name, value]) => ({
-      name: checkString("config field name", name),
-      value: checkString(`config field ${name}`, value),
-    }));
+    const config = configFields(fields);
     return this.#call("configure", () => this.#api.configure(config));
   }
 
@@ -179,15 +185,26 @@ export class ConnectorInstance {
   sync(request) {
     const req = syncRequest(request);
     const page = this.#call("sync", () => this.#api.sync(req));
-    page.progress = { ...page.progress, done: bigToNumber(page.progress.done), total: bigToNumber(page.progress.total) };
+    const p = page.progress;
+    page.progress = {
+      ...p,
+      done: bigToNumber(p.done),
+      total: bigToNumber(p.total),
+      overallDone: bigToNumber(p.overallDone),
+    };
     return page;
   }
 
-  /** `provision` of a jco-shaped action with `{ dryRun }`. */
-  provision(action, options = {}) {
+  /** `plan` of a jco-shaped action: what `provision` would do; writes nothing. */
+  plan(action) {
     const checked = checkAction(action);
-    const opts = provisionOptions(options);
-    return this.#call("provision", () => this.#api.provision(checked, opts));
+    return this.#call("plan", () => this.#api.plan(checked));
+  }
+
+  /** `provision` of a jco-shaped action: runs it. */
+  provision(action) {
+    const checked = checkAction(action);
+    return this.#call("provision", () => this.#api.provision(checked));
   }
 
   #call(during, fn) {
@@ -208,11 +225,15 @@ export class ConnectorInstance {
 
 /**
  * The transpiled component in `dir` (from transpile.mjs) under an HTTP
- * policy. `instantiate()` gives a fresh, isolated instance each time.
+ * policy. `instantiate()` gives a fresh, isolated instance each time;
+ * `allowEndpointsOf(fields)` replaces the allow-list with exactly the
+ * endpoints the component names for that config (call it before
+ * `configure`; instances share the policy).
  *
  * @param {string} dir the transpile output directory
  * @param {object} options
- * @param {string[]} options.allowedHosts `host` / `host:port` the component may reach
+ * @param {string[]} [options.allowedHosts] `host` / `host:port` the component may reach
+ *   (default: none until `allowEndpointsOf`)
  * @param {Record<string,string>} [options.routes] host name -> loopback `127.0.0.1:PORT`
  * @param {(level: string, message: string) => void} [options.onLog] the component's log lines
  * @param {(refused: {method: string, url: string, reason: string}) => void} [options.onRefused]
@@ -221,7 +242,8 @@ export class ConnectorInstance {
  *   killed (lib/watchdog.mjs); none if absent
  */
 export async function loadConnector(dir, options) {
-  const policy = new HttpPolicy(options.allowedHosts, options.routes ?? {});
+  const routes = options.routes ?? {};
+  let policy = new HttpPolicy(options.allowedHosts ?? [], routes);
   const onLog = options.onLog ?? stderrLog("info");
   const onRefused = options.onRefused ?? (() => {});
   const onRequest = options.onRequest ?? (() => {});
@@ -233,7 +255,9 @@ export async function loadConnector(dir, options) {
     return modules.get(name);
   };
 
-  const handle = guardedHandler(policy, shimHttp.outgoingHandler.handle, { onRefused, onRequest });
+  // The handler reads the current policy on every request.
+  const currentPolicy = { check: (scheme, authority) => policy.check(scheme, authority) };
+  const handle = guardedHandler(currentPolicy, shimHttp.outgoingHandler.handle, { onRefused, onRequest });
 
   const imports = {
     "identity:connector/log": {
@@ -254,7 +278,7 @@ export async function loadConnector(dir, options) {
     "wasi:io/streams": shimIo.streams,
   };
 
-  return {
+  const loader = {
     async instantiate() {
       const root = await instantiate(getCoreModule, imports);
       const key = Object.keys(root).find((k) => k.startsWith("identity:connector/connector@"));
@@ -262,7 +286,19 @@ export async function loadConnector(dir, options) {
       if (!api) throw new Error("the component does not export identity:connector/connector");
       return new ConnectorInstance(api, watchdog);
     },
+
+    /**
+     * Asks a scratch instance for the config's `endpoints` and makes exactly
+     * those the allow-list (routes stay). Returns the entries (`host:port`).
+     */
+    async allowEndpointsOf(fields) {
+      const endpoints = (await loader.instantiate()).endpoints(fields);
+      const entries = endpoints.map(allowListEntry);
+      policy = new HttpPolicy(entries, routes);
+      return entries;
+    },
   };
+  return loader;
 }
 
 /**

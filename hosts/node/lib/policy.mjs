@@ -1,11 +1,11 @@
 // The Node host's outgoing-HTTP policy: which hosts the component may reach,
 // and where. The same rules as the wasmtime harness (host-test/src/harness/policy.rs):
 //
-// * The host must be on the allow-list the host was given. The CLI derives it
-//   from the connector config (exactly one host: `{subdomain}.onelogin.com`,
-//   `api.{region}.onelogin.com`, or `base_url`'s `host[:port]`); nothing the
-//   component says can widen it. An entry without a port allows only the
-//   scheme's default port (443 for https, 80 for http).
+// * The host must be on the allow-list the host was given. The CLI builds it
+//   before `configure` from the component's `endpoints` export for the config
+//   (`allowListEntry`), or takes `--allow`; nothing the component sends at run
+//   time can widen it. An entry without a port allows only the scheme's
+//   default port (443 for https, 80 for http).
 // * `https` to an allowed host; plain `http` only to a loopback address
 //   (`127.0.0.0/8`, `::1`, `localhost`) that is itself on the list.
 // * A route (`host name -> 127.0.0.1:PORT`) sends an allowed `https` request
@@ -69,40 +69,17 @@ export function parseAuthority(authority) {
 }
 
 /**
- * The hosts a connector config lets the component reach: exactly one of
- * `subdomain`, `region` or `base_url` (as in host-test's `allowed_hosts`).
- * `fields` is an object of config field name -> string value.
+ * The allow-list entry (`host:port`, IPv6 in brackets) of an `endpoint` the
+ * component's `endpoints` export returned (`{ scheme, host, port }`). The
+ * policy adds the scheme rules (plain http only to loopback).
  */
-export function allowedHostsFromConfig(fields) {
-  const given = ["subdomain", "region", "base_url"].filter((k) => fields[k] !== undefined && fields[k] !== "");
-  if (given.length !== 1) {
-    throw new ConfigError("exactly one of subdomain, region or base_url is required");
+export function allowListEntry(endpoint) {
+  const host = String(endpoint.host);
+  const port = Number(endpoint.port);
+  if (host === "" || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ConfigError(`the component named an invalid endpoint ${JSON.stringify(endpoint)}`);
   }
-  if (fields.subdomain !== undefined && fields.subdomain !== "") {
-    const s = String(fields.subdomain);
-    if (s.length > 63 || !/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/.test(s)) {
-      throw new ConfigError(`subdomain ${JSON.stringify(s)} is not a single DNS label`);
-    }
-    return [`${s.toLowerCase()}.onelogin.com`];
-  }
-  if (fields.region !== undefined && fields.region !== "") {
-    const r = String(fields.region).toLowerCase();
-    if (r !== "us" && r !== "eu") {
-      throw new ConfigError(`region must be "us" or "eu", not ${JSON.stringify(fields.region)}`);
-    }
-    return [`api.${r}.onelogin.com`];
-  }
-  let url;
-  try {
-    url = new URL(String(fields.base_url));
-  } catch (e) {
-    throw new ConfigError(`base_url is not a URL: ${e.message}`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new ConfigError("base_url must be an https (or loopback http) URL");
-  }
-  if (url.hostname === "") throw new ConfigError("base_url has no host");
-  return [url.port === "" ? url.hostname : `${url.hostname}:${url.port}`];
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** A config problem found by the host (exit status 2 in the CLI). */

@@ -20,7 +20,7 @@ pub fn specs() -> Vec<ActionSpec> {
         "Set the apps a role gives (replaces the whole set).",
         vec![
             param("role", "The role, by its sync key.", ValueType::EntityKey, true, &[ROLE.name]),
-            param("apps", "A list of onelogin_application keys or ids.", ValueType::Text, true, &[]),
+            param("apps", "A JSON list of onelogin_application keys or ids.", ValueType::List, true, &[]),
         ],
     )]
 }

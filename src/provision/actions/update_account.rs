@@ -15,7 +15,7 @@ use crate::vocabulary::{id_value, USER};
 pub fn specs() -> Vec<ActionSpec> {
     let mut params = vec![
         user("The user."),
-        param("attributes", "A JSON object of the attributes below.", ValueType::Text, true, &[]),
+        param("attributes", "A JSON object of the attributes below.", ValueType::Object, true, &[]),
     ];
     params.extend(attributes::params(false));
     vec![action("update-account", "Change a user's attributes; only those that differ are sent.", params)]

@@ -468,6 +468,6 @@ fn aws_roles(out: &mut Output, joins: &Joins<'_>, user_id: u64, user_key: &str, 
     }
     for (arn, (determined, rule_ids, undetermined)) in arns {
         let props = json!({"determined": determined, "rule_ids": rule_ids, "undetermined_rule_ids": undetermined});
-        out.relationships.push(mapping::relationship_with(ASSIGNED, user_key, arn, props));
+        out.relationships.push(mapping::relationship_with(ASSIGNED, user_key, &AWS_IAM_ROLE.key(arn), props));
     }
 }

@@ -9,7 +9,8 @@
 //!   limit must stop it;
 //! - anything else: answers at once (a healthy instance).
 //!
-//! `sync` and `provision` answer `not-configured`.
+//! `endpoints` lists nothing; `sync`, `plan` and `provision` answer
+//! `not-configured`.
 
 #[allow(unsafe_code, missing_docs)]
 mod bindings {
@@ -22,8 +23,8 @@ mod bindings {
 
 use bindings::exports::identity::connector::connector::Guest;
 use bindings::identity::connector::types::{
-    AccessLevel, AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, ErrorKind,
-    ProvisionOptions, SyncPage, SyncRequest,
+    AccessLevel, AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, Endpoint, ErrorKind,
+    SyncPage, SyncRequest,
 };
 use bindings::wasi::clocks::monotonic_clock;
 
@@ -42,14 +43,19 @@ impl Guest for LimitsGuest {
         ConnectorInfo {
             name: "limits-guest".into(),
             version: "0.1.0".into(),
-            interface_version: "0.3.0".into(),
+            interface_version: "0.5.0".into(),
             description: "Hits the harness's limits on request.".into(),
             config_schema: Vec::new(),
             entity_kinds: Vec::new(),
             relationship_kinds: Vec::new(),
             sync_kinds: Vec::new(),
             actions: Vec::new(),
+            permissions: Vec::new(),
         }
+    }
+
+    fn endpoints(_config: Vec<ConfigField>) -> Result<Vec<Endpoint>, ConnectorError> {
+        Ok(Vec::new())
     }
 
     fn configure(config: Vec<ConfigField>) -> Result<AccountInfo, ConnectorError> {
@@ -87,7 +93,11 @@ impl Guest for LimitsGuest {
         Err(not_configured())
     }
 
-    fn provision(_action: Action, _options: ProvisionOptions) -> Result<ActionOutcome, ConnectorError> {
+    fn plan(_action: Action) -> Result<ActionOutcome, ConnectorError> {
+        Err(not_configured())
+    }
+
+    fn provision(_action: Action) -> Result<ActionOutcome, ConnectorError> {
         Err(not_configured())
     }
 }

@@ -287,9 +287,10 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts the simulator (if asked), loads the component with the right
-    /// allow-list and routes, instantiates it and calls `configure`. A typed
-    /// `configure` error is printed and returned as an [`Exit`].
+    /// Starts the simulator (if asked), loads the component, builds its
+    /// allow-list from the component's `endpoints` for the config (routes to
+    /// the simulator stay), instantiates it and calls `configure`. A typed
+    /// `endpoints` or `configure` error is printed and returned as an [`Exit`].
     pub async fn open(
         component: &Path,
         limits: Limits,
@@ -302,7 +303,7 @@ impl Session {
             let host = "acme.onelogin.com".to_string();
             let harness_config = HarnessConfig {
                 component: component.to_path_buf(),
-                allowed_hosts: vec![host.clone()],
+                allowed_hosts: Vec::new(),
                 routes: BTreeMap::from([(host, simulator.addr())]),
                 limits,
             };
@@ -319,14 +320,22 @@ impl Session {
             tracing::debug!(config = ?config, "connector config (secrets redacted)");
             let harness_config = HarnessConfig {
                 component: component.to_path_buf(),
-                allowed_hosts: config.allowed_hosts()?,
+                allowed_hosts: Vec::new(),
                 routes: BTreeMap::new(),
                 limits,
             };
             (harness_config, config.fields(), None)
         };
-        let host = harness_config.allowed_hosts.join(", ");
-        let harness = Harness::new(harness_config)?;
+        let mut harness = Harness::new(harness_config)?;
+        let host = match harness.allow_endpoints_of(&fields).await? {
+            Ok(entries) => entries.join(", "),
+            Err(error) => {
+                if let Some(simulator) = simulator {
+                    simulator.shutdown().await;
+                }
+                return Err(connector_failure("endpoints", "", &error));
+            }
+        };
         let mut instance = harness.instantiate().await?;
         let account = match instance.configure(&fields).await? {
             Ok(account) => account,

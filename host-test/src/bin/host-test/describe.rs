@@ -57,6 +57,8 @@ fn value_type_name(t: ValueType) -> &'static str {
         ValueType::Boolean => "boolean",
         ValueType::Choice => "choice",
         ValueType::EntityKey => "entity-key",
+        ValueType::Object => "object",
+        ValueType::List => "list",
     }
 }
 
@@ -103,8 +105,13 @@ pub fn info_json(info: &ConnectorInfo) -> Value {
                 "description": p.description,
                 "value_type": value_type_name(p.value_type),
                 "required": p.required,
+                "secret": p.secret,
                 "allowed_values": p.allowed_values,
             })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "permissions": info.permissions.iter().map(|p| json!({
+            "entity_type": p.entity_type,
+            "permissions": p.permissions,
         })).collect::<Vec<_>>(),
     })
 }

@@ -1,11 +1,12 @@
-//! `host-test provision`: run (or plan, with `--dry-run`) one provisioning action.
+//! `host-test provision`: run one provisioning action (`provision`), or with
+//! `--dry-run` only plan it (the component's separate `plan` export).
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use host_test::harness::action;
-use host_test::harness::types::{Action, ProvisionOptions};
+use host_test::harness::types::Action;
 use host_test::harness::Limits;
 
 use crate::common::{connector_failure, Session, SimulatorOptions, TargetArgs, UsageError};
@@ -24,8 +25,8 @@ pub struct ProvisionCommand {
     /// README lists one example per action; `describe` lists every action's parameters.
     #[arg(long, value_name = "FILE|-")]
     action: PathBuf,
-    /// Plan only: validate and read, and print the calls that would change state,
-    /// without sending them.
+    /// Plan only (calls the component's `plan`, not `provision`): validate and
+    /// read, and print the calls that would change state, without sending them.
     #[arg(long)]
     dry_run: bool,
 }
@@ -54,8 +55,11 @@ impl ProvisionCommand {
         // Read the action first: a usage error should not cost a login.
         let action = read_action(&crate::common::resolve_path(&self.action))?;
         let mut session = Session::open(component, limits, &self.target, &self.simulator).await?;
-        let options = ProvisionOptions { dry_run: self.dry_run };
-        let result = session.instance.provision_with(action, options).await;
+        let (what, result) = if self.dry_run {
+            ("plan", session.instance.plan(action).await)
+        } else {
+            ("provision", session.instance.provision(action).await)
+        };
         let host = session.host.clone();
         session.finish().await;
         match result? {
@@ -64,7 +68,7 @@ impl ProvisionCommand {
                 println!("{}", serde_json::to_string_pretty(&action::outcome_json(&outcome))?);
                 Ok(())
             }
-            Err(error) => Err(connector_failure("provision", &host, &error)),
+            Err(error) => Err(connector_failure(what, &host, &error)),
         }
     }
 }

@@ -19,7 +19,9 @@ use std::io::{BufRead as _, Write as _};
 use std::path::Path;
 
 use anyhow::Context as _;
-use host_test::harness::types::{ConnectorError, Entity, ErrorKind, KindReport, KindStatus, Relationship};
+use host_test::harness::types::{
+    transport_kind_name, ConnectorError, Entity, ErrorKind, KindReport, KindStatus, Relationship, TransportKind,
+};
 use host_test::harness::SyncOutput;
 use serde_json::{json, Value};
 
@@ -68,7 +70,7 @@ fn error_kind_parts(kind: &ErrorKind) -> (&'static str, Value) {
         ErrorKind::RateLimited(seconds) => ("rate-limited", json!(seconds)),
         ErrorKind::Upstream(status) => ("upstream", json!(status)),
         ErrorKind::UnexpectedResponse(status) => ("unexpected-response", json!(status)),
-        ErrorKind::Transport => ("transport", Value::Null),
+        ErrorKind::Transport(kind) => ("transport", json!(transport_kind_name(*kind))),
         ErrorKind::InvalidCursor => ("invalid-cursor", Value::Null),
     }
 }
@@ -86,7 +88,21 @@ fn parse_error_kind(name: &str, detail: &Value) -> anyhow::Result<ErrorKind> {
         "rate-limited" => ErrorKind::RateLimited(u32::try_from(number()?)?),
         "upstream" => ErrorKind::Upstream(u16::try_from(number()?)?),
         "unexpected-response" => ErrorKind::UnexpectedResponse(u16::try_from(number()?)?),
-        "transport" => ErrorKind::Transport,
+        "transport" => {
+            let name = text()?;
+            let kind = [
+                TransportKind::HostRefused,
+                TransportKind::Dns,
+                TransportKind::Connection,
+                TransportKind::Timeout,
+                TransportKind::Tls,
+                TransportKind::Protocol,
+            ]
+            .into_iter()
+            .find(|k| transport_kind_name(*k) == name)
+            .with_context(|| format!("unknown transport kind {name:?}"))?;
+            ErrorKind::Transport(kind)
+        }
         "invalid-cursor" => ErrorKind::InvalidCursor,
         other => anyhow::bail!("unknown error kind {other:?}"),
     })
@@ -285,7 +301,8 @@ mod tests {
             ErrorKind::RateLimited(30),
             ErrorKind::Upstream(503),
             ErrorKind::UnexpectedResponse(200),
-            ErrorKind::Transport,
+            ErrorKind::Transport(TransportKind::HostRefused),
+            ErrorKind::Transport(TransportKind::Timeout),
             ErrorKind::InvalidCursor,
         ];
         let mut report = vec![

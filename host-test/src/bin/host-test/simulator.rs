@@ -129,7 +129,7 @@ mod tests {
             host_test::harness::config::ConnectorConfig::from_toml_str(&text, std::path::Path::new("t")).unwrap();
         assert_eq!(config.client_id.as_deref(), Some("m\"id"));
         assert_eq!(config.client_secret.as_deref(), Some("ms"));
-        assert_eq!(config.allowed_hosts().unwrap(), ["127.0.0.1:1234"]);
+        assert_eq!(config.base_url.as_deref(), Some("http://127.0.0.1:1234"));
         assert!(config.extra.is_empty(), "{config:?}");
     }
 }
