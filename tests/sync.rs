@@ -845,7 +845,7 @@ async fn access_read_per_app_gives_the_same_grants_as_per_user_reads() {
     let grants = app_grants(&per_user);
     assert!(grants.len() as u64 > users, "{} grants", grants.len());
     assert_eq!(app_grants(&per_app), grants, "the same grants, through the same roles");
-    let aws = |output: &SyncOutput| key_pairs(&rels(output, "ASSIGNED", "onelogin_user:", "arn:aws:iam::"));
+    let aws = |output: &SyncOutput| key_pairs(&rels(output, "ASSIGNED", "onelogin_user:", "aws_iam_role:arn:"));
     assert!(!aws(&per_user).is_empty());
     assert_eq!(aws(&per_app), aws(&per_user), "the same AWS roles");
     for grant in rels(&per_app, "ASSIGNED", "onelogin_user:", "onelogin_application:") {
