@@ -355,7 +355,7 @@ async fn checkpoints_move_between_hosts_in_both_directions() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sync_begun_in_one_host_resumes_in_the_other_losing_and_repeating_nothing() {
-    const SMALL_PAGE: u32 = 60;
+    const SMALL_PAGE: u32 = 10;
     const FIRST_PAGES: usize = 3;
     let fixture = Fixture::new(40, 3).await;
     let node = NodeHost::new(&fixture, "resume");

@@ -251,7 +251,29 @@ async fn bench_prints_the_table_with_targets_and_describe_lists_sync_kinds() {
     ] {
         assert!(printed.contains(expected), "{expected:?} missing from:\n{printed}");
     }
-    assert!(printed.contains("(not judged: latency 0 ms"), "speed-up is not judged without latency:\n{printed}");
+    assert!(printed.contains("(not judged: mean latency 0 ms"), "speed-up is not judged without latency:\n{printed}");
+    // --json: one object with the measurements.
+    let json = run(args(&["bench", "--users", "60", "--latency-ms", "0", "--latency-max-ms", "2", "--json"])).await;
+    assert!(json.status.success(), "{}", text(&json));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
+    for key in [
+        "users",
+        "latency_ms",
+        "concurrency",
+        "requests",
+        "minimum_requests",
+        "wall_c1_s",
+        "wall_c_s",
+        "speedup",
+        "throttled_429",
+        "incremental_requests",
+        "component_peak_mib",
+        "host_peak_rss_mib",
+        "wasm_native_cpu_ratio",
+    ] {
+        assert!(!report[key].is_null(), "{key} missing from {report}");
+    }
+    assert_eq!((report["users"].as_u64(), report["latency_max_ms"].as_u64()), (Some(60), Some(2)));
     // With --assert, the exit status says whether every target held: bulk kinds only, no latency.
     let asserted =
         run(args(&["bench", "--users", "60", "--latency-ms", "0", "--kinds", "users,groups,roles,apps", "--assert"]))

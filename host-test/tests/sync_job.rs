@@ -71,7 +71,7 @@ fn sorted_lines(text: &str) -> Vec<&str> {
     lines
 }
 
-const TENANT: [&str; 8] = ["--simulator", "--users", "60", "--seed", "7", "--max-items", "25", "--latency-ms"];
+const TENANT: [&str; 8] = ["--simulator", "--users", "60", "--seed", "7", "--max-items", "10", "--latency-ms"];
 
 #[test]
 fn a_sync_killed_at_random_pages_and_resumed_gives_exactly_a_clean_run() {

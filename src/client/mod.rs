@@ -60,11 +60,29 @@ struct CallBudget {
 struct Budget {
     /// The v1 budget and the v2 cool-down (see [`rate`]).
     rate: RateState,
+    /// `X-RateLimit-Limit`: the calls one v1 rate window allows.
+    limit: Option<u64>,
     /// Until when (monotonic time) a call may wait for the budget; `None` =
     /// never wait.
     wait_until: Option<Duration>,
     /// Unix time of the last `Date` header, and when (monotonic) it was seen.
     date: Option<(i64, Duration)>,
+}
+
+/// The head (status and headers, no body) of a response to a call to `api`,
+/// read at `at`: a window's responses are observed once the window is done.
+#[derive(Debug)]
+struct Observed {
+    api: Option<Api>,
+    head: Response,
+    at: Duration,
+}
+
+impl Observed {
+    fn new(api: Option<Api>, response: &Response, at: Duration) -> Self {
+        let head = Response { status: response.status, headers: response.headers.clone(), body: Vec::new() };
+        Observed { api, head, at }
+    }
 }
 
 /// A configured client with its cached token.
@@ -146,8 +164,8 @@ impl<T: Transport> Client<T> {
                 retryable: true,
             });
         }
-        let deadline = now.saturating_add(self.config.timeouts.request).min(call_deadline);
-        Ok(Bounds { deadline, max_body_bytes: memory::body_cap(in_flight) })
+        let timeout = self.config.timeouts.request;
+        Ok(Bounds { deadline: call_deadline, timeout, max_body_bytes: memory::body_cap(in_flight) }.sent_at(now))
     }
 
     /// Note network activity (a response, a failure or a wait just ended).
@@ -162,6 +180,12 @@ impl<T: Transport> Client<T> {
     pub fn set_wait_budget(&mut self, budget: Duration) {
         self.begin_call();
         self.budget.wait_until = (!budget.is_zero()).then(|| self.transport.now().saturating_add(budget));
+    }
+
+    /// The calls one rate window allows (`X-RateLimit-Limit`), once a
+    /// response said.
+    pub fn rate_window_calls(&self) -> Option<u64> {
+        self.budget.limit
     }
 
     /// The transport's monotonic clock, in nanoseconds.
@@ -180,11 +204,20 @@ impl<T: Transport> Client<T> {
     /// Remember what a response reports of its API's rate budget (see
     /// [`rate`]; `None` for the token endpoint), and the date.
     fn observe(&mut self, api: Option<Api>, response: &Response) {
-        let now = self.transport.now();
-        if let Some(api) = api {
-            self.budget.rate.record(api, now, response);
+        let observed = Observed::new(api, response, self.transport.now());
+        self.observe_headers(&observed);
+    }
+
+    /// [`Client::observe`] on the head kept from a response.
+    fn observe_headers(&mut self, observed: &Observed) {
+        let now = observed.at;
+        if let Some(api) = observed.api {
+            self.budget.rate.record(api, now, &observed.head);
         }
-        if let Some(text) = response.header("date") {
+        if let Some(limit) = observed.head.header("x-ratelimit-limit").and_then(|v| v.trim().parse::<u64>().ok()) {
+            self.budget.limit = Some(limit);
+        }
+        if let Some(text) = observed.head.header("date") {
             match crate::time::parse_http_date(text) {
                 Some(date) if crate::time::PLAUSIBLE_NOW.contains(&date) => self.budget.date = Some((date, now)),
                 // Far in the future or past (or unreadable): a broken clock,
@@ -379,60 +412,111 @@ impl<T: Transport> Client<T> {
         checked_json(response, path_and_query)
     }
 
-    /// Several GETs, up to the concurrency in flight together, each with the
-    /// same handling as [`Client::get_json`]: a response that needs a retry,
-    /// a new token or a wait is re-done on its own. Results are in the order
-    /// of `paths`.
+    /// Several GETs through a sliding window of up to the concurrency in
+    /// flight (see [`Transport::send_window`]), each with the same handling
+    /// as [`Client::get_json`]: a response that needs a retry, a new token or
+    /// a wait is re-done on its own after the window. Results are in the
+    /// order of `paths`.
+    ///
+    /// The parsed results are held together, so they share one parse budget
+    /// of [`memory::RESPONSE_BUDGET`], charged as each response arrives (a
+    /// response over what is left fails typed, not retryable); one re-done
+    /// alone gets the share of a request among `concurrency`.
     pub fn get_json_many(&mut self, paths: &[String]) -> Vec<Result<(Response, Value)>> {
-        let mut results = Vec::with_capacity(paths.len());
-        for wave in paths.chunks(self.concurrency) {
-            results.extend(self.get_json_wave(wave));
-        }
+        let mut results: Vec<Option<Result<(Response, Value)>>> = paths.iter().map(|_| None).collect();
+        let mut pool = memory::RESPONSE_BUDGET;
+        self.get_json_window(
+            paths,
+            &mut |response, what| {
+                let cost = memory::json_cost(&response.body);
+                within_parse_budget(response, what, pool.min(memory::parse_budget(1)))?;
+                pool = pool.saturating_sub(cost);
+                Ok(())
+            },
+            &mut |index, result| {
+                if let Some(slot) = results.get_mut(index) {
+                    *slot = Some(result);
+                }
+            },
+        );
         results
+            .into_iter()
+            .map(|slot| slot.unwrap_or_else(|| Err(Error::unexpected(0, "GET (window)", "a response"))))
+            .collect()
     }
 
-    /// One wave of [`Client::get_json_many`]: all of `paths` in flight at once.
-    fn get_json_wave(&mut self, paths: &[String]) -> Vec<Result<(Response, Value)>> {
+    /// The window behind [`Client::get_json_many`]: `admit` checks a 2xx
+    /// body against the memory plan before it is parsed; each result goes to
+    /// `each` as soon as it is read, those re-done alone last.
+    // Long: one pass over the window's outcomes, sorting each into a result
+    // or a request to re-do alone.
+    fn get_json_window(
+        &mut self,
+        paths: &[String],
+        admit: &mut dyn FnMut(&Response, &str) -> Result<()>,
+        each: &mut dyn FnMut(usize, Result<(Response, Value)>),
+    ) {
+        let window = self.concurrency.min(paths.len()).max(1);
         let now = self.transport.now();
-        if paths.len() < 2 || !self.budget.rate.fits(paths, now) {
-            let n = paths.len();
-            return paths.iter().map(|path| self.get_json_sharing(path, n)).collect();
+        if window < 2 || !self.budget.rate.fits(paths, now) {
+            for (index, path) in paths.iter().enumerate() {
+                each(index, self.get_json_sharing(path, window));
+            }
+            return;
         }
-        let bearer = match self.bearer() {
-            Ok(bearer) => bearer,
-            Err(error) => return paths.iter().map(|_| Err(error.clone())).collect(),
+        let prepared = self.bearer().and_then(|bearer| Ok((bearer, self.attempt_bounds("GET (window)", window)?)));
+        let (bearer, bounds) = match prepared {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                for index in 0..paths.len() {
+                    each(index, Err(error.clone()));
+                }
+                return;
+            }
         };
-        let bounds = match self.attempt_bounds("GET (batch)", paths.len()) {
-            Ok(bounds) => bounds,
-            Err(error) => return paths.iter().map(|_| Err(error.clone())).collect(),
-        };
+        // The window's deadline is the call's; each attempt gets its own
+        // timeout when it is sent.
+        let bounds = Bounds { deadline: self.call_deadline(), ..bounds };
         let requests: Vec<Request> = paths
             .iter()
             .map(|path| Request { bounds, ..self.build(Method::Get, path, None, bearer.clone()) })
             .collect();
-        let responses = self.transport.send_all(&requests);
-        self.touch();
-        // Each response of the wave gets its share of the memory plan, also
-        // when one is re-done alone below.
-        let budget = memory::parse_budget(paths.len());
-        let mut results = Vec::with_capacity(paths.len());
-        for (path, sent) in paths.iter().zip(responses) {
+        let mut redo = Vec::new();
+        let mut outcomes = Vec::new();
+        let transport = &self.transport;
+        transport.send_window(&requests, window, &mut |index, sent| {
+            let Some(path) = paths.get(index) else { return };
+            let what = format!("GET {}", path_only(path));
             let result = match sent {
                 Ok(response) => {
-                    self.observe(Some(Api::of(path)), &response);
+                    outcomes.push(Observed::new(Some(Api::of(path)), &response, transport.now()));
                     match response.status {
-                        200..=299 => within_parse_budget(&response, &format!("GET {}", path_only(path)), budget)
-                            .and_then(|()| checked_json(response, path)),
-                        401 | 429 | 500 | 502 | 503 | 504 => self.get_json_sharing(path, paths.len()),
-                        status => Err(errors::from_response(status, &response, &format!("GET {}", path_only(path)))),
+                        200..=299 => admit(&response, &what).and_then(|()| checked_json(response, path)),
+                        401 | 429 | 500 | 502 | 503 | 504 => {
+                            redo.push(index);
+                            return;
+                        }
+                        status => Err(errors::from_response(status, &response, &what)),
                     }
                 }
-                Err(failure) if failure.retryable => self.get_json_sharing(path, paths.len()),
-                Err(failure) => Err(transport_error(&format!("GET {}", path_only(path)), &failure)),
+                Err(failure) if failure.retryable => {
+                    redo.push(index);
+                    return;
+                }
+                Err(failure) => Err(transport_error(&what, &failure)),
             };
-            results.push(result);
+            each(index, result);
+        });
+        self.touch();
+        for observed in outcomes {
+            self.observe_headers(&observed);
         }
-        results
+        redo.sort_unstable();
+        for index in redo {
+            if let Some(path) = paths.get(index) {
+                each(index, self.get_json_sharing(path, window));
+            }
+        }
     }
 
     /// One page of a list, through the paging guard (see [`pagination`]).
@@ -897,10 +981,11 @@ mod tests {
 
     #[test]
     fn responses_held_together_share_the_parse_budget() {
-        // Under the single-request budget, over an eighth of it.
+        // Under the single-request budget, over an eighth of the shared one.
         let objects = memory::parse_budget(8) / 640 + 1000;
         let body = format!("[{}{{}}]", "{\"a\":0},".repeat(objects));
-        assert!(memory::json_cost(body.as_bytes()) < memory::parse_budget(1));
+        let cost = memory::json_cost(body.as_bytes());
+        assert!(cost < memory::parse_budget(1) && cost * 8 > memory::RESPONSE_BUDGET);
         let script = Scripted::default();
         script.push(200, &[], TOKEN);
         for _ in 0..9 {
@@ -910,7 +995,11 @@ mod tests {
         client.get_json("/alone").unwrap();
         client.set_concurrency(8);
         let paths: Vec<String> = (0..8).map(|i| format!("/u/{i}")).collect();
-        for result in client.get_json_many(&paths) {
+        let results = client.get_json_many(&paths);
+        let held = results.iter().filter(|r| r.is_ok()).count();
+        assert!(held * cost <= memory::RESPONSE_BUDGET, "{held} held");
+        assert!((1..8).contains(&held), "{held} held");
+        for result in &results[held..] {
             assert!(matches!(result, Err(Error::UnexpectedResponse { status: 200, .. })), "{result:?}");
         }
     }

@@ -60,15 +60,27 @@ pub struct Bounds {
     /// body included, must have arrived; past it the attempt fails with a
     /// retryable timeout, whatever the server is doing (silent, dripping).
     pub deadline: Duration,
+    /// The longest one attempt may take from the moment it is sent (a
+    /// request queued in a sliding window gets its whole timeout when its
+    /// turn comes); the earlier of this and `deadline` applies.
+    pub timeout: Duration,
     /// The most response-body bytes read; a longer body fails the attempt
     /// (not retryable: it would be as long again).
     pub max_body_bytes: usize,
 }
 
+impl Bounds {
+    /// The bounds of an attempt sent at `now`: `deadline` brought forward
+    /// to `now + timeout`.
+    pub fn sent_at(self, now: Duration) -> Bounds {
+        Bounds { deadline: self.deadline.min(now.saturating_add(self.timeout)), ..self }
+    }
+}
+
 impl Default for Bounds {
     /// No deadline to speak of and the single-request body cap, for tests.
     fn default() -> Self {
-        Bounds { deadline: Duration::MAX, max_body_bytes: DEFAULT_MAX_BODY_BYTES }
+        Bounds { deadline: Duration::MAX, timeout: Duration::MAX, max_body_bytes: DEFAULT_MAX_BODY_BYTES }
     }
 }
 
@@ -195,10 +207,21 @@ pub struct TransportFailure {
 pub trait Transport {
     /// Send one request and read the whole response.
     fn send(&self, request: &Request) -> Result<Response, TransportFailure>;
-    /// Send several requests, all in flight at once where the transport can,
-    /// and return their outcomes in order. The default sends them one by one.
-    fn send_all(&self, requests: &[Request]) -> Vec<Result<Response, TransportFailure>> {
-        requests.iter().map(|request| self.send(request)).collect()
+    /// Send `requests` through a sliding window: at most `window` in flight
+    /// at every moment, the next one sent as soon as one finishes (never in
+    /// waves, where the slowest request holds the rest). Each outcome goes to
+    /// `each` with the request's index as soon as it is read, in the order
+    /// they finish. The default sends them one by one.
+    fn send_window(
+        &self,
+        requests: &[Request],
+        window: usize,
+        each: &mut dyn FnMut(usize, Result<Response, TransportFailure>),
+    ) {
+        let _ = window;
+        for (index, request) in requests.iter().enumerate() {
+            each(index, self.send(request));
+        }
     }
     /// Monotonic time since an arbitrary origin.
     fn now(&self) -> Duration;

@@ -38,67 +38,75 @@ pub struct WasiHttp;
 
 impl Transport for WasiHttp {
     fn send(&self, request: &Request) -> Result<Response, TransportFailure> {
-        let future = start(request)?;
-        if !wait_until(&future.subscribe(), request.bounds.deadline) {
+        let bounds = request.bounds.sent_at(self.now());
+        let future = start(request, bounds)?;
+        if !wait_until(&future.subscribe(), bounds.deadline) {
             return Err(timed_out("waiting for the response headers"));
         }
-        finish(future, request.bounds)
+        finish(future, bounds)
     }
 
-    /// Starts every request, then waits on all their responses with
-    /// `wasi:io/poll`, reading each as soon as it is ready.
-    fn send_all(&self, requests: &[Request]) -> Vec<Result<Response, TransportFailure>> {
-        let mut results: Vec<Option<Result<Response, TransportFailure>>> = Vec::with_capacity(requests.len());
-        let mut in_flight = Vec::new();
-        // The wave shares one deadline: the earliest of its requests'.
-        let deadline = requests.iter().map(|r| r.bounds.deadline).min().unwrap_or(Duration::MAX);
-        for (index, request) in requests.iter().enumerate() {
-            match start(request) {
-                Ok(future) => {
-                    results.push(None);
-                    in_flight.push((index, future, request.bounds));
+    /// A sliding window: up to `window` requests in flight, waited on
+    /// together with `wasi:io/poll` (and a timer for the earliest deadline).
+    /// A ready response is read, the next request is started in its place,
+    /// and only then is the response handed to `each`, so the guest's work
+    /// on it overlaps the requests in flight.
+    fn send_window(
+        &self,
+        requests: &[Request],
+        window: usize,
+        each: &mut dyn FnMut(usize, Result<Response, TransportFailure>),
+    ) {
+        let window = window.max(1);
+        let mut pending = requests.iter().enumerate();
+        let mut in_flight: Vec<(usize, InFlight, Bounds)> = Vec::with_capacity(window);
+        let mut outcomes: Vec<(usize, Result<Response, TransportFailure>)> = Vec::new();
+        loop {
+            while in_flight.len() < window {
+                let Some((index, request)) = pending.next() else { break };
+                let bounds = request.bounds.sent_at(self.now());
+                match start(request, bounds) {
+                    Ok(future) => in_flight.push((index, future, bounds)),
+                    Err(failure) => outcomes.push((index, Err(failure))),
                 }
-                Err(failure) => results.push(Some(Err(failure))),
             }
-        }
-        while !in_flight.is_empty() {
+            for (index, outcome) in outcomes.drain(..) {
+                each(index, outcome);
+            }
+            if in_flight.is_empty() {
+                return;
+            }
+            let deadline = in_flight.iter().map(|(_, _, bounds)| bounds.deadline).min().unwrap_or(Duration::MAX);
             let timer = deadline_timer(deadline);
             let pollables: Vec<Pollable> = in_flight.iter().map(|(_, future, _)| future.subscribe()).collect();
             let mut refs: Vec<&Pollable> = pollables.iter().collect();
             refs.push(&timer);
-            let timer_position = u32::try_from(pollables.len()).unwrap_or(u32::MAX);
-            let mut ready = poll::poll(&refs);
+            let ready = poll::poll(&refs);
             drop(refs);
             drop(pollables);
-            let timed_out_wave = ready.contains(&timer_position);
-            ready.retain(|&p| p != timer_position);
-            if ready.is_empty() && timed_out_wave {
-                // Dropping the futures abandons those requests.
-                for (index, _, _) in in_flight.drain(..) {
-                    if let Some(slot) = results.get_mut(index) {
-                        *slot = Some(Err(timed_out("waiting for the response headers")));
-                    }
+            let now = self.now();
+            // Ready responses, and requests past their deadline; taken out
+            // from the back so earlier positions stay valid.
+            let mut done: Vec<(usize, bool)> = in_flight
+                .iter()
+                .enumerate()
+                .filter_map(|(position, (_, _, bounds))| {
+                    let is_ready = ready.contains(&u32::try_from(position).unwrap_or(u32::MAX));
+                    (is_ready || now >= bounds.deadline).then_some((position, is_ready))
+                })
+                .collect();
+            done.sort_unstable_by_key(|&(position, _)| std::cmp::Reverse(position));
+            for (position, is_ready) in done {
+                if position >= in_flight.len() {
+                    continue;
                 }
-                break;
-            }
-            // Take the ready ones out from the back so earlier positions stay valid.
-            ready.sort_unstable();
-            for position in ready.into_iter().rev() {
-                let position = position as usize;
-                if position < in_flight.len() {
-                    let (index, future, bounds) = in_flight.swap_remove(position);
-                    if let Some(slot) = results.get_mut(index) {
-                        *slot = Some(finish(future, Bounds { deadline, ..bounds }));
-                    }
-                }
+                let (index, future, bounds) = in_flight.swap_remove(position);
+                // Dropping an unready future abandons that request.
+                let outcome =
+                    if is_ready { finish(future, bounds) } else { Err(timed_out("waiting for the response headers")) };
+                outcomes.push((index, outcome));
             }
         }
-        results
-            .into_iter()
-            .map(|result| {
-                result.unwrap_or_else(|| Err(failure(TransportKind::Connection, "response lost while waiting", true)))
-            })
-            .collect()
     }
 
     fn now(&self) -> Duration {
@@ -162,7 +170,7 @@ impl InFlight {
 }
 
 /// Send the request head and body; the response is awaited by [`finish`].
-fn start(request: &Request) -> Result<InFlight, TransportFailure> {
+fn start(request: &Request, bounds: Bounds) -> Result<InFlight, TransportFailure> {
     let header_list: Vec<(String, Vec<u8>)> =
         request.headers.iter().map(|(name, value)| (name.clone(), value.as_bytes().to_vec())).collect();
     let headers =
@@ -186,7 +194,7 @@ fn start(request: &Request) -> Result<InFlight, TransportFailure> {
     let options = RequestOptions::new();
     // A host may not support every timeout; those it refuses keep its
     // defaults, and the deadline is enforced on the monotonic clock anyway.
-    let left = left(request.bounds.deadline);
+    let left = left(bounds.deadline);
     let _ = options.set_connect_timeout(Some(nanos(CONNECT_TIMEOUT.min(left))));
     let _ = options.set_first_byte_timeout(Some(nanos(FIRST_BYTE_TIMEOUT.min(left))));
     let _ = options.set_between_bytes_timeout(Some(nanos(BETWEEN_BYTES_TIMEOUT.min(left))));

@@ -84,6 +84,9 @@ pub struct SyncCache {
     pub apps_collecting: Option<Collecting<PageCursor, Vec<u64>>>,
     /// The enabled rules that grant AWS roles.
     pub rules: Option<Vec<AwsRule>>,
+    /// The AWS rules among the rules an incremental sync re-read on its
+    /// turn (not all of them: `rules` stays unset then).
+    pub rotated_rules: Option<Vec<AwsRule>>,
     /// Rules collected while the app rules phase runs.
     pub rules_collecting: Option<Collecting<usize, Vec<AwsRule>>>,
     /// Who can reach each app with AWS rules (its users, through roles or directly).
@@ -91,12 +94,16 @@ pub struct SyncCache {
     /// The roles of each user, from each role's member list (read only when
     /// OneLogin lists users without `role_ids`).
     pub role_members: Option<BTreeMap<u64, Vec<u64>>>,
+    /// Each user's app ids, when access is read per application.
+    pub app_access: Option<BTreeMap<u64, Vec<u64>>>,
     /// The ids of every privilege.
     pub privileges: Option<Vec<String>>,
     /// What the events of the window say.
     pub events: Option<EventJoin>,
     /// Events collected while the events phase runs.
-    pub events_collecting: Option<Collecting<PageCursor, EventJoin>>,
+    /// (Keyed by a fingerprint of the events phase's position: see
+    /// `phases/events.rs`.)
+    pub events_collecting: Option<Collecting<u64, EventJoin>>,
     /// The users page being worked through, by where it was read.
     pub users_page: Option<(PageCursor, Page)>,
     /// Fingerprints of the entity keys emitted by this instance.

@@ -197,18 +197,31 @@ fn cut(text: &str, max: usize) -> String {
 }
 
 /// The checkpoint a complete sync returns: when it began (OneLogin's clock,
-/// unix seconds).
+/// unix seconds), and what the incremental rotation needs (see
+/// `rotation.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     v: u32,
     /// Unix seconds when the sync began.
     pub t: i64,
+    /// Incremental syncs since the last full one (0: a full sync).
+    #[serde(default)]
+    pub r: u64,
+    /// The apps known to hold AWS rules, when few enough to carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<Vec<u64>>,
 }
 
 impl Checkpoint {
-    /// The checkpoint of a sync that began at `t`.
+    /// The checkpoint of a full sync that began at `t`.
+    #[cfg(test)]
     pub fn new(t: i64) -> Self {
-        Checkpoint { v: VERSION, t }
+        Checkpoint { v: VERSION, t, r: 0, aws: None }
+    }
+
+    /// The checkpoint of the sync `plan` describes, which began at `t`.
+    pub fn of(plan: &Plan, t: i64) -> Self {
+        Checkpoint { v: VERSION, t, r: plan.run, aws: plan.aws_apps.clone() }
     }
 
     /// Encode and seal.
@@ -243,10 +256,22 @@ mod tests {
 
     fn cursor() -> Cursor {
         let all = phases::kinds();
-        let plan =
-            Plan { id: 1, since: None, t0: Some(1_800_000_000), concurrency: 8, aws_apps: Some(vec![10_000_001]) };
+        let plan = Plan {
+            id: 1,
+            since: None,
+            t0: Some(1_800_000_000),
+            concurrency: 8,
+            aws_apps: Some(vec![10_000_001]),
+            run: 0,
+            provisioning: true,
+            access_by_app: false,
+        };
         let state = SyncState::new(plan, &Selection::parse(&[], &all).unwrap());
-        let at = Position { page: PageCursor { next: Some("bGltaXQ9NjUw".into()), pages: 2, previous: 7 }, i: 3 };
+        let at = Position {
+            page: PageCursor { next: Some("bGltaXQ9NjUw".into()), pages: 2, previous: 7 },
+            i: 3,
+            lanes: Vec::new(),
+        };
         Cursor { state, phase: Phase::Users, at, done: 12, phases_done: 4, overall_done: 345 }
     }
 

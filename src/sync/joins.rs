@@ -32,14 +32,14 @@ pub fn roles<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c [RoleApps]
 }
 
 /// The roles of every user, from `GET /api/2/roles/{id}/users` for every
-/// role (`concurrency` roles at a time; a role with more than 100 members
+/// role (a batch of roles at a time through the sliding window; a role with more than 100 members
 /// pages on alone): how membership is read when OneLogin lists users
 /// without `role_ids`.
 pub fn role_members<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c BTreeMap<u64, Vec<u64>>> {
     if ctx.cache.role_members.is_none() {
         let role_ids: Vec<u64> = roles(ctx)?.iter().map(|r| r.id).collect();
         let mut members: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-        for chunk in role_ids.chunks(ctx.concurrency()) {
+        for chunk in role_ids.chunks(ctx.batch(1)) {
             let paths: Vec<String> = chunk.iter().map(|id| role_users_path(*id)).collect();
             for (role_id, result) in chunk.iter().zip(ctx.client.get_json_many(&paths)) {
                 let (response, body) = result?;
@@ -82,7 +82,7 @@ pub fn aws_rules<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c [AwsRu
             None => apps(ctx)?.to_vec(),
         };
         let mut rules = Vec::new();
-        for chunk in app_ids.chunks(ctx.concurrency()) {
+        for chunk in app_ids.chunks(ctx.batch(1)) {
             let paths: Vec<String> = chunk.iter().map(|id| format!("/api/2/apps/{id}/rules")).collect();
             for (app_id, result) in chunk.iter().zip(ctx.client.get_json_many(&paths)) {
                 let (_, body) = result?;
@@ -98,6 +98,19 @@ pub fn aws_rules<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c [AwsRu
 /// through roles and direct assignments), so rules are evaluated only for
 /// users who can reach the app, whatever else the sync reads.
 pub fn aws_app_users<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c BTreeMap<u64, BTreeSet<u64>>> {
+    if ctx.cache.aws_app_users.is_none() && ctx.state.plan.access_by_app {
+        // Access read per application already says who reaches every app.
+        let apps: BTreeSet<u64> = aws_rules(ctx)?.iter().map(|r| r.app_id).collect();
+        let mut users: BTreeMap<u64, BTreeSet<u64>> = apps.iter().map(|app| (*app, BTreeSet::new())).collect();
+        for (user, reached) in app_access(ctx)? {
+            for app in reached {
+                if let Some(set) = users.get_mut(app) {
+                    set.insert(*user);
+                }
+            }
+        }
+        ctx.cache.aws_app_users = Some(users);
+    }
     if ctx.cache.aws_app_users.is_none() {
         let apps: BTreeSet<u64> = aws_rules(ctx)?.iter().map(|r| r.app_id).collect();
         let mut users = BTreeMap::new();
@@ -112,6 +125,36 @@ pub fn aws_app_users<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c BT
     Ok(ctx.cache.aws_app_users.get_or_insert_with(BTreeMap::new))
 }
 
+/// Who can reach every app (`GET /api/2/apps/{id}/users`, the apps' first
+/// pages through the sliding window, further pages alone), as each user's
+/// app ids: user-to-app access read per application (`access_plan.rs`).
+pub fn app_access<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c BTreeMap<u64, Vec<u64>>> {
+    if ctx.cache.app_access.is_none() {
+        let app_ids = apps(ctx)?.to_vec();
+        let mut access: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+        for chunk in app_ids.chunks(ctx.batch(1)) {
+            let paths: Vec<String> = chunk.iter().map(|id| app_users_path(*id)).collect();
+            for (app_id, result) in chunk.iter().zip(ctx.client.get_json_many(&paths)) {
+                let (response, body) = result?;
+                let path = format!("/api/2/apps/{app_id}/users");
+                let list = List::v2(&path, page_size::APP_USERS);
+                let page = pagination::parse_page(&list, &PageCursor::first(), &response, body)?;
+                ctx.client.read_rest(&list, page, |user| {
+                    if let Some(user) = id_of(&user) {
+                        access.entry(user).or_default().push(*app_id);
+                    }
+                })?;
+            }
+        }
+        ctx.cache.app_access = Some(access);
+    }
+    Ok(ctx.cache.app_access.get_or_insert_with(BTreeMap::new))
+}
+
+fn app_users_path(app_id: u64) -> String {
+    List::v2(&format!("/api/2/apps/{app_id}/users"), page_size::APP_USERS).path_and_query(&PageCursor::first())
+}
+
 /// Remember which apps hold AWS rules, in the plan (so the cursor carries
 /// them), when they are few.
 pub fn remember_aws_apps(plan: &mut Plan, rules: &[AwsRule]) {
@@ -122,10 +165,15 @@ pub fn remember_aws_apps(plan: &mut Plan, rules: &[AwsRule]) {
 /// The `since`/`until` bounds of the events phase as ISO 8601 texts, or
 /// `None` when the start time is unknown (no `Date` header seen).
 pub fn event_window<T: Transport>(ctx: &Ctx<'_, T>) -> Option<(String, String)> {
+    let (since, until) = event_bounds(ctx)?;
+    Some((crate::time::iso(since), crate::time::iso(until)))
+}
+
+/// [`event_window`] in unix seconds.
+pub fn event_bounds<T: Transport>(ctx: &Ctx<'_, T>) -> Option<(i64, i64)> {
     let t0 = ctx.state.plan.t0?;
     let lookback = i64::from(ctx.client.config().event_lookback_days).saturating_mul(86_400);
-    let since = ctx.state.plan.since.unwrap_or(t0.saturating_sub(lookback));
-    Some((crate::time::iso(since), crate::time::iso(t0)))
+    Some((ctx.state.plan.since.unwrap_or(t0.saturating_sub(lookback)), t0))
 }
 
 /// The events list of the window.

@@ -14,6 +14,7 @@
 //! resumed instance reads those again (`joins.rs`): a resume costs extra
 //! calls but never changes the output.
 
+mod access_plan;
 mod aws;
 mod cache;
 pub mod cursor;
@@ -21,6 +22,7 @@ mod joins;
 mod kinds;
 mod mapping;
 mod phases;
+mod rotation;
 mod state;
 pub mod step;
 
@@ -134,7 +136,7 @@ pub fn sync_page<T: Transport>(
     let Output { entities, relationships, .. } = out;
     if finished {
         logging::info("sync complete");
-        let checkpoint = run.state.plan.t0.map(|t| Checkpoint::new(t).encode(key));
+        let checkpoint = run.state.plan.t0.map(|t| Checkpoint::of(&run.state.plan, t).encode(key));
         return Ok(SyncPage { entities, relationships, next_cursor: None, progress, report, checkpoint, concurrency });
     }
     let next_cursor = Some(run.encode(key));
@@ -227,8 +229,8 @@ fn start<T: Transport>(
     out: &mut Output,
 ) -> Result<(Run, bool)> {
     let selection = Selection::parse(&request.kinds, &phases::kinds())?;
-    let since = match &request.checkpoint {
-        Some(text) => Some(checkpoint_time(client, text, key)?),
+    let checkpoint = match &request.checkpoint {
+        Some(text) => Some(checked_checkpoint(client, text, key)?),
         None => None,
     };
     let concurrency = match request.concurrency {
@@ -239,7 +241,16 @@ fn start<T: Transport>(
         }
         n => n,
     };
-    let plan = Plan { id: client.monotonic_nanos(), since, t0: client.unix_now(), concurrency, aws_apps: None };
+    let plan = Plan {
+        id: client.monotonic_nanos(),
+        since: checkpoint.as_ref().map(|c| c.t),
+        t0: client.unix_now(),
+        concurrency,
+        aws_apps: checkpoint.as_ref().and_then(|c| c.aws.clone()),
+        run: checkpoint.as_ref().map_or(0, |c| c.r.saturating_add(1)),
+        provisioning: false,
+        access_by_app: false,
+    };
     out.entities.push(mapping::account(&account.id, &account.api_base_url, &account.host));
     for service in mapping::services(&account.id) {
         out.relationships.push(mapping::relationship(HAS, &account.key, &service.key));
@@ -256,21 +267,23 @@ fn start<T: Transport>(
     Ok((run, first.is_none()))
 }
 
-/// Whether a cursor may end at `at` (OneLogin's cursor there is short
-/// enough to carry).
+/// Whether a cursor may end at `at` (OneLogin's cursors there, of the page
+/// and of any lanes, are short enough to carry).
 fn carriable(at: &Position) -> bool {
-    at.page.next.as_ref().is_none_or(|c| c.len() <= MAX_CARRIED_CURSOR)
+    let short = |c: &Option<String>| c.as_ref().is_none_or(|c| c.len() <= MAX_CARRIED_CURSOR);
+    let lanes: usize = at.lanes.iter().filter_map(|lane| lane.at.next.as_ref()).map(String::len).sum();
+    short(&at.page.next) && at.lanes.iter().all(|lane| short(&lane.at.next)) && lanes <= 2 * MAX_CARRIED_CURSOR
 }
 
-/// The time of a checkpoint, refused when it lies ahead of OneLogin's clock.
-fn checkpoint_time<T: Transport>(client: &Client<T>, text: &str, key: &CursorKey) -> Result<i64> {
-    let t = Checkpoint::decode(text, key)?.t;
+/// A checkpoint, refused when its time lies ahead of OneLogin's clock.
+fn checked_checkpoint<T: Transport>(client: &Client<T>, text: &str, key: &CursorKey) -> Result<Checkpoint> {
+    let checkpoint = Checkpoint::decode(text, key)?;
     if let Some(now) = client.unix_now() {
-        if t > now.saturating_add(CHECKPOINT_SKEW_SECONDS) {
+        if checkpoint.t > now.saturating_add(CHECKPOINT_SKEW_SECONDS) {
             return Err(Error::InvalidCursor("the checkpoint is later than OneLogin's clock; run a full sync".into()));
         }
     }
-    Ok(t)
+    Ok(checkpoint)
 }
 
 /// The first phase after `after` the sync enters.

@@ -28,6 +28,26 @@ pub struct Plan {
     /// Apps whose rules grant AWS roles (so a resumed instance re-reads only
     /// those); `None` when not known yet or too many to carry.
     pub aws_apps: Option<Vec<u64>>,
+    /// Incremental syncs since the last full one, this one included (0: a
+    /// full sync); picks this sync's share of the rotation (`rotation.rs`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub run: u64,
+    /// Whether some application has provisioning enabled (the apps phase
+    /// finds out).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub provisioning: bool,
+    /// Whether user-to-app access is read per application rather than per
+    /// user (the users phase decides; see `access_plan.rs`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub access_by_app: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// How one kind went so far (the WIT `kind-status`).

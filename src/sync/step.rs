@@ -14,6 +14,12 @@ use crate::identity::connector::types::{Entity, Relationship};
 use crate::logging;
 use crate::vocabulary::{EntityType, RelationshipType, HAS};
 
+/// A step that fans out keeps the sliding window full for about this many
+/// rounds (`concurrency` requests each): the window drains only at the end
+/// of a step, so longer steps lose less, while a step still fits well within
+/// a call's network-time budget at concurrency 1.
+pub const ROUNDS_PER_STEP: usize = 16;
+
 /// What a phase is: the registry (`phases/mod.rs`) holds one per phase, and
 /// `describe` and the sync engine derive everything from them.
 pub struct PhaseSpec {
@@ -51,9 +57,33 @@ pub struct Position {
     /// The index of the next item to handle.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub i: usize,
+    /// Lists read in parallel lanes, each where it stands (the events
+    /// phase's time slices).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lanes: Vec<Lane>,
+}
+
+/// One slice of a list read in parallel with others: its bounds (unix
+/// seconds, `since` inclusive, `until` exclusive), its page, and the id up to
+/// which items were already read elsewhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lane {
+    /// From (inclusive).
+    pub since: i64,
+    /// To (exclusive).
+    pub until: i64,
+    /// The page to read.
+    pub at: PageCursor,
+    /// Items with ids up to this were read before the lanes began.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub after_id: u64,
 }
 
 fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
     *n == 0
 }
 
@@ -65,12 +95,12 @@ impl Position {
 
     /// The step at `page` (index 0).
     pub fn at_page(page: PageCursor) -> Self {
-        Position { page, i: 0 }
+        Position { page, ..Position::default() }
     }
 
     /// The step at index `i` (no upstream page).
     pub fn at_index(i: usize) -> Self {
-        Position { page: PageCursor::default(), i }
+        Position { i, ..Position::default() }
     }
 }
 
@@ -152,6 +182,17 @@ impl<T: Transport> Ctx<'_, T> {
     /// Requests to keep in flight at once.
     pub fn concurrency(&self) -> usize {
         usize::try_from(self.state.plan.concurrency).unwrap_or(1).max(1)
+    }
+
+    /// How many items one step handles when each costs `calls` requests:
+    /// enough to keep the sliding window full for [`ROUNDS_PER_STEP`] rounds.
+    /// A step is also kept to half a rate window's calls, so that a step
+    /// (which is done whole or not at all) always fits in a fresh window.
+    pub fn batch(&self, calls: usize) -> usize {
+        let requests = self.concurrency() * ROUNDS_PER_STEP;
+        let window =
+            self.client.rate_window_calls().map_or(usize::MAX, |n| usize::try_from(n / 2).unwrap_or(usize::MAX));
+        (requests.min(window) / calls.max(1)).max(1)
     }
 
     /// Whether a kind is selected and still being read.

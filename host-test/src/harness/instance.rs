@@ -18,6 +18,7 @@ use super::bindings::{ConnectorWorld, ConnectorWorldPre};
 use super::limits::{CpuMeter, EpochTicker, Limits, PeakMemoryLimiter};
 use super::log::{ComponentLog, LogData};
 use super::policy::{HttpPolicy, PolicyHooks, RequestLog};
+use super::replay::ReplayBook;
 use super::types::{
     allow_list_entry, AccountInfo, Action, ActionOutcome, ConfigField, ConnectorError, ConnectorInfo, Endpoint,
     SyncPage, SyncRequest,
@@ -98,10 +99,17 @@ pub struct Harness {
     limits: Limits,
     request_log: RequestLog,
     component_log: ComponentLog,
+    replay: Option<Arc<ReplayBook>>,
     _ticker: EpochTicker,
 }
 
 impl Harness {
+    /// Answer the allowed requests of instances made from now on from
+    /// `book` instead of the network (see [`replay`](super::replay)).
+    pub fn replay_from(&mut self, book: Arc<ReplayBook>) {
+        self.replay = Some(book);
+    }
+
     /// Compiles the component (once) and prepares the linker. Fails if the
     /// file is missing, is not a component, imports something this host does
     /// not provide, or the allow-list / routes are malformed.
@@ -134,6 +142,7 @@ impl Harness {
             limits: config.limits,
             request_log: RequestLog::default(),
             component_log: ComponentLog::default(),
+            replay: None,
             _ticker: ticker,
         })
     }
@@ -144,7 +153,7 @@ impl Harness {
         let state = HostState {
             table: ResourceTable::new(),
             http: WasiHttpCtx::new(),
-            hooks: PolicyHooks::new(Arc::clone(&self.policy), self.request_log.clone()),
+            hooks: PolicyHooks::new(Arc::clone(&self.policy), self.request_log.clone(), self.replay.clone()),
             clocks: WasiClocksCtx::default(),
             log: self.component_log.clone(),
             limiter: PeakMemoryLimiter::new(self.limits.memory_bytes),

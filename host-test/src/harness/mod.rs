@@ -38,6 +38,7 @@ mod instance;
 pub mod limits;
 pub mod log;
 pub mod policy;
+pub mod replay;
 pub mod sync;
 
 /// The `bindgen!` output for `connector-world`. The `wasi:*` interfaces map to

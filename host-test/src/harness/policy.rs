@@ -30,6 +30,8 @@ use http::uri::{Scheme, Uri};
 use http::Method;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
+use super::replay::ReplayBook;
+
 /// One allow-list entry, normalized: lower-case host without IPv6 brackets or
 /// trailing dot, and the port if the entry named one.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -287,13 +289,39 @@ pub(crate) fn url_without_query(uri: &Uri) -> String {
 pub struct PolicyHooks {
     policy: Arc<HttpPolicy>,
     log: RequestLog,
+    replay: Option<Arc<ReplayBook>>,
 }
 
 impl PolicyHooks {
-    /// Hooks for one store, sharing the harness's policy and log.
-    pub fn new(policy: Arc<HttpPolicy>, log: RequestLog) -> PolicyHooks {
-        PolicyHooks { policy, log }
+    /// Hooks for one store, sharing the harness's policy and log; with a
+    /// [`ReplayBook`], allowed requests are answered from it, not sent.
+    pub fn new(policy: Arc<HttpPolicy>, log: RequestLog, replay: Option<Arc<ReplayBook>>) -> PolicyHooks {
+        PolicyHooks { policy, log, replay }
     }
+}
+
+/// The recorded answer to `request` (599 when the book does not hold it).
+fn replayed(book: &ReplayBook, request: &http::Request<WasiBody>) -> http::Response<WasiBody> {
+    use http_body_util::BodyExt;
+    let path = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let (status, headers, body) = match book.answer(request.method().as_str(), path) {
+        Some(recorded) => (recorded.status, recorded.headers.clone(), recorded.body.clone()),
+        None => (599, Vec::new(), b"not in the replay book".to_vec()),
+    };
+    let mut response = http::Response::new(
+        http_body_util::Full::new(bytes::Bytes::from(body))
+            .map_err(|never: std::convert::Infallible| match never {})
+            .boxed_unsync(),
+    );
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_GATEWAY);
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) =
+            (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(&value))
+        {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
 }
 
 type ResponseFuture = Box<
@@ -335,6 +363,15 @@ impl WasiHttpHooks for PolicyHooks {
             Decision::Allow { uri, endpoint } => {
                 tracing::debug!(%endpoint, "outgoing request");
                 self.log.record_allowed(endpoint);
+                if let Some(book) = &self.replay {
+                    let response = replayed(book, &request);
+                    let io = async { Ok(()) };
+                    return Box::new(async move {
+                        // Take the whole body the component writes, as a server would.
+                        let _ = http_body_util::BodyExt::collect(request.into_body()).await;
+                        Ok((response, Box::new(io) as Box<dyn Future<Output = Result<(), HttpError>> + Send>))
+                    });
+                }
                 *request.uri_mut() = uri;
                 Box::new(async move {
                     use http_body_util::BodyExt;

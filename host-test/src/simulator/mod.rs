@@ -106,6 +106,10 @@ pub struct SimulatorConfig {
     pub token_ttl: Duration,
     /// Added to every request.
     pub latency: Duration,
+    /// When set, each request's added latency is drawn uniformly from
+    /// `latency..=latency_max` instead (real latency is uneven: a sliding
+    /// window gains over waves only then).
+    pub latency_max: Option<Duration>,
     /// Whether the account has the Delegated Administration subscription. When
     /// `false` the tenant has no privileges and every `/api/1/privileges*` call is 403.
     pub privileges: bool,
@@ -156,6 +160,7 @@ impl Default for SimulatorConfig {
             rate_limit_window: rate_limit::WINDOW,
             token_ttl: Duration::from_secs(36_000),
             latency: Duration::ZERO,
+            latency_max: None,
             privileges: true,
             list_role_ids: ListRoleIds::default(),
             last_page_cursor: LastPageCursor::default(),
@@ -197,8 +202,12 @@ pub struct Inner {
     pub counts: BTreeMap<String, u64>,
     /// All requests.
     pub total: u64,
+    /// Responses with status 429.
+    pub throttled: u64,
     /// Added to every request.
     pub latency: Duration,
+    /// [`SimulatorConfig::latency_max`].
+    pub latency_max: Option<Duration>,
     /// `http://127.0.0.1:PORT`, for links.
     pub base_url: String,
     /// [`SimulatorConfig::privileges`].
@@ -267,7 +276,9 @@ impl Simulator {
             faults: faults::FaultQueue::default(),
             counts: BTreeMap::new(),
             total: 0,
+            throttled: 0,
             latency: config.latency,
+            latency_max: config.latency_max,
             base_url,
             privileges_enabled: config.privileges,
             list_role_ids: config.list_role_ids,
@@ -383,11 +394,17 @@ impl Simulator {
         lock(&self.shared).total
     }
 
+    /// Responses with status 429 (throttled) since the counters were reset.
+    pub fn throttled_requests(&self) -> u64 {
+        lock(&self.shared).throttled
+    }
+
     /// Zeroes the request counters.
     pub fn reset_counts(&self) {
         let mut st = lock(&self.shared);
         st.counts.clear();
         st.total = 0;
+        st.throttled = 0;
     }
 
     /// Queues a fault.
@@ -451,7 +468,11 @@ pub fn router(shared: Shared) -> Router {
 ///
 /// Assumption (FIDELITY.md F-GATE-1, F-GATE-2): this order; a 401 spends no budget.
 pub async fn gate(state: State<Shared>, req: Request, next: Next) -> Response {
+    let shared = state.0.clone();
     let mut resp = gate_inner(state, req, next).await;
+    if resp.status() == axum::http::StatusCode::TOO_MANY_REQUESTS {
+        lock(&shared).throttled += 1;
+    }
     if let Ok(date) = axum::http::HeaderValue::from_str(&clock::http_date(clock::now_millis())) {
         resp.headers_mut().insert(axum::http::header::DATE, date);
     }
@@ -478,7 +499,14 @@ async fn gate_inner(State(shared): State<Shared>, req: Request, next: Next) -> R
             },
             _ => None,
         };
-        (st.latency, st.faults.take(method.as_str(), &path), st.rate.limit(), in_flight)
+        let latency = match st.latency_max {
+            Some(max) if max > st.latency => {
+                let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+                Duration::from_micros(rand::random_range(micros(st.latency)..=micros(max)))
+            }
+            _ => st.latency,
+        };
+        (latency, st.faults.take(method.as_str(), &path), st.rate.limit(), in_flight)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

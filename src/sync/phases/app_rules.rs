@@ -1,6 +1,7 @@
 //! App rules: `GET /api/2/apps/{id}/rules` (enabled rules, the default) and
 //! `…/rules?enabled=false` (disabled ones): two calls per app, not paged.
-//! The instance also collects the rules that grant AWS roles.
+//! The instance also collects the rules that grant AWS roles. An incremental
+//! sync reads the rules of the apps whose turn it is (`rotation.rs`).
 
 use crate::client::transport::Transport;
 use crate::error::{Error, Result};
@@ -11,6 +12,7 @@ use crate::sync::joins;
 use crate::identity::connector::types::AccessLevel;
 use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
+use crate::sync::rotation;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
 use crate::vocabulary::{RelationshipType, APPLICATION, APP_RULE, HAS};
 
@@ -20,7 +22,8 @@ use super::apps::APPS;
 pub static APP_RULES: KindSpec = KindSpec {
     name: "app_rules",
     description: "Application rules (enabled and disabled) as configuration entities.",
-    cost: "2 calls per application (enabled rules, disabled rules)",
+    cost: "2 calls per application (enabled rules, disabled rules); incremental: 2 per application whose turn \
+           it is (each application's rules are re-read at least every 12 incremental syncs)",
     calls_per_user: 0,
     default_selected: true,
     requires: &[Kind(&APPS)],
@@ -44,8 +47,9 @@ pub static PHASE: PhaseSpec = PhaseSpec {
 
 /// Rules of the next apps, two requests per app, read together.
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
-    let per_step = (ctx.concurrency() / 2).max(1);
-    let apps = joins::apps(ctx)?;
+    let per_step = ctx.batch(2);
+    let all = joins::apps(ctx)?.to_vec();
+    let apps: Vec<u64> = all.into_iter().filter(|id| rotation::due(&ctx.state.plan, *id)).collect();
     let total = apps.len();
     let batch: Vec<u64> = apps.iter().skip(at.i).take(per_step).copied().collect();
     let mut collected = Collecting::resume(&mut ctx.cache.rules_collecting, &at.i, &0);
@@ -88,9 +92,40 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
         }
         return Ok(StepOutcome::then(Some(Position::at_index(next)), read));
     }
-    if let Some(rules) = collected {
-        joins::remember_aws_apps(&mut ctx.state.plan, &rules);
-        ctx.cache.rules = Some(rules);
-    }
+    finish(ctx, &apps, collected);
     Ok(StepOutcome::done(read))
+}
+
+/// The phase is done: keep the AWS rules collected from `apps` (`None`: this
+/// instance missed some steps).
+fn finish<T: Transport>(ctx: &mut Ctx<'_, T>, apps: &[u64], collected: Option<Vec<aws::AwsRule>>) {
+    match (collected, ctx.state.plan.since.is_some()) {
+        (Some(rules), false) => {
+            joins::remember_aws_apps(&mut ctx.state.plan, &rules);
+            ctx.cache.rules = Some(rules);
+        }
+        // An incremental sync read the rules of some apps only: the apps
+        // known to hold AWS rules are updated with what those say, and the
+        // AWS rules are read from them when needed (`joins::aws_rules`).
+        (Some(rules), true) => {
+            update_aws_apps(&mut ctx.state.plan, apps, &rules);
+            ctx.cache.rotated_rules = Some(rules);
+        }
+        // A resumed instance missed some apps' rules: read every app's
+        // when needed.
+        (None, true) => ctx.state.plan.aws_apps = None,
+        (None, false) => {}
+    }
+}
+
+/// After an incremental sync read the rules of `read` apps: the apps known
+/// to hold AWS rules lose those of `read` that no longer do and gain those
+/// that now do.
+fn update_aws_apps(plan: &mut crate::sync::state::Plan, read: &[u64], rules: &[aws::AwsRule]) {
+    let Some(known) = plan.aws_apps.take() else { return };
+    let mut apps: Vec<u64> = known.into_iter().filter(|id| !read.contains(id)).collect();
+    apps.extend(rules.iter().map(|rule| rule.app_id));
+    apps.sort_unstable();
+    apps.dedup();
+    plan.aws_apps = (apps.len() <= joins::MAX_AWS_APPS).then_some(apps);
 }

@@ -1,5 +1,7 @@
 //! Applications: `GET /api/2/apps` (1000 a page).
 
+use serde_json::Value;
+
 use crate::client::pagination::{page_size, List, PageCursor};
 use crate::client::transport::Transport;
 use crate::error::Result;
@@ -38,12 +40,17 @@ pub static PHASE: PhaseSpec = PhaseSpec {
 };
 
 /// One page of apps; the instance also collects their ids (rules and
-/// resumes walk them).
+/// resumes walk them), and the plan notes whether any has provisioning.
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
     let page = ctx.client.page(&List::v2("/api/2/apps", page_size::APPS), &at.page)?;
     ctx.out.total = page.total;
     let collected = Collecting::resume(&mut ctx.cache.apps_collecting, &at.page, &PageCursor::first());
     for object in &page.items {
+        let provisioned = object.get("provisioning").and_then(|p| p.get("enabled")).and_then(Value::as_bool);
+        // Unknown counts as enabled: per-app access would lose its state.
+        if provisioned != Some(false) {
+            ctx.state.plan.provisioning = true;
+        }
         let Some(app) = mapping::application(object) else {
             logging::warn("skipped an application without a numeric id");
             continue;

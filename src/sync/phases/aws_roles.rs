@@ -1,6 +1,7 @@
-//! AWS IAM roles: the role ARNs the enabled app rules name, once each; and
-//! who can reach the apps holding them (`GET /api/2/apps/{id}/users`, read
-//! here and joined in the users phase, where each user's rules are evaluated).
+//! AWS IAM roles: the role ARNs the enabled app rules name, once each. Who
+//! can reach the apps holding them (`GET /api/2/apps/{id}/users`) is read by
+//! the users phase (`joins::aws_app_users`), where each user's rules are
+//! evaluated.
 
 use std::collections::BTreeSet;
 
@@ -26,6 +27,17 @@ pub static PHASE: PhaseSpec = PhaseSpec {
 
 /// The ARNs, and the users of the apps with AWS rules.
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, _at: &Position) -> Result<StepOutcome> {
+    if ctx.state.plan.since.is_some() {
+        // An incremental sync names the roles of the rules it re-read on
+        // their turn (all of them within the rotation); the users phases
+        // read every AWS rule only if a user changed.
+        let rules = ctx.cache.rotated_rules.take().unwrap_or_default();
+        let arns: BTreeSet<&str> = rules.iter().flat_map(|r| r.arns.iter().map(String::as_str)).collect();
+        for arn in &arns {
+            ctx.out.entities.push(mapping::aws_iam_role(arn));
+        }
+        return Ok(StepOutcome::done(arns.len()));
+    }
     let rules = joins::aws_rules(ctx)?.to_vec();
     if ctx.state.plan.aws_apps.is_none() {
         joins::remember_aws_apps(&mut ctx.state.plan, &rules);
@@ -34,6 +46,7 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, _at: &Position) -> Result<StepOut
     for arn in &arns {
         ctx.out.entities.push(mapping::aws_iam_role(arn));
     }
-    joins::aws_app_users(ctx)?;
+    // Who can reach the AWS apps is read when the users phases first need
+    // it (an incremental sync: only if a user changed).
     Ok(StepOutcome::done(arns.len()))
 }

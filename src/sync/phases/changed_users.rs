@@ -33,7 +33,7 @@ fn enter(state: &SyncState) -> bool {
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
     let Some(since) = ctx.state.plan.since else { return Ok(StepOutcome::done(0)) };
     let named: Vec<u64> = joins::events(ctx)?.users.iter().copied().collect();
-    let size = (ctx.concurrency() / (1 + users::per_user_kinds(ctx).len())).max(1);
+    let size = ctx.batch(1 + users::per_user_kinds(ctx).len());
     let batch: Vec<u64> = named.iter().skip(at.i).take(size).copied().collect();
     if batch.is_empty() {
         return Ok(StepOutcome::done(0));

@@ -2,7 +2,8 @@
 //! reads `GET /api/1/privileges` (a v1 path answering a bare array; a v1
 //! envelope is accepted too); each later step reads `…/{id}/users` and
 //! `…/{id}/roles` for a batch of privileges, together. Needs the Delegated
-//! Administration subscription: a 403/404 skips the kind.
+//! Administration subscription: a 403/404 skips the kind. An incremental
+//! sync reads the holders of the privileges whose turn it is (`rotation.rs`).
 
 use serde_json::Value;
 
@@ -13,6 +14,7 @@ use crate::logging;
 use crate::identity::connector::types::AccessLevel;
 use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
+use crate::sync::rotation;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
 use crate::vocabulary::{id_list, id_of, RelationshipType, ACCOUNT, ASSIGNED, HAS, PRIVILEGE, ROLE, USER};
 
@@ -20,7 +22,8 @@ use crate::vocabulary::{id_list, id_of, RelationshipType, ACCOUNT, ASSIGNED, HAS
 pub static PRIVILEGES: KindSpec = KindSpec {
     name: "privileges",
     description: "Delegated-administration privileges and whom they are assigned to.",
-    cost: "1 call, plus 2 per privilege",
+    cost: "1 call, plus 2 per privilege; incremental: 1 call, plus 2 per privilege whose turn it is (each \
+           privilege's holders are re-read at least every 12 incremental syncs)",
     calls_per_user: 0,
     default_selected: true,
     requires: &[],
@@ -66,7 +69,7 @@ fn list<T: Transport>(ctx: &mut Ctx<'_, T>) -> Result<StepOutcome> {
         }
     }
     let ids = ids(&items);
-    let next = (!ids.is_empty()).then(|| Position::at_index(1));
+    let next = ids.iter().any(|id| rotation::due_key(&ctx.state.plan, id)).then(|| Position::at_index(1));
     ctx.cache.privileges = Some(ids);
     Ok(StepOutcome::then(next, items.len()))
 }
@@ -105,7 +108,8 @@ fn holders<T: Transport>(ctx: &mut Ctx<'_, T>, first: usize) -> Result<StepOutco
             ids
         }
     };
-    let per_step = (ctx.concurrency() / 2).max(1);
+    let ids: Vec<String> = ids.into_iter().filter(|id| rotation::due_key(&ctx.state.plan, id)).collect();
+    let per_step = ctx.batch(2);
     let batch: Vec<&String> = ids.iter().skip(first).take(per_step).collect();
     if batch.is_empty() {
         return Ok(StepOutcome::done(0));

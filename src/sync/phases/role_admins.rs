@@ -1,5 +1,7 @@
-//! Role admins: `GET /api/2/roles/{id}/admins` for every role, `concurrency`
-//! roles at a time; a role with more than 100 admins pages on alone.
+//! Role admins: `GET /api/2/roles/{id}/admins` for every role, a batch of
+//! roles per step through the sliding window; a role with more than 100
+//! admins pages on alone. An incremental sync reads the roles whose turn it
+//! is (`rotation.rs`).
 
 use serde_json::{json, Map};
 
@@ -9,6 +11,7 @@ use crate::error::Result;
 use crate::sync::joins;
 use crate::sync::kinds::Kind;
 use crate::sync::mapping;
+use crate::sync::rotation;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
 use crate::vocabulary::{entitlement_key, id_of, RelationshipType, ASSIGNED, ROLE, USER};
 
@@ -30,12 +33,14 @@ pub static PHASE: PhaseSpec = PhaseSpec {
     }],
 };
 
-/// Admins of the next `concurrency` roles (all roles, by id), read together.
+/// Admins of the next batch of roles (by id: all of them, or on an
+/// incremental sync those whose turn it is), read together.
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
-    let size = ctx.concurrency();
-    let roles = joins::roles(ctx)?;
+    let size = ctx.batch(1);
+    let all: Vec<u64> = joins::roles(ctx)?.iter().map(|r| r.id).collect();
+    let roles: Vec<u64> = all.into_iter().filter(|id| rotation::due(&ctx.state.plan, *id)).collect();
     let total = roles.len();
-    let batch: Vec<u64> = roles.iter().skip(at.i).take(size).map(|r| r.id).collect();
+    let batch: Vec<u64> = roles.iter().skip(at.i).take(size).copied().collect();
     if batch.is_empty() {
         return Ok(StepOutcome::done(0));
     }

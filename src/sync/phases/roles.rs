@@ -22,7 +22,8 @@ pub static ROLES: KindSpec = KindSpec {
     name: "roles",
     description: "Roles, the applications each grants, and role admins.",
     cost: "1 call per 650 roles, plus 1 per role (admins; 1 more per 100 admins); where OneLogin lists users \
-           without role_ids, 1 more per role (members; 1 more per 100 members)",
+           without role_ids, 1 more per role (members; 1 more per 100 members); incremental: the admins of the \
+           roles whose turn it is (each role's admins are re-read at least every 12 incremental syncs)",
     calls_per_user: 0,
     default_selected: true,
     requires: &[],

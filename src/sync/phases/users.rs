@@ -12,17 +12,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
-use crate::client::pagination::{page_size, List};
+use crate::client::pagination::{self, page_size, List};
+use crate::client::transport::Response;
 use crate::client::transport::Transport;
 use crate::error::{Error, Result};
 use crate::logging;
+use crate::sync::access_plan;
 use crate::sync::aws::{AwsRule, Truth};
 use crate::sync::joins;
 use crate::identity::connector::types::AccessLevel;
 use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
 use crate::sync::state::Status;
-use crate::sync::step::{Ctx, Output, PhaseSpec, Position, StepOutcome};
+use crate::sync::step::{count, Ctx, Output, PhaseSpec, Position, StepOutcome};
 use crate::vocabulary::{
     entitlement_key, id_list, id_of, RelationshipType, RoleApps, ACCOUNT, APPLICATION, ASSIGNED, AWS_IAM_ROLE, GROUP,
     HAS, MFA_DEVICE, ROLE, USER,
@@ -50,7 +52,9 @@ pub static USERS: KindSpec = KindSpec {
 pub static USER_APPS: KindSpec = KindSpec {
     name: "user_apps",
     description: "Each user's applications: through which roles or directly, and the provisioning state.",
-    cost: "1 call per user (incremental: per changed user)",
+    cost: "1 call per user (incremental: per changed user); on a full sync where no application has \
+           provisioning and apps x ceil(users / 1000) is at most half the users, 1 call per 1000 users of each \
+           application instead (no login_id then)",
     calls_per_user: 1,
     default_selected: true,
     requires: &[Kind(&USERS), Kind(&ROLES), Kind(&APPS)],
@@ -73,7 +77,9 @@ pub static MFA_DEVICES: KindSpec = KindSpec {
 pub static AWS_IAM_ROLES: KindSpec = KindSpec {
     name: "aws_iam_roles",
     description: "AWS IAM roles users get through SAML application rules (set_role).",
-    cost: "1 call per 1000 users of each app with AWS rules (who can reach it)",
+    cost: "1 call per 1000 users of each app with AWS rules (who can reach it); incremental: the roles of the \
+           rules re-read on their turn (every role within 12 incremental syncs), and only when a user changed the \
+           AWS rules (1 call per app known to hold them, or per app) and who can reach their apps",
     calls_per_user: 0,
     default_selected: true,
     requires: &[Kind(&USERS), Kind(&APPS), Kind(&APP_RULES)],
@@ -136,45 +142,62 @@ const USER_FIELDS: &str = "id,email,username,firstname,lastname,title,department
                            preferred_locale_code,invalid_login_attempts,created_at,updated_at,activated_at,last_login,\
                            password_changed_at,invitation_sent_at,locked_until";
 
-/// Users `i..` of the users page at `at.page`.
+/// Users `i..` of the users page at `at.page`. The step that finishes a
+/// page also reads the next users page, in the same window as its per-user
+/// calls, so the users list never waits on its own.
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
+    let since = ctx.state.plan.since.map(crate::time::iso);
+    let mut filters: Vec<(&str, &str)> = since.as_deref().map(|s| ("updated_since", s)).into_iter().collect();
+    filters.push(("fields", USER_FIELDS));
+    let list = List::v2("/api/2/users", page_size::USERS).with_filters(&filters);
     let page = match ctx.cache.users_page.take() {
         Some((key, page)) if key == at.page => page,
-        _ => {
-            let since = ctx.state.plan.since.map(crate::time::iso);
-            let mut filters: Vec<(&str, &str)> = since.as_deref().map(|s| ("updated_since", s)).into_iter().collect();
-            filters.push(("fields", USER_FIELDS));
-            let list = List::v2("/api/2/users", page_size::USERS).with_filters(&filters);
-            ctx.client.page(&list, &at.page)?
-        }
+        _ => ctx.client.page(&list, &at.page)?,
     };
     ctx.out.total = page.total;
+    if *at == Position::start() && ctx.pending(Kind(&USER_APPS)) {
+        let users = page.total.unwrap_or(count(page.items.len()));
+        let apps = count(joins::apps(ctx)?.len());
+        access_plan::choose(&mut ctx.state.plan, users, apps);
+    }
     let size = batch_size(ctx, page.items.len());
     let batch: Vec<Value> = page.items.iter().skip(at.i).take(size).cloned().collect();
     let next_i = at.i + batch.len();
-    let next = if next_i < page.items.len() {
-        Some(Position { page: at.page.clone(), i: next_i })
-    } else {
-        page.next.clone().map(Position::at_page)
+    let last_batch = next_i >= page.items.len();
+    let next = if last_batch { page.next.clone().map(Position::at_page) } else { Some(Position { i: next_i, ..at.clone() }) };
+    let ahead = match (&page.next, last_batch && !per_user_kinds(ctx).is_empty()) {
+        (Some(following), true) => Some(following.clone()),
+        _ => None,
     };
-    if next_i < page.items.len() {
+    if !last_batch {
         ctx.cache.users_page = Some((at.page.clone(), page));
     }
-    emit_users(ctx, &batch)?;
+    let read_ahead = ahead.as_ref().map(|following| list.path_and_query(following));
+    let fetched = emit_users_and(ctx, &batch, read_ahead)?;
+    // A next page that failed is read again (and reported) by its own step.
+    if let (Some(following), Some(Ok((response, body)))) = (ahead, fetched) {
+        if let Ok(page) = pagination::parse_page(&list, &following, &response, body) {
+            ctx.cache.users_page = Some((following, page));
+        }
+    }
     Ok(StepOutcome::then(next, batch.len()))
 }
 
 /// Per-user kinds still to read.
 pub fn per_user_kinds<T: Transport>(ctx: &Ctx<'_, T>) -> Vec<Kind> {
-    [Kind(&USER_APPS), Kind(&MFA_DEVICES)].into_iter().filter(|k| ctx.pending(*k)).collect()
+    let by_app = ctx.state.plan.access_by_app;
+    [Kind(&USER_APPS), Kind(&MFA_DEVICES)]
+        .into_iter()
+        .filter(|k| ctx.pending(*k) && !(by_app && *k == Kind(&USER_APPS)))
+        .collect()
 }
 
 /// How many users one step handles: all of a page without per-user kinds,
-/// else as many as the concurrency allows.
+/// else a batch that keeps the window full (see [`Ctx::batch`]).
 fn batch_size<T: Transport>(ctx: &Ctx<'_, T>, page_len: usize) -> usize {
     match per_user_kinds(ctx).len() {
         0 => page_len.max(1),
-        calls => (ctx.concurrency() / calls).max(1),
+        calls => ctx.batch(calls),
     }
 }
 
@@ -193,9 +216,17 @@ fn per_user_path(kind: Kind, user_id: u64) -> String {
     }
 }
 
-/// Read the per-user kinds for `users`, all requests in flight together.
-/// A kind OneLogin refuses is settled (skipped or failed) and left out.
-fn read_per_user<T: Transport>(ctx: &mut Ctx<'_, T>, ids: &[Option<u64>]) -> Result<Vec<PerUser>> {
+/// What the window read besides the per-user calls (the next users page).
+type Ahead = Option<Result<(Response, Value)>>;
+
+/// Read the per-user kinds for `users` through one sliding window, with
+/// `ahead` (a path) first in it. A kind OneLogin refuses is settled (skipped
+/// or failed) and left out.
+fn read_per_user<T: Transport>(
+    ctx: &mut Ctx<'_, T>,
+    ids: &[Option<u64>],
+    ahead: Option<String>,
+) -> Result<(Vec<PerUser>, Ahead)> {
     let wanted = per_user_kinds(ctx);
     let mut per_user: Vec<PerUser> = ids.iter().map(|_| PerUser::default()).collect();
     let requests: Vec<(usize, Kind, String)> = ids
@@ -204,8 +235,9 @@ fn read_per_user<T: Transport>(ctx: &mut Ctx<'_, T>, ids: &[Option<u64>]) -> Res
         .filter_map(|(k, id)| id.map(|id| (k, id)))
         .flat_map(|(k, id)| wanted.iter().map(move |kind| (k, *kind, per_user_path(*kind, id))))
         .collect();
-    let paths: Vec<String> = requests.iter().map(|(_, _, path)| path.clone()).collect();
-    let results = ctx.client.get_json_many(&paths);
+    let paths: Vec<String> = ahead.iter().cloned().chain(requests.iter().map(|(_, _, path)| path.clone())).collect();
+    let mut results = ctx.client.get_json_many(&paths).into_iter();
+    let ahead = if ahead.is_some() { results.next() } else { None };
     let mut refused: Vec<(Kind, Error)> = Vec::new();
     for ((k, kind, _), result) in requests.into_iter().zip(results) {
         let items = match result {
@@ -248,7 +280,7 @@ fn read_per_user<T: Transport>(ctx: &mut Ctx<'_, T>, ids: &[Option<u64>]) -> Res
             }
         }
     }
-    Ok(per_user)
+    Ok((per_user, ahead))
 }
 
 /// What mapping a user joins with.
@@ -263,18 +295,31 @@ struct Joins<'a> {
     roles_selected: bool,
 }
 
-/// Map a batch of v2 users and everything read for them (also used by the
-/// changed users phase).
+/// Map a batch of v2 users and everything read for them (the changed users
+/// phase).
 pub fn emit_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result<()> {
+    emit_users_and(ctx, users, None).map(|_| ())
+}
+
+/// [`emit_users`], reading `ahead` (a path) in the same window as the
+/// per-user calls; its result is returned.
+fn emit_users_and<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value], ahead: Option<String>) -> Result<Ahead> {
     let users = with_role_ids(ctx, users)?;
     let users: Vec<&Value> = users.iter().filter(|user| fresh_user(ctx, user)).collect();
     let ids: Vec<Option<u64>> = users.iter().map(|user| id_of(user)).collect();
-    let per_user = read_per_user(ctx, &ids)?;
+    let (mut per_user, ahead) = read_per_user(ctx, &ids, ahead)?;
+    if ctx.state.plan.access_by_app && ctx.pending(Kind(&USER_APPS)) {
+        let access = joins::app_access(ctx)?;
+        for (slot, id) in per_user.iter_mut().zip(&ids) {
+            let apps = id.and_then(|id| access.get(&id)).map(Vec::as_slice).unwrap_or_default();
+            slot.apps = Some(apps.iter().map(|app| access_plan::app_without_provisioning(*app)).collect());
+        }
+    }
     // Make sure the joins are in memory, then borrow them.
     if ctx.pending(Kind(&USER_APPS)) {
         joins::roles(ctx)?;
     }
-    if ctx.pending(Kind(&AWS_IAM_ROLES)) {
+    if ctx.pending(Kind(&AWS_IAM_ROLES)) && !users.is_empty() {
         joins::aws_app_users(ctx)?;
     }
     let events_read = matches!(ctx.state.status(Kind(&EVENTS)), Some(Status::Complete));
@@ -298,7 +343,7 @@ pub fn emit_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result
         };
         emit_user(ctx.out, &joins, user_id, object, &extra);
     }
-    Ok(())
+    Ok(ahead)
 }
 
 /// The users, each with `role_ids`: when OneLogin listed a user without

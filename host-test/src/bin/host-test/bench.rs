@@ -21,6 +21,13 @@ pub struct BenchCommand {
     /// Latency the simulator adds to every request, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 20)]
     latency_ms: u64,
+    /// With it, each request's latency is drawn uniformly from
+    /// `--latency-ms` to this (jitter), in milliseconds.
+    #[arg(long, value_name = "MS")]
+    latency_max_ms: Option<u64>,
+    /// Print one JSON object (the measurements) instead of the table.
+    #[arg(long)]
+    json: bool,
     /// Requests in flight in the second run (the first runs at 1).
     #[arg(long, value_name = "C", default_value_t = DEFAULT_CONCURRENCY)]
     concurrency: u32,
@@ -37,6 +44,9 @@ pub struct BenchCommand {
     /// `sync-request.max-wait-ms`: how long the component may wait for rate limits per call.
     #[arg(long, value_name = "MS", default_value_t = 60_000)]
     max_wait_ms: u32,
+    /// Leave out the CPU comparison (wasm against the same crate built natively).
+    #[arg(long)]
+    no_cpu: bool,
     /// Exit with status 1 when a target fails (otherwise 0 whatever the result).
     #[arg(long = "assert")]
     assert_targets: bool,
@@ -55,18 +65,26 @@ impl BenchCommand {
             users: self.users,
             seed: self.seed,
             latency: Duration::from_millis(self.latency_ms),
+            latency_max: self.latency_max_ms.map(Duration::from_millis),
             rate_limit_per_hour,
             kinds: self.kinds.iter().map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
             concurrency: self.concurrency,
             max_wait_ms: self.max_wait_ms,
             limits,
+            measure_cpu: !self.no_cpu,
         };
+        let jitter = self.latency_max_ms.map(|max| format!(" to {max}")).unwrap_or_default();
         eprintln!(
-            "bench: {} users, latency {} ms; one sync at concurrency 1, one at {}",
+            "bench: {} users, latency {}{jitter} ms; one sync at concurrency 1, one at {} and a no-change \
+             incremental after it",
             config.users, self.latency_ms, config.concurrency
         );
         let report = run_bench(&config).await?;
-        print!("{}", report.table());
+        if self.json {
+            println!("{}", report.json());
+        } else {
+            print!("{}", report.table());
+        }
         if self.assert_targets && !report.passed() {
             eprintln!("error: a target failed (--assert)");
             return Err(Exit(EXIT_FAILURE).into());
