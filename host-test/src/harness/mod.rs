@@ -63,8 +63,8 @@ pub mod types {
     pub use super::bindings::identity::connector::types::{
         AccessLevel, AccountInfo, AccountPatch, Action, ActionOutcome, ActionSpec, ConfigField, ConfigFieldSpec,
         ConnectorError, ConnectorInfo, CredentialChange, CustomAction, EntitlementChange, Entity, EntityKind,
-        ErrorKind, KindReport, KindStatus, LinkRequest, ParamSpec, PlannedCall, ProvisionOptions, Relationship,
-        RelationshipKind, SyncKind, SyncPage, SyncProgress, SyncRequest, ValueType,
+        ErrorKind, KindReport, KindStatus, LinkRequest, ParamSpec, PlannedCall, PropertyKind, PropertySpec,
+        ProvisionOptions, Relationship, RelationshipKind, SyncKind, SyncPage, SyncProgress, SyncRequest, ValueType,
     };
     pub use super::log::{LogLevel, LogLine};
 

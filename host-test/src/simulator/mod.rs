@@ -109,6 +109,9 @@ pub struct SimulatorConfig {
     /// `custom_attributes` (FIDELITY.md F-USER-2: unknown, leaning "only when
     /// `fields` names them").
     pub list_role_ids: ListRoleIds,
+    /// Whether users' app lists include their personal apps (`personal: true`;
+    /// FIDELITY.md F-APP-16: assumed, the v1 docs say they are left out).
+    pub personal_apps: bool,
 }
 
 /// When list items of `GET /api/2/users` carry `role_ids` and `custom_attributes`.
@@ -134,6 +137,7 @@ impl Default for SimulatorConfig {
             latency: Duration::ZERO,
             privileges: true,
             list_role_ids: ListRoleIds::default(),
+            personal_apps: true,
         }
     }
 }
@@ -174,6 +178,8 @@ pub struct Inner {
     pub privileges_enabled: bool,
     /// [`SimulatorConfig::list_role_ids`].
     pub list_role_ids: ListRoleIds,
+    /// [`SimulatorConfig::personal_apps`].
+    pub personal_apps: bool,
 }
 
 /// The shared state handle.
@@ -229,6 +235,7 @@ impl Simulator {
             base_url,
             privileges_enabled: config.privileges,
             list_role_ids: config.list_role_ids,
+            personal_apps: config.personal_apps,
         }));
         let app = router(shared.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();

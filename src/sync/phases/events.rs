@@ -11,7 +11,7 @@ use crate::sync::joins;
 use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
-use crate::vocabulary::EVENT;
+use crate::vocabulary::{RelationshipType, APPLICATION, EVENT, HAS, USER};
 
 /// The `events` kind.
 pub static EVENTS: KindSpec = KindSpec {
@@ -31,7 +31,24 @@ pub static PHASE: PhaseSpec = PhaseSpec {
     feeds: &[Kind(&EVENTS)],
     enter: |state| state.pending(Kind(&EVENTS)),
     entities: &[&EVENT],
-    relationships: &[],
+    relationships: &[
+        RelationshipType {
+            class: HAS,
+            from: &USER,
+            to: &EVENT,
+            description: "The event concerns the user (its `user_id`); the user may be deleted since.",
+            properties: &[],
+            may_dangle: true,
+        },
+        RelationshipType {
+            class: HAS,
+            from: &APPLICATION,
+            to: &EVENT,
+            description: "The event concerns the application (its `app_id`); the app may be deleted since.",
+            properties: &[],
+            may_dangle: true,
+        },
+    ],
 };
 
 /// One page of events.
@@ -44,7 +61,10 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
     let mut join = Collecting::resume(&mut ctx.cache.events_collecting, &at.page, &PageCursor::first());
     for object in &page.items {
         match mapping::event(object) {
-            Some(event) if ctx.first_sighting(&event.key) => ctx.out.entities.push(event),
+            Some(event) if ctx.first_sighting(&event.key) => {
+                ctx.out.relationships.extend(mapping::event_links(object, &event.key));
+                ctx.out.entities.push(event);
+            }
             Some(_) => {}
             None => logging::warn("skipped an event without a numeric id"),
         }
