@@ -47,7 +47,6 @@ fn properties_table(out: &mut String, properties: &[PropertySpec]) {
 
 /// `docs/DATA_MODEL.md`: every entity type (classes, key format,
 /// properties with types) and relationship type, from `describe`.
-// Long: one document, written top to bottom.
 pub fn markdown(info: &ConnectorInfo) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -188,7 +187,6 @@ pub fn key_matches(format: &str, key: &str) -> bool {
 /// type's format, an undeclared property or one of another type, a duplicate
 /// key, an undeclared relationship, and a relationship whose end was not
 /// emitted (unless declared `may-dangle`).
-// Long: one pass per record kind, each check a few lines.
 pub fn violations(info: &ConnectorInfo, output: &SyncOutput) -> Vec<String> {
     let kinds: BTreeMap<&str, &EntityKind> = info.entity_kinds.iter().map(|k| (k.entity_type.as_str(), k)).collect();
     let mut out = Vec::new();
