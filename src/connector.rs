@@ -199,8 +199,12 @@ mod tests {
         let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
         assert_eq!(
             assigned,
-            [pair("onelogin_user:2", "onelogin_role:7"), pair("onelogin_user:1", "onelogin_role:7")],
-            "admin of role 7, then member of role 7 (from role_ids)"
+            [
+                pair("onelogin_user:2", "onelogin_role:7"),
+                pair("onelogin_user:1", "onelogin_group:5"),
+                pair("onelogin_user:1", "onelogin_role:7")
+            ],
+            "admin of role 7, then the group and role 7 of user 1 (group_id, role_ids)"
         );
         let last = pages.last().unwrap();
         assert!(last.checkpoint.is_none(), "no Date header was seen, so no checkpoint");

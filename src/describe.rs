@@ -2,7 +2,8 @@
 //! entity, relationship and sync kinds come from the sync phase registry,
 //! the actions from the provisioning action modules.
 
-use crate::identity::connector::types::{ConnectorInfo, EntityKind, RelationshipKind};
+use crate::identity::connector::types::{ConnectorInfo, EntityKind, PropertyKind, PropertySpec, RelationshipKind};
+use crate::vocabulary::{self, Property};
 
 /// The WIT package version this component implements.
 pub const INTERFACE_VERSION: &str = "0.5.0";
@@ -24,6 +25,8 @@ pub fn connector_info() -> ConnectorInfo {
                 entity_type: kind.name.into(),
                 classes: kind.class_list(),
                 description: kind.description.into(),
+                key_format: kind.key_format.into(),
+                properties: property_specs(kind.properties),
             })
             .collect(),
         relationship_kinds: relationships
@@ -33,10 +36,32 @@ pub fn connector_info() -> ConnectorInfo {
                 from_type: rel.from.name.into(),
                 to_type: rel.to.name.into(),
                 description: rel.description.into(),
+                properties: property_specs(rel.properties),
+                may_dangle: rel.may_dangle,
             })
             .collect(),
         sync_kinds: crate::sync::sync_kinds(),
         actions: crate::provision::actions(),
         permissions: crate::provision::permissions(),
     }
+}
+
+/// The WIT form of declared properties.
+fn property_specs(properties: &[Property]) -> Vec<PropertySpec> {
+    properties
+        .iter()
+        .map(|p| PropertySpec {
+            name: p.name.into(),
+            kind: match p.kind {
+                vocabulary::PropertyKind::Text => PropertyKind::Text,
+                vocabulary::PropertyKind::Integer => PropertyKind::Integer,
+                vocabulary::PropertyKind::Boolean => PropertyKind::Boolean,
+                vocabulary::PropertyKind::Timestamp => PropertyKind::Timestamp,
+                vocabulary::PropertyKind::TextList => PropertyKind::TextList,
+                vocabulary::PropertyKind::IntegerList => PropertyKind::IntegerList,
+                vocabulary::PropertyKind::Mixed => PropertyKind::Mixed,
+            },
+            description: p.description.into(),
+        })
+        .collect()
 }

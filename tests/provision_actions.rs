@@ -72,7 +72,7 @@ async fn account_lifecycle_create_update_suspend_resume_delete() {
         let id: u64 = created.key.as_deref().unwrap().trim_start_matches("onelogin_user:").parse().unwrap();
         let user = fixture.sim.tenant().user(id).cloned().expect("created in the tenant");
         assert_eq!((user.email.as_str(), user.status), ("new.hire@example.com", 7), "no password: status 7");
-        assert_eq!(synced_user(&fixture, id).await.unwrap()["custom_attributes"]["cost_center"], "CC-1");
+        assert_eq!(synced_user(&fixture, id).await.unwrap()["custom_attributes.cost_center"], "CC-1");
 
         let update = format!(
             r#"{{"update-account":{{"principal":"{}","attributes":{{"title":"CTO","department":"Exec"}}}}}}"#,

@@ -123,9 +123,9 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
         assert_eq!(count("onelogin_group"), tenant.groups.len() as u64);
         assert_eq!(count("onelogin_role"), tenant.roles.len() as u64);
         assert_eq!(count("onelogin_application"), tenant.apps.len() as u64);
-        assert_eq!(count("onelogin_app_rule"), tenant.rules.len() as u64, "enabled and disabled rules");
+    assert_eq!(count("onelogin_application_rule"), tenant.rules.len() as u64, "enabled and disabled rules");
         assert!(tenant.rules.iter().any(|r| !r.enabled), "the tenant has disabled rules");
-        assert_eq!(count("onelogin_mfa_device"), active_devices.len() as u64);
+    assert_eq!(count("mfa_device"), active_devices.len() as u64);
         assert_eq!(count("onelogin_privilege"), tenant.privileges.len() as u64);
         assert_eq!(
             count("onelogin_entitlement"),
@@ -156,13 +156,15 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
             assert_eq!(p["employee_email"], json!(user.email.to_lowercase()));
             assert_eq!(p["mfa_enrolled"], json!(user.mfa_devices.iter().any(|d| d.active)));
             for name in &tenant.custom_attribute_names {
-                assert_eq!(p["custom_attributes"][name], json!(user.custom_attributes[name]), "{name}");
+            assert_eq!(p[format!("custom_attributes.{name}")], json!(user.custom_attributes[name]), "{name}");
             }
         }
 
         // Groups and roles.
         let account = format!("onelogin_account:{}", tenant.account_id);
         assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_group:", "onelogin_user:")), user_group_pairs(&tenant));
+    let user_groups: BTreeSet<(String, String)> = user_group_pairs(&tenant).into_iter().map(|(g, u)| (u, g)).collect();
+    assert_eq!(key_pairs(&rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_group:")), user_groups);
         let role_grants = rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_role:");
         let by_permission = |permission: &str| -> BTreeSet<(String, String)> {
             role_grants
@@ -194,9 +196,9 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
         let app_rules: BTreeSet<(String, String)> = tenant
             .rules
             .iter()
-            .map(|r| (format!("onelogin_application:{}", r.app_id), format!("onelogin_app_rule:{}", r.id)))
+        .map(|r| (format!("onelogin_application:{}", r.app_id), format!("onelogin_application_rule:{}", r.id)))
             .collect();
-        assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_application:", "onelogin_app_rule:")), app_rules);
+    assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_application:", "onelogin_application_rule:")), app_rules);
 
         // User-app access: via roles or direct, provisioning state mapped.
         let mut states = BTreeSet::new();
@@ -237,11 +239,9 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
         assert!(with_login > 0, "assignments carry the last login from type-8 events");
 
         // MFA devices.
-        let devices: BTreeSet<(String, String)> = active_devices
-            .iter()
-            .map(|(u, d)| (format!("onelogin_user:{u}"), format!("onelogin_mfa_device:{d}")))
-            .collect();
-        assert_eq!(key_pairs(&rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_mfa_device:")), devices);
+    let devices: BTreeSet<(String, String)> =
+        active_devices.iter().map(|(u, d)| (format!("onelogin_user:{u}"), format!("mfa_device:{d}"))).collect();
+    assert_eq!(key_pairs(&rels(&output, "ASSIGNED", "onelogin_user:", "mfa_device:")), devices);
 
         // AWS IAM roles, against the simulator's own rule evaluator.
         let mut undetermined_seen = false;
@@ -357,7 +357,7 @@ async fn a_selection_reads_only_its_kinds_and_reports_the_rest_unselected() {
     let options = SyncOptions { kinds: vec!["mfa_devices".into()], max_items: PAGE, ..SyncOptions::default() };
     let output = fixture.sync_with(&options).await.expect("sync");
     let types = output.entities_by_type();
-    assert!(types.contains_key("onelogin_mfa_device") && types.contains_key("onelogin_user"));
+    assert!(types.contains_key("mfa_device") && types.contains_key("onelogin_user"));
     assert!(!types.contains_key("onelogin_group") && !types.contains_key("onelogin_event"), "{types:?}");
     let counts = fixture.harness.request_log().counts();
     assert!(!counts.contains_key("GET /api/1/groups"), "{counts:?}");
@@ -807,7 +807,7 @@ async fn read_all_credentials_skip_the_manage_all_kinds_without_a_call_and_read_
     }
     let types = output.entities_by_type();
     assert_eq!(types["onelogin_user"], tenant.users.len() as u64);
-    for absent in ["onelogin_app_rule", "onelogin_mfa_device", "onelogin_privilege"] {
+    for absent in ["onelogin_application_rule", "mfa_device", "onelogin_privilege"] {
         assert!(!types.contains_key(absent), "{absent}: {types:?}");
     }
 }
@@ -909,7 +909,7 @@ async fn every_bulk_change_is_seen_within_the_rotation_of_incremental_syncs() {
         p.users.sort_unstable();
     });
     let admin_grant = (format!("onelogin_user:{admin}"), format!("onelogin_role:{role}"));
-    let rule_key = format!("onelogin_app_rule:{}", rule.id);
+    let rule_key = format!("onelogin_application_rule:{}", rule.id);
     let privilege_grant = (format!("onelogin_user:{holder}"), format!("onelogin_privilege:{privilege}"));
 
     let mut checkpoint = full.checkpoint.clone();

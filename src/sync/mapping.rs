@@ -2,14 +2,23 @@
 //! JupiterOne's data model (`_type`/`_class`) so graph hosts that know it
 //! work unchanged. Pure functions over `serde_json::Value`: every OneLogin
 //! field is optional and may be null, and unknown fields pass through.
+//!
+//! Properties are graph-ready ([`graph_ready`]): every value is a primitive
+//! or an array of primitives. A nested object becomes dotted names
+//! (`custom_attributes.food`); an array of objects becomes one array per
+//! field (`conditions.source`), each element's value in order (null where
+//! absent; a field whose values are arrays is concatenated); a top-level
+//! `a-b` is spelled `a_b`; a declared property is coerced to its kind
+//! (numeric strings to integers, numbers to text).
 
 use serde_json::{json, Map, Value};
 
 use crate::identity::connector::types::{Entity, Relationship};
+use crate::vocabulary::HAS;
 use crate::vocabulary::{
-    auth_method_name, entitlement_key, id_of, id_value, user_state_name, user_status_name, EntityType, ACCOUNT,
-    APPLICATION, APP_RULE, AWS_IAM_ROLE, CUSTOM_ATTRIBUTE, ENTITLEMENT, EVENT, GROUP, MFA_DEVICE, PRIVILEGE, ROLE,
-    SERVICE, USER,
+    auth_method_name, declared, entitlement_key, id_of, id_value, user_state_name, user_status_name, EntityType,
+    PropertyKind, ACCOUNT, APPLICATION, APP_RULE, AWS_IAM_ROLE, CUSTOM_ATTRIBUTE, ENTITLEMENT, EVENT, GROUP,
+    MFA_DEVICE, PERSONAL_APPLICATION, PRIVILEGE, ROLE, SERVICE, USER,
 };
 
 /// Normalized account status of a user (the README's status table): status 1, 4 or 5
@@ -50,29 +59,34 @@ pub fn assignment_status(provisioning_state: Option<&str>) -> &'static str {
     }
 }
 
-/// The entitlement entity for `permission` on the resource.
-pub fn entitlement(resource: &Entity, permission: &str) -> Entity {
-    Entity {
+/// The entitlement entity for `permission` on the resource, and the
+/// relationship linking it to the resource (`resource HAS entitlement`).
+pub fn entitlement(resource: &Entity, permission: &str) -> (Entity, Relationship) {
+    let entity = Entity {
         key: entitlement_key(&resource.key, permission),
         entity_type: ENTITLEMENT.name.to_string(),
         classes: ENTITLEMENT.class_list(),
         display_name: format!("{} {permission}", resource.display_name),
         properties: json!({"resource": resource.key, "resource_type": resource.entity_type, "permission": permission})
             .to_string(),
-    }
+    };
+    let link = relationship(HAS, &resource.key, &entity.key);
+    (entity, link)
 }
 
 /// A grant: the relationship from a principal to a resource, carrying the
-/// entitlement and how it is conferred (`direct` or the granting entity's key).
+/// entitlement (`permission` on the resource) and how it is conferred
+/// (`direct` or the granting entity's key).
 pub fn grant(
     class: &str,
     from: &str,
     to: &str,
-    entitlement: &str,
+    permission: &str,
     via: &str,
     mut extra: Map<String, Value>,
 ) -> Relationship {
-    extra.insert("entitlement".into(), json!(entitlement));
+    extra.insert("entitlement".into(), json!(entitlement_key(to, permission)));
+    extra.insert("permission".into(), json!(permission));
     extra.insert("via".into(), json!(via));
     relationship_with(class, from, to, Value::Object(extra))
 }
@@ -92,7 +106,101 @@ fn entity(
         entity_type: kind.name.to_string(),
         classes: kind.class_list(),
         display_name,
-        properties: Value::Object(properties).to_string(),
+        properties: Value::Object(graph_ready(kind, properties)).to_string(),
+    }
+}
+
+/// The properties made graph-ready (see the module docs): flattened, one
+/// spelling per name, declared ones coerced to their kind.
+pub fn graph_ready(kind: &EntityType, object: Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (name, value) in object {
+        let name = name.replace('-', "_");
+        // `app-name` beside `app_name`: the one with a value wins.
+        if value.is_null() && out.get(&name).is_some_and(|v| !v.is_null()) {
+            continue;
+        }
+        flatten_into(&mut out, name, value);
+    }
+    for (name, value) in out.iter_mut() {
+        if let Some(property) = declared(kind.properties, name) {
+            coerce(property.kind, value);
+        }
+    }
+    out
+}
+
+fn is_primitive(value: &Value) -> bool {
+    !matches!(value, Value::Array(_) | Value::Object(_))
+}
+
+/// Flatten `value` under `name` into `out`.
+fn flatten_into(out: &mut Map<String, Value>, name: String, value: Value) {
+    match value {
+        Value::Object(fields) => {
+            for (field, inner) in fields {
+                flatten_into(out, format!("{name}.{field}"), inner);
+            }
+        }
+        Value::Array(items) if items.iter().all(is_primitive) => {
+            out.insert(name, Value::Array(items));
+        }
+        Value::Array(items) if items.iter().all(|i| i.is_object() || i.is_null()) => {
+            let mut fields: Vec<String> = Vec::new();
+            for field in items.iter().filter_map(Value::as_object).flat_map(|o| o.keys()) {
+                if !fields.contains(field) {
+                    fields.push(field.clone());
+                }
+            }
+            for field in fields {
+                let mut column = Vec::new();
+                for item in &items {
+                    match item.get(&field) {
+                        Some(Value::Array(values)) => column.extend(values.iter().map(primitive)),
+                        Some(value) => column.push(primitive(value)),
+                        None => column.push(Value::Null),
+                    }
+                }
+                out.insert(format!("{name}.{field}"), Value::Array(column));
+            }
+        }
+        Value::Array(items) => {
+            out.insert(name, Value::Array(items.iter().map(primitive).collect()));
+        }
+        primitive => {
+            out.insert(name, primitive);
+        }
+    }
+}
+
+/// A primitive as it is; anything nested as its JSON text.
+fn primitive(value: &Value) -> Value {
+    if is_primitive(value) {
+        value.clone()
+    } else {
+        Value::String(value.to_string())
+    }
+}
+
+/// Coerce a value (or a list's items) to a declared kind where OneLogin sent
+/// another type: numeric strings to integers, numbers and booleans to text.
+fn coerce(kind: PropertyKind, value: &mut Value) {
+    match (kind, value) {
+        (PropertyKind::Integer, value @ Value::String(_)) => coerce_integer(value),
+        (PropertyKind::Text, value @ (Value::Number(_) | Value::Bool(_))) => *value = json!(value.to_string()),
+        (PropertyKind::IntegerList, Value::Array(items)) => items.iter_mut().for_each(coerce_integer),
+        (PropertyKind::TextList, Value::Array(items)) => {
+            for item in items.iter_mut().filter(|i| i.is_number() || i.is_boolean()) {
+                *item = json!(item.to_string());
+            }
+        }
+        _ => {}
+    }
+}
+
+fn coerce_integer(value: &mut Value) {
+    if let Some(n) = value.as_str().and_then(|s| s.trim().parse::<i64>().ok()) {
+        *value = json!(n);
     }
 }
 
@@ -155,6 +263,17 @@ pub fn app_rule(app_id: u64, object: &Value, unevaluable: Option<Vec<String>>) -
     let id = id_of(object)?;
     let name = text(object, "name").map_or_else(|| id.to_string(), str::to_string);
     let mut properties = fields(object);
+    // No conditions or actions: the same names as a rule with some, empty.
+    for (list, columns) in
+        [("conditions", ["source", "operator", "value"]), ("actions", ["action", "value", "expression"])]
+    {
+        if properties.get(list).and_then(Value::as_array).is_some_and(Vec::is_empty) {
+            properties.remove(list);
+            for column in columns {
+                properties.insert(format!("{list}.{column}"), json!([]));
+            }
+        }
+    }
     properties.insert("app_id".into(), json!(app_id));
     if let Some(unevaluable) = unevaluable {
         properties.insert("aws_evaluable".into(), json!(unevaluable.is_empty()));
@@ -174,6 +293,22 @@ pub fn mfa_device(user_id: u64, object: &Value) -> Option<Entity> {
     let mut properties = fields(object);
     properties.insert("user_id".into(), json!(user_id));
     Some(entity(&MFA_DEVICE, id, name.to_string(), properties))
+}
+
+/// Whether an item of a user's apps list is a personal application
+/// (`personal: true`, as the v1 list and graph-onelogin read it).
+pub fn is_personal_app(object: &Value) -> bool {
+    object.get("personal").and_then(Value::as_bool) == Some(true)
+}
+
+/// A personal application from a user's apps list, keyed by user and app
+/// (a personal app belongs to one user).
+pub fn personal_application(user_id: u64, object: &Value) -> Option<Entity> {
+    let id = id_of(object)?;
+    let name = text(object, "name").map_or_else(|| id.to_string(), str::to_string);
+    let mut properties = fields(object);
+    properties.insert("user_id".into(), json!(user_id));
+    Some(entity(&PERSONAL_APPLICATION, format!("{user_id}:{id}"), name, properties))
 }
 
 /// A privilege's id (a string, e.g. a UUID; a number is accepted too).
@@ -200,6 +335,18 @@ pub fn event(object: &Value) -> Option<Entity> {
     Some(entity(&EVENT, id, name, fields(object)))
 }
 
+/// The relationships of an event to the user (`user_id`) and application
+/// (`app_id`) it concerns (`user HAS event`, `application HAS event`).
+pub fn event_links(object: &Value, event_key: &str) -> Vec<Relationship> {
+    [("user_id", &USER), ("app_id", &APPLICATION)]
+        .into_iter()
+        .filter_map(|(field, kind)| {
+            let id = object.get(field).and_then(id_value).filter(|id| *id != 0)?;
+            Some(relationship(HAS, &kind.key(id), event_key))
+        })
+        .collect()
+}
+
 /// An AWS IAM role named by app rules, keyed by its ARN.
 pub fn aws_iam_role(arn: &str) -> Entity {
     let name = arn.rsplit('/').next().unwrap_or(arn);
@@ -213,8 +360,8 @@ pub fn aws_iam_role(arn: &str) -> Entity {
 }
 
 /// A v2 user (`GET /api/2/users`): every field as OneLogin returned it
-/// (custom attributes stay under `custom_attributes`), plus `name`, `active`
-/// (only status 1 can log in), `status_name`, `state_name`, the normalized
+/// (custom attributes as `custom_attributes.<shortname>`), plus `name`,
+/// `active` (`account_status` is active), `status_name`, `state_name`, the normalized
 /// `account_status` and `employment_status`, and `employee_email` (the
 /// lower-cased email: the key hosts join people across systems on), and
 /// `mfa_enrolled` when the user's MFA devices were read.
@@ -231,7 +378,7 @@ pub fn user(object: &Value, mfa_enrolled: Option<bool>) -> Option<Entity> {
     let state = object.get("state").and_then(Value::as_u64);
     let mut properties = fields(object);
     properties.insert("name".into(), json!(name));
-    properties.insert("active".into(), json!(status == Some(1)));
+    properties.insert("active".into(), json!(account_status(status, state) == "active"));
     properties.insert("status_name".into(), json!(status.map(user_status_name)));
     properties.insert("state_name".into(), json!(state.map(user_state_name)));
     properties.insert("account_status".into(), json!(account_status(status, state)));
@@ -255,11 +402,15 @@ pub fn group(object: &Value) -> Option<Entity> {
     Some(entity(&GROUP, id, name, fields(object)))
 }
 
-/// A v2 role (`GET /api/2/roles`).
+/// A v2 role (`GET /api/2/roles`). Its `users` and `admins` id arrays (up to
+/// thousands of ids) are left out: they are the `ASSIGNED` relationships.
 pub fn role(object: &Value) -> Option<Entity> {
     let id = id_of(object)?;
     let name = text(object, "name").map_or_else(|| id.to_string(), str::to_string);
-    Some(entity(&ROLE, id, name, fields(object)))
+    let mut properties = fields(object);
+    properties.remove("users");
+    properties.remove("admins");
+    Some(entity(&ROLE, id, name, properties))
 }
 
 /// A v2 app (`GET /api/2/apps`), plus `auth_method_name` and a flat
@@ -271,6 +422,7 @@ pub fn application(object: &Value) -> Option<Entity> {
     let method = object.get("auth_method").and_then(Value::as_u64);
     properties.insert("auth_method_name".into(), json!(method.map(auth_method_name)));
     let provisioning = object.get("provisioning").and_then(|p| p.get("enabled")).and_then(Value::as_bool);
+    properties.remove("provisioning");
     properties.insert("provisioning_enabled".into(), json!(provisioning));
     Some(entity(&APPLICATION, id, name, properties))
 }
@@ -291,7 +443,9 @@ mod tests {
         assert_eq!(user.key, "onelogin_user:36216766");
         assert_eq!(user.display_name, "Kelly Slater");
         let p = props(&user);
-        assert_eq!(p["custom_attributes"]["food"], "chicken");
+        assert_eq!(p["custom_attributes.food"], "chicken");
+        assert_eq!(p["custom_attributes.employeenumber"], Value::Null);
+        assert!(p.get("custom_attributes").is_none(), "flattened");
         assert_eq!(p["status_name"], "locked");
         assert_eq!(p["active"], false);
         assert_eq!(p["role_ids"], json!([199848]));
@@ -314,10 +468,104 @@ mod tests {
     }
 
     #[test]
+    fn active_agrees_with_account_status() {
+        let unapproved = user(&json!({"id":1,"status":1,"state":0}), None).unwrap();
+        let p = props(&unapproved);
+        assert_eq!((p["active"].as_bool(), p["account_status"].as_str()), (Some(false), Some("suspended")));
+        let expired = props(&user(&json!({"id":2,"status":4,"state":1}), None).unwrap());
+        assert_eq!((expired["active"].as_bool(), expired["account_status"].as_str()), (Some(true), Some("active")));
+    }
+
+    #[test]
+    fn properties_are_flattened_to_primitives_and_arrays_of_primitives() {
+        let rule = app_rule(
+            7,
+            &json!({"id":"9","name":"r","conditions":[{"source":"email","operator":"ew","value":"x.com"},
+                {"source":"has_role","operator":"ri","value":"5"}],
+                "actions":[{"action":"set_role","value":["arn:a","arn:b"]},{"action":"set_groups","expression":".*","value":["g"]}]}),
+            None,
+        )
+        .unwrap();
+        let p = props(&rule);
+        assert_eq!(rule.key, "onelogin_application_rule:9");
+        assert_eq!(p["id"], 9, "a numeric-string id is an integer");
+        assert_eq!(p["conditions.source"], json!(["email", "has_role"]));
+        assert_eq!(p["conditions.value"], json!(["x.com", "5"]));
+        assert_eq!(p["actions.action"], json!(["set_role", "set_groups"]));
+        assert_eq!(p["actions.value"], json!(["arn:a", "arn:b", "g"]));
+        assert_eq!(p["actions.expression"], json!([null, ".*"]));
+        let bare = props(&app_rule(7, &json!({"id":1,"conditions":[],"actions":[]}), None).unwrap());
+        assert_eq!((&bare["conditions.source"], &bare["actions.value"]), (&json!([]), &json!([])));
+        assert!(bare.get("conditions").is_none());
+        let privilege = privilege(&json!({"id":"p1","privilege":{"Version":"2018-05-18",
+            "Statement":[{"Effect":"Allow","Action":["users:List","users:Get"],"Scope":["*"]}]}}))
+        .unwrap();
+        let p = props(&privilege);
+        assert_eq!(p["privilege.Version"], "2018-05-18");
+        assert_eq!(p["privilege.Statement.Action"], json!(["users:List", "users:Get"]));
+        for entity in [&rule, &privilege] {
+            for (name, value) in props(entity).as_object().unwrap() {
+                let primitive = |v: &Value| !v.is_array() && !v.is_object();
+                assert!(primitive(value) || value.as_array().unwrap().iter().all(primitive), "{name}: {value}");
+            }
+        }
+    }
+
+    #[test]
+    fn events_have_one_spelling_per_field_and_link_to_their_user_and_app() {
+        let raw = json!({"id":5,"event_type_id":8,"user_id":"30","app_id":40,"app_name":null,"app-name":"Slack",
+            "group-name":"g","group_name":null,"actor_user_id":0});
+        let event = event(&raw).unwrap();
+        let p = props(&event);
+        assert_eq!((p["app_name"].as_str(), p["group_name"].as_str()), (Some("Slack"), Some("g")));
+        assert!(p.get("app-name").is_none() && p.get("group-name").is_none());
+        assert_eq!(p["user_id"], 30);
+        let links: Vec<(String, String)> =
+            event_links(&raw, &event.key).into_iter().map(|r| (r.from_key, r.to_key)).collect();
+        assert_eq!(
+            links,
+            [
+                ("onelogin_user:30".to_string(), "onelogin_event:5".to_string()),
+                ("onelogin_application:40".to_string(), "onelogin_event:5".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn roles_leave_out_their_member_and_admin_arrays() {
+        let p = props(&role(&json!({"id":1,"name":"r","apps":[2],"users":[3,4],"admins":[5]})).unwrap());
+        assert_eq!(p, json!({"id":1,"name":"r","apps":[2]}));
+    }
+
+    #[test]
+    fn personal_apps_are_keyed_by_user_and_app() {
+        let raw = json!({"id":90,"name":"Netflix","personal":true});
+        assert!(is_personal_app(&raw) && !is_personal_app(&json!({"id":1,"personal":false})));
+        let app = personal_application(30, &raw).unwrap();
+        assert_eq!(
+            (app.key.as_str(), app.classes.as_slice()),
+            ("onelogin_personal_application:30:90", &["Application".to_string()][..])
+        );
+        assert_eq!(props(&app)["user_id"], 30);
+    }
+
+    #[test]
+    fn entitlements_are_linked_to_their_resource() {
+        let group = group(&json!({"id":3,"name":"g"})).unwrap();
+        let (entitlement, link) = entitlement(&group, "member");
+        assert_eq!(entitlement.key, "onelogin_entitlement:onelogin_group:3:member");
+        assert_eq!(
+            (link.class.as_str(), link.from_key.as_str(), link.to_key.as_str()),
+            ("HAS", "onelogin_group:3", entitlement.key.as_str())
+        );
+    }
+
+    #[test]
     fn app_gets_auth_method_name_and_provisioning_flag() {
         let app = application(&json!({"id":7,"name":"AWS","auth_method":2,"provisioning":{"enabled":true}})).unwrap();
         let p = props(&app);
         assert_eq!((p["auth_method_name"].as_str(), p["provisioning_enabled"].as_bool()), (Some("saml"), Some(true)));
+        assert!(p.get("provisioning").is_none() && p.get("provisioning.enabled").is_none(), "one spelling");
         assert_eq!(app.classes, ["Application"]);
     }
 

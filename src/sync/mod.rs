@@ -84,6 +84,8 @@ static START_RELATIONSHIP: crate::vocabulary::RelationshipType = crate::vocabula
     from: &crate::vocabulary::ACCOUNT,
     to: &crate::vocabulary::SERVICE,
     description: "The account has the SSO / MFA service.",
+    properties: &[],
+    may_dangle: false,
 };
 
 /// Where a sync stands within one call: what the cursor carries.

@@ -22,7 +22,43 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
-use super::tenant::{Tenant, User, CONNECTORS};
+use super::tenant::{Tenant, User, CONNECTORS, USER_ID_BASE};
+
+/// The first id of a personal app.
+pub const PERSONAL_APP_ID_BASE: u64 = 90_000_000;
+
+/// A personal app: one a user added to their own portal (not an app of the
+/// account). Listed among the user's apps with `personal: true` when
+/// [`crate::simulator::SimulatorConfig::personal_apps`] is on.
+///
+/// Assumption (FIDELITY.md F-APP-16): that OneLogin's user-apps lists carry them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonalApp {
+    /// Its id (unique across the tenant, never an account app's id).
+    pub id: u64,
+    /// Its name.
+    pub name: &'static str,
+}
+
+const PERSONAL_APP_NAMES: [&str; 4] = ["Personal Gmail", "Netflix", "Personal Dropbox", "Home Banking"];
+
+/// The personal apps of user `user_id`: derived from the id alone (not from the
+/// tenant's random stream, so adding them changed no other data). Every fifth
+/// user has one, every tenth of those another.
+pub fn personal_apps(user_id: u64) -> Vec<PersonalApp> {
+    let n = user_id.saturating_sub(USER_ID_BASE);
+    let count = match (n % 5, n % 50) {
+        (2, 7) => 2,
+        (2, _) => 1,
+        _ => 0,
+    };
+    (0..count)
+        .map(|k| PersonalApp {
+            id: PERSONAL_APP_ID_BASE + n * 2 + k,
+            name: PERSONAL_APP_NAMES[((n / 5 + k) % PERSONAL_APP_NAMES.len() as u64) as usize],
+        })
+        .collect()
+}
 
 /// The AWS Multi Account connector id.
 ///

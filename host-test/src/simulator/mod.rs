@@ -125,6 +125,9 @@ pub struct SimulatorConfig {
     /// The token endpoint's lock-out after repeated bad credentials; `None` never
     /// locks out (FIDELITY.md F-TOK-14).
     pub token_throttle: Option<TokenThrottle>,
+    /// Whether users' app lists include their personal apps (`personal: true`;
+    /// FIDELITY.md F-APP-16: assumed, the v1 docs say they are left out).
+    pub personal_apps: bool,
 }
 
 /// Whether the last page of a v2 list carries an `After-Cursor` header.
@@ -166,6 +169,7 @@ impl Default for SimulatorConfig {
             last_page_cursor: LastPageCursor::default(),
             v2_throttle: V2Throttle::default(),
             token_throttle: Some(TokenThrottle::default()),
+            personal_apps: true,
         }
     }
 }
@@ -216,6 +220,8 @@ pub struct Inner {
     pub list_role_ids: ListRoleIds,
     /// [`SimulatorConfig::last_page_cursor`].
     pub last_page_cursor: LastPageCursor,
+    /// [`SimulatorConfig::personal_apps`].
+    pub personal_apps: bool,
 }
 
 impl Inner {
@@ -283,6 +289,7 @@ impl Simulator {
             privileges_enabled: config.privileges,
             list_role_ids: config.list_role_ids,
             last_page_cursor: config.last_page_cursor,
+            personal_apps: config.personal_apps,
         }));
         let app = router(shared.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();

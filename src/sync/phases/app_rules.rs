@@ -42,6 +42,8 @@ pub static PHASE: PhaseSpec = PhaseSpec {
         from: &APPLICATION,
         to: &APP_RULE,
         description: "The application has the rule.",
+        properties: &[],
+        may_dangle: false,
     }],
 };
 

@@ -31,12 +31,24 @@ pub static PHASE: PhaseSpec = PhaseSpec {
     feeds: &[Kind(&APPS)],
     enter: |state| state.pending(Kind(&APPS)),
     entities: &[&APPLICATION, &ENTITLEMENT],
-    relationships: &[RelationshipType {
-        class: HAS,
-        from: &ACCOUNT,
-        to: &APPLICATION,
-        description: "The account has the application.",
-    }],
+    relationships: &[
+        RelationshipType {
+            class: HAS,
+            from: &ACCOUNT,
+            to: &APPLICATION,
+            description: "The account has the application.",
+            properties: &[],
+            may_dangle: false,
+        },
+        RelationshipType {
+            class: HAS,
+            from: &APPLICATION,
+            to: &ENTITLEMENT,
+            description: "The application's `access` entitlement.",
+            properties: &[],
+            may_dangle: false,
+        },
+    ],
 };
 
 /// One page of apps; the instance also collects their ids (rules and
@@ -56,7 +68,9 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
             continue;
         };
         if ctx.first_sighting(&app.key) {
-            ctx.out.entities.push(mapping::entitlement(&app, "access"));
+            let (entitlement, link) = mapping::entitlement(&app, "access");
+            ctx.out.entities.push(entitlement);
+            ctx.out.relationships.push(link);
             ctx.owned(app);
         }
     }

@@ -24,6 +24,8 @@ pub static PHASE: PhaseSpec = PhaseSpec {
         from: &ACCOUNT,
         to: &CUSTOM_ATTRIBUTE,
         description: "The account defines the custom attribute.",
+        properties: &[],
+        may_dangle: false,
     }],
 };
 

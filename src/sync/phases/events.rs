@@ -14,7 +14,7 @@ use crate::identity::connector::types::AccessLevel;
 use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
 use crate::sync::step::{Ctx, Lane, PhaseSpec, Position, StepOutcome};
-use crate::vocabulary::{id_value, EVENT};
+use crate::vocabulary::{id_value, RelationshipType, APPLICATION, EVENT, HAS, USER};
 
 /// The `events` kind.
 pub static EVENTS: KindSpec = KindSpec {
@@ -36,7 +36,24 @@ pub static PHASE: PhaseSpec = PhaseSpec {
     feeds: &[Kind(&EVENTS)],
     enter: |state| state.pending(Kind(&EVENTS)),
     entities: &[&EVENT],
-    relationships: &[],
+    relationships: &[
+        RelationshipType {
+            class: HAS,
+            from: &USER,
+            to: &EVENT,
+            description: "The event concerns the user (its `user_id`); the user may be deleted since.",
+            properties: &[],
+            may_dangle: true,
+        },
+        RelationshipType {
+            class: HAS,
+            from: &APPLICATION,
+            to: &EVENT,
+            description: "The event concerns the application (its `app_id`); the app may be deleted since.",
+            properties: &[],
+            may_dangle: true,
+        },
+    ],
 };
 
 /// At most this many time slices of the events window are read in parallel.
@@ -114,7 +131,10 @@ fn emit<T: Transport>(ctx: &mut Ctx<'_, T>, items: &[Value], after_id: u64, mut 
             continue;
         }
         match mapping::event(object) {
-            Some(event) if ctx.first_sighting(&event.key) => ctx.out.entities.push(event),
+            Some(event) if ctx.first_sighting(&event.key) => {
+                ctx.out.relationships.extend(mapping::event_links(object, &event.key));
+                ctx.out.entities.push(event);
+            }
             Some(_) => {}
             None => logging::warn("skipped an event without a numeric id"),
         }

@@ -29,12 +29,24 @@ pub static PHASE: PhaseSpec = PhaseSpec {
     feeds: &[Kind(&GROUPS)],
     enter: |state| state.pending(Kind(&GROUPS)),
     entities: &[&GROUP, &ENTITLEMENT],
-    relationships: &[RelationshipType {
-        class: HAS,
-        from: &ACCOUNT,
-        to: &GROUP,
-        description: "The account has the group.",
-    }],
+    relationships: &[
+        RelationshipType {
+            class: HAS,
+            from: &ACCOUNT,
+            to: &GROUP,
+            description: "The account has the group.",
+            properties: &[],
+            may_dangle: false,
+        },
+        RelationshipType {
+            class: HAS,
+            from: &GROUP,
+            to: &ENTITLEMENT,
+            description: "The group's `member` entitlement.",
+            properties: &[],
+            may_dangle: false,
+        },
+    ],
 };
 
 /// One page of groups.
@@ -46,7 +58,9 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
             continue;
         };
         if ctx.first_sighting(&group.key) {
-            ctx.out.entities.push(mapping::entitlement(&group, "member"));
+            let (entitlement, link) = mapping::entitlement(&group, "member");
+            ctx.out.entities.push(entitlement);
+            ctx.out.relationships.push(link);
             ctx.owned(group);
         }
     }

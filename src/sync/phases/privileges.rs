@@ -38,14 +38,30 @@ pub static PHASE: PhaseSpec = PhaseSpec {
     enter: |state| state.pending(Kind(&PRIVILEGES)),
     entities: &[&PRIVILEGE],
     relationships: &[
-        RelationshipType { class: HAS, from: &ACCOUNT, to: &PRIVILEGE, description: "The account has the privilege." },
+        RelationshipType {
+            class: HAS,
+            from: &ACCOUNT,
+            to: &PRIVILEGE,
+            description: "The account has the privilege.",
+            properties: &[],
+            may_dangle: false,
+        },
         RelationshipType {
             class: ASSIGNED,
             from: &USER,
             to: &PRIVILEGE,
             description: "The privilege is assigned to the user.",
+            properties: &[],
+            may_dangle: false,
         },
-        RelationshipType { class: HAS, from: &ROLE, to: &PRIVILEGE, description: "The privilege is assigned to the role." },
+        RelationshipType {
+            class: HAS,
+            from: &ROLE,
+            to: &PRIVILEGE,
+            description: "The privilege is assigned to the role.",
+            properties: &[],
+            may_dangle: false,
+        },
     ],
 };
 

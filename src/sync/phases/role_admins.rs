@@ -3,7 +3,7 @@
 //! admins pages on alone. An incremental sync reads the roles whose turn it
 //! is (`rotation.rs`).
 
-use serde_json::{json, Map};
+use serde_json::Map;
 
 use crate::client::pagination::{self, page_size, List, PageCursor};
 use crate::client::transport::Transport;
@@ -13,7 +13,7 @@ use crate::sync::kinds::Kind;
 use crate::sync::mapping;
 use crate::sync::rotation;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
-use crate::vocabulary::{entitlement_key, id_of, RelationshipType, ASSIGNED, ROLE, USER};
+use crate::vocabulary::{id_of, RelationshipType, ASSIGNED, GRANT_PROPERTIES, ROLE, USER};
 
 use super::roles::ROLES;
 
@@ -28,8 +28,9 @@ pub static PHASE: PhaseSpec = PhaseSpec {
         class: ASSIGNED,
         from: &USER,
         to: &ROLE,
-        description: "A grant: the user is a member or an admin of the role; properties `permission`, \
-                      `entitlement`, `via`.",
+        description: "A grant: the user is a member or an admin of the role (`permission`).",
+        properties: &GRANT_PROPERTIES,
+        may_dangle: false,
     }],
 };
 
@@ -56,12 +57,10 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
         let list = List::v2(&path, page_size::ROLE_USERS);
         let page = pagination::parse_page(&list, &first, &response, body)?;
         let role_key = ROLE.key(role_id);
-        let entitlement = entitlement_key(&role_key, "admin");
         ctx.client.read_rest(&list, page, |admin| {
             read += 1;
             if let Some(user_id) = id_of(&admin) {
-                let extra = Map::from_iter([("permission".to_string(), json!("admin"))]);
-                grants.push(mapping::grant(ASSIGNED, &USER.key(user_id), &role_key, &entitlement, "direct", extra));
+                grants.push(mapping::grant(ASSIGNED, &USER.key(user_id), &role_key, "admin", "direct", Map::new()));
             }
         })?;
     }

@@ -14,7 +14,7 @@ use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
 use crate::vocabulary::{
-    entitlement_key, id_list, RelationshipType, RoleApps, ACCOUNT, ALLOWS, APPLICATION, ENTITLEMENT, HAS, ROLE,
+    id_list, RelationshipType, RoleApps, ACCOUNT, ALLOWS, APPLICATION, ENTITLEMENT, GRANT_PROPERTIES, HAS, ROLE,
 };
 
 /// The `roles` kind.
@@ -38,12 +38,29 @@ pub static PHASE: PhaseSpec = PhaseSpec {
     enter: |state| state.pending(Kind(&ROLES)),
     entities: &[&ROLE, &ENTITLEMENT],
     relationships: &[
-        RelationshipType { class: HAS, from: &ACCOUNT, to: &ROLE, description: "The account has the role." },
+        RelationshipType {
+            class: HAS,
+            from: &ACCOUNT,
+            to: &ROLE,
+            description: "The account has the role.",
+            properties: &[],
+            may_dangle: false,
+        },
+        RelationshipType {
+            class: HAS,
+            from: &ROLE,
+            to: &ENTITLEMENT,
+            description: "The role's `member` and `admin` entitlements.",
+            properties: &[],
+            may_dangle: false,
+        },
         RelationshipType {
             class: ALLOWS,
             from: &ROLE,
             to: &APPLICATION,
-            description: "The role gives its members the application.",
+            description: "A grant: the role gives its members the application (`permission` access, `via` the role).",
+            properties: &GRANT_PROPERTIES,
+            may_dangle: false,
         },
     ],
 };
@@ -64,12 +81,14 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
         }
         for app_id in id_list(object.get("apps")) {
             let app_key = APPLICATION.key(app_id);
-            let entitlement = entitlement_key(&app_key, "access");
-            let grant = mapping::grant(ALLOWS, &role.key, &app_key, &entitlement, &role.key, Map::new());
+            let grant = mapping::grant(ALLOWS, &role.key, &app_key, "access", &role.key, Map::new());
             ctx.out.relationships.push(grant);
         }
-        ctx.out.entities.push(mapping::entitlement(&role, "member"));
-        ctx.out.entities.push(mapping::entitlement(&role, "admin"));
+        for permission in ["member", "admin"] {
+            let (entitlement, link) = mapping::entitlement(&role, permission);
+            ctx.out.entities.push(entitlement);
+            ctx.out.relationships.push(link);
+        }
         ctx.owned(role);
     }
     if let Some(mut so_far) = collected {

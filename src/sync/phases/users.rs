@@ -26,8 +26,8 @@ use crate::sync::mapping;
 use crate::sync::state::Status;
 use crate::sync::step::{count, Ctx, Output, PhaseSpec, Position, StepOutcome};
 use crate::vocabulary::{
-    entitlement_key, id_list, id_of, RelationshipType, RoleApps, ACCOUNT, APPLICATION, ASSIGNED, AWS_IAM_ROLE, GROUP,
-    HAS, MFA_DEVICE, ROLE, USER,
+    id_list, id_of, prop, PropertyKind, RelationshipType, RoleApps, ACCOUNT, APPLICATION, ASSIGNED, AWS_IAM_ROLE,
+    GRANT_PROPERTIES, GROUP, HAS, MFA_DEVICE, PERSONAL_APPLICATION, ROLE, USER,
 };
 
 use super::app_rules::APP_RULES;
@@ -51,7 +51,8 @@ pub static USERS: KindSpec = KindSpec {
 /// The `user_apps` kind.
 pub static USER_APPS: KindSpec = KindSpec {
     name: "user_apps",
-    description: "Each user's applications: through which roles or directly, and the provisioning state.",
+    description: "Each user's applications: through which roles or directly, and the provisioning state; \
+                  personal applications.",
     cost: "1 call per user (incremental: per changed user); on a full sync where no application has \
            provisioning and apps x ceil(users / 1000) is at most half the users, 1 call per 1000 users of each \
            application instead (no login_id then)",
@@ -95,40 +96,96 @@ pub static PHASE: PhaseSpec = PhaseSpec {
     declares: &PER_USER,
     feeds: &PER_USER,
     enter: |state| state.pending(Kind(&USERS)),
-    entities: &[&USER, &MFA_DEVICE],
+    entities: &[&USER, &PERSONAL_APPLICATION, &MFA_DEVICE],
     relationships: &RELATIONSHIPS,
 };
 
+/// The properties of `user ASSIGNED application`.
+static USER_APP_PROPERTIES: [crate::vocabulary::Property; 10] = [
+    prop("entitlement", PropertyKind::Text, "The key of the application's `access` entitlement."),
+    prop("permission", PropertyKind::Text, "`access`."),
+    prop("via", PropertyKind::Text, "The first role giving the application, or `direct`."),
+    prop("via_roles", PropertyKind::TextList, "Every role of the user giving the application."),
+    prop("provisioning_state", PropertyKind::Text, "OneLogin's provisioning state (`provisioned`, `pending`, ...)."),
+    prop("provisioning_status", PropertyKind::Text, "OneLogin's provisioning status (`enabled`, ...)."),
+    prop("provisioning_enabled", PropertyKind::Boolean, "Provisioning is on for the application."),
+    prop("login_id", PropertyKind::Integer, "OneLogin's id of the (user, app) login."),
+    prop("status", PropertyKind::Text, "Normalized from `provisioning_state`: `active`, `staged`, `deprovisioned`, \
+        `access_created`, `discovered`."),
+    prop("last_login", PropertyKind::Timestamp, "The user's last login to the application (from events)."),
+];
+
 /// What the users phases emit.
-pub static RELATIONSHIPS: [RelationshipType; 6] = [
-    RelationshipType { class: HAS, from: &ACCOUNT, to: &USER, description: "The account has the user." },
+pub static RELATIONSHIPS: [RelationshipType; 8] = [
+    RelationshipType {
+        class: HAS,
+        from: &ACCOUNT,
+        to: &USER,
+        description: "The account has the user.",
+        properties: &[],
+        may_dangle: false,
+    },
     RelationshipType {
         class: HAS,
         from: &GROUP,
         to: &USER,
-        description: "The user is in the group (the user's group_id).",
+        description: "The user is in the group (the user's group_id); the grant is `user ASSIGNED group`.",
+        properties: &[],
+        may_dangle: false,
+    },
+    RelationshipType {
+        class: ASSIGNED,
+        from: &USER,
+        to: &GROUP,
+        description: "A grant: the user is a member of the group (the user's group_id).",
+        properties: &GRANT_PROPERTIES,
+        may_dangle: false,
     },
     RelationshipType {
         class: ASSIGNED,
         from: &USER,
         to: &ROLE,
-        description: "A grant: the user is a member or an admin of the role; properties `permission`, \
-                      `entitlement`, `via`.",
+        description: "A grant: the user is a member or an admin of the role (`permission`).",
+        properties: &GRANT_PROPERTIES,
+        may_dangle: false,
     },
     RelationshipType {
         class: ASSIGNED,
         from: &USER,
         to: &APPLICATION,
-        description: "A grant: the user can use the application; `via` is the first role giving it or `direct`; \
-                      `via_roles`, `provisioning_state`, `status`, `last_login`.",
+        description: "A grant: the user can use the application, through roles or directly, with its \
+                      provisioning state and last login.",
+        properties: &USER_APP_PROPERTIES,
+        may_dangle: false,
     },
-    RelationshipType { class: ASSIGNED, from: &USER, to: &MFA_DEVICE, description: "The user enrolled the device." },
+    RelationshipType {
+        class: HAS,
+        from: &USER,
+        to: &PERSONAL_APPLICATION,
+        description: "The user added the personal application.",
+        properties: &[],
+        may_dangle: false,
+    },
+    RelationshipType {
+        class: ASSIGNED,
+        from: &USER,
+        to: &MFA_DEVICE,
+        description: "The user enrolled the device.",
+        properties: &[],
+        may_dangle: false,
+    },
     RelationshipType {
         class: ASSIGNED,
         from: &USER,
         to: &AWS_IAM_ROLE,
         description: "The user gets the AWS role through app rules; `determined` is false when a rule has a \
                       condition the connector cannot evaluate (`undetermined_rule_ids`).",
+        properties: &[
+            prop("determined", PropertyKind::Boolean, "Every rule giving the role could be evaluated."),
+            prop("rule_ids", PropertyKind::IntegerList, "The rules that give the role."),
+            prop("undetermined_rule_ids", PropertyKind::IntegerList, "Rules that might give it (unevaluable)."),
+        ],
+        may_dangle: false,
     },
 ];
 
@@ -404,16 +461,14 @@ fn memberships(out: &mut Output, joins: &Joins<'_>, user_key: &str, object: &Val
     if joins.groups {
         if let Some(group_id) = mapping::user_group_id(object) {
             let group_key = GROUP.key(group_id);
-            let entitlement = entitlement_key(&group_key, "member");
-            out.relationships.push(mapping::grant(HAS, &group_key, user_key, &entitlement, "direct", Map::new()));
+            out.relationships.push(mapping::relationship(HAS, &group_key, user_key));
+            out.relationships.push(mapping::grant(ASSIGNED, user_key, &group_key, "member", "direct", Map::new()));
         }
     }
     if joins.roles_selected {
         for role_id in role_ids {
             let role_key = ROLE.key(role_id);
-            let entitlement = entitlement_key(&role_key, "member");
-            let props = Map::from_iter([("permission".to_string(), json!("member"))]);
-            out.relationships.push(mapping::grant(ASSIGNED, user_key, &role_key, &entitlement, "direct", props));
+            out.relationships.push(mapping::grant(ASSIGNED, user_key, &role_key, "member", "direct", Map::new()));
         }
     }
 }
@@ -427,9 +482,15 @@ fn app_access(out: &mut Output, joins: &Joins<'_>, user_id: u64, user_key: &str,
         }
     }
     for app in apps {
+        if mapping::is_personal_app(app) {
+            if let Some(personal) = mapping::personal_application(user_id, app) {
+                out.relationships.push(mapping::relationship(HAS, user_key, &personal.key));
+                out.entities.push(personal);
+            }
+            continue;
+        }
         let Some(app_id) = id_of(app) else { continue };
         let app_key = APPLICATION.key(app_id);
-        let entitlement = entitlement_key(&app_key, "access");
         let roles_giving: Vec<String> = via_roles.get(&app_id).into_iter().flatten().map(|r| ROLE.key(r)).collect();
         let via = roles_giving.first().cloned().unwrap_or_else(|| "direct".to_string());
         let state = app.get("provisioning_state").and_then(Value::as_str);
@@ -444,7 +505,7 @@ fn app_access(out: &mut Output, joins: &Joins<'_>, user_id: u64, user_key: &str,
         if let Some(logins) = joins.logins {
             props.insert("last_login".into(), json!(logins.get(&(user_id, app_id))));
         }
-        out.relationships.push(mapping::grant(ASSIGNED, user_key, &app_key, &entitlement, &via, props));
+        out.relationships.push(mapping::grant(ASSIGNED, user_key, &app_key, "access", &via, props));
     }
 }
 

@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use clap::Args;
-use host_test::harness::types::{ConnectorInfo, SyncKind, ValueType};
+use host_test::data_model::kind_name;
+use host_test::harness::types::{ConnectorInfo, PropertySpec, SyncKind, ValueType};
 use host_test::harness::{Harness, HarnessConfig, Limits};
 use serde_json::{json, Value};
 
@@ -67,6 +68,13 @@ fn value_type_name(t: ValueType) -> &'static str {
     }
 }
 
+fn properties_json(properties: &[PropertySpec]) -> Vec<Value> {
+    properties
+        .iter()
+        .map(|p| json!({"name": p.name, "kind": kind_name(p.kind), "description": p.description}))
+        .collect()
+}
+
 /// `connector-info` as JSON: snake_case keys, WIT case names for enums.
 pub fn info_json(info: &ConnectorInfo) -> Value {
     json!({
@@ -87,12 +95,16 @@ pub fn info_json(info: &ConnectorInfo) -> Value {
             "entity_type": k.entity_type,
             "classes": k.classes,
             "description": k.description,
+            "key_format": k.key_format,
+            "properties": properties_json(&k.properties),
         })).collect::<Vec<_>>(),
         "relationship_kinds": info.relationship_kinds.iter().map(|k| json!({
             "class": k.class,
             "from_type": k.from_type,
             "to_type": k.to_type,
             "description": k.description,
+            "properties": properties_json(&k.properties),
+            "may_dangle": k.may_dangle,
         })).collect::<Vec<_>>(),
         "sync_kinds": info.sync_kinds.iter().map(|k| json!({
             "name": k.name,

@@ -9,8 +9,10 @@
 
 mod bench;
 mod common;
+mod data_model;
 mod describe;
 mod diff;
+mod export;
 mod journal;
 mod progress;
 mod provision;
@@ -54,6 +56,10 @@ enum Command {
     Provision(provision::ProvisionCommand),
     /// Print the connector's self-description as JSON.
     Describe(describe::DescribeCommand),
+    /// Write the data-model reference (docs/DATA_MODEL.md) from `describe`.
+    DataModel(data_model::DataModelCommand),
+    /// An access review from a `sync --out` file: one row per user grant, CSV or JSON.
+    Export(export::ExportCommand),
     /// Serve the OneLogin API simulator until Ctrl-C.
     Simulator(simulator::SimulatorCommand),
 }
@@ -82,6 +88,8 @@ async fn main() -> ExitCode {
         Command::Bench(command) => command.run(&component, limits).await,
         Command::Provision(command) => command.run(&component, limits).await,
         Command::Describe(command) => command.run(&component, limits).await,
+        Command::DataModel(command) => command.run(&component, limits).await,
+        Command::Export(command) => command.run(),
         Command::Simulator(command) => command.run().await,
     };
     match result {

@@ -260,6 +260,19 @@ fn visible_user_apps<'a>(tenant: &'a Tenant, user: &User, params: &Params) -> Ve
         .collect()
 }
 
+/// The user's personal apps, when the simulator lists them.
+///
+/// Assumption (FIDELITY.md F-APP-16): v1 and v2 user-apps lists carry personal apps
+/// with `personal: true` (the v1 docs say the list leaves them out; v2 documents no
+/// `personal` field; graph-onelogin reads the flag in case).
+fn listed_personal_apps(listed: bool, user_id: u64) -> Vec<crate::simulator::access::PersonalApp> {
+    if listed {
+        crate::simulator::access::personal_apps(user_id)
+    } else {
+        Vec::new()
+    }
+}
+
 /// `GET /api/2/users/{id}/apps` (not paginated).
 async fn apps_v2(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
@@ -281,6 +294,19 @@ async fn apps_v2(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q):
                 "provisioning_enabled": a.provisioning_enabled,
             })
         })
+        .chain(listed_personal_apps(st.personal_apps, user.id).into_iter().map(|p| {
+            json!({
+                "id": p.id,
+                "icon_url": "/images/missing_connector_icon/square/mobile_50.png",
+                "extension": true,
+                "login_id": login_id(user.id, p.id),
+                "name": p.name,
+                "provisioning_status": "enabled",
+                "provisioning_state": "unknown",
+                "provisioning_enabled": false,
+                "personal": true,
+            })
+        }))
         .collect();
     json_response(StatusCode::OK, &Value::Array(items))
 }
@@ -316,6 +342,17 @@ async fn apps_v1(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q):
                 "personal": false,
             })
         })
+        .chain(listed_personal_apps(st.personal_apps, user.id).into_iter().map(|p| {
+            json!({
+                "id": p.id,
+                "name": p.name,
+                "icon": "/images/missing_connector_icon/square/mobile_50.png",
+                "provisioned": null,
+                "extension": true,
+                "login_id": login_id(user.id, p.id),
+                "personal": true,
+            })
+        }))
         .collect();
     let data = if items.is_empty() { json!([[]]) } else { Value::Array(items) };
     json_response(StatusCode::OK, &json!({"status": v1_success_status(), "data": data}))
