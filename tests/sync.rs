@@ -10,7 +10,7 @@ use host_test::harness::diff::{self, Tombstone, TombstoneStatus};
 use host_test::harness::types::{AccountPatch, Action, Entity, ErrorKind, KindStatus, Relationship};
 use host_test::harness::SyncOutput;
 use host_test::harness::{sync_all, SyncOptions};
-use host_test::simulator::{limits, Fault, FaultKind, ListRoleIds, SimulatorConfig, Tenant};
+use host_test::simulator::{limits, Fault, FaultKind, FieldVariance, ListRoleIds, SimulatorConfig, Tenant};
 use serde_json::{json, Value};
 
 /// `max_items` for the tests' pages: small enough for many pages.
@@ -53,7 +53,8 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
-/// Every kind the connector has (the default selection).
+/// Every kind the connector has (the default selection and the opt-in
+/// `events` and `app_logins`).
 fn all_kinds() -> BTreeSet<String> {
     [
         "groups",
@@ -62,6 +63,7 @@ fn all_kinds() -> BTreeSet<String> {
         "app_rules",
         "privileges",
         "events",
+        "app_logins",
         "users",
         "user_apps",
         "mfa_devices",
@@ -76,7 +78,9 @@ fn all_kinds() -> BTreeSet<String> {
 async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
     let fixture = Fixture::new(230, 7).await;
     let tenant = fixture.sim.tenant();
-    let output = fixture.full_sync(PAGE).await.expect("sync");
+    let started_ms = now_ms();
+    let every_kind = SyncOptions { kinds: all_kinds().into_iter().collect(), max_items: PAGE, ..Default::default() };
+    let output = fixture.sync_with(&every_kind).await.expect("sync");
     let by_type = output.entities_by_type();
     let count = |t: &str| by_type.get(t).copied().unwrap_or(0);
     let keys: BTreeSet<&str> = output.entities.iter().map(|e| e.key.as_str()).collect();
@@ -118,9 +122,16 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
         (tenant.groups.len() + 2 * tenant.roles.len() + tenant.apps.len()) as u64,
         "group member, role member and admin, app access"
     );
-    let window = tenant.events_between(now_ms() - 90 * 86_400_000, now_ms() + 1).len() as u64;
-    assert_eq!(count("onelogin_event"), window, "events of the last 90 days");
-    assert!((tenant.events.len() as u64) > window, "some events are older than the window");
+    let window = tenant.all_events_between(started_ms - 90 * 86_400_000, now_ms() + 1);
+    assert_eq!(count("onelogin_event"), window.len() as u64, "events of the last 90 days, app logins included");
+    assert!((tenant.events.len() as u64) > tenant.events_between(started_ms - 90 * 86_400_000, i64::MAX).len() as u64);
+    let mut last_logins: BTreeMap<(String, String), String> = BTreeMap::new();
+    for e in window.iter().filter(|e| e.event_type_id == 8) {
+        let (Some(user), Some(app)) = (e.user_id, e.app_id) else { continue };
+        let pair = (format!("onelogin_user:{user}"), format!("onelogin_application:{app}"));
+        let latest = last_logins.entry(pair).or_default();
+        *latest = e.created_at().max(latest.clone());
+    }
 
     // Users: normalized statuses, the email identity, MFA enrolment, custom attributes.
     for entity in output.entities.iter().filter(|e| e.entity_type == "onelogin_user") {
@@ -214,11 +225,13 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
         }
     }
     assert!(states.len() >= 10, "many provisioning states occur: {states:?}");
-    let with_login = rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_application:")
-        .iter()
-        .filter(|r| props(&r.properties)["last_login"].is_string())
-        .count();
-    assert!(with_login > 0, "assignments carry the last login from type-8 events");
+    let mut with_login = 0;
+    for r in rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_application:") {
+        let expected = last_logins.get(&(r.from_key.clone(), r.to_key.clone()));
+        assert_eq!(props(&r.properties)["last_login"], json!(expected), "{} -> {}", r.from_key, r.to_key);
+        with_login += usize::from(expected.is_some());
+    }
+    assert!(with_login > 100, "assignments carry the last login from type-8 events: {with_login}");
 
     // MFA devices.
     let devices: BTreeSet<(String, String)> = active_devices
@@ -284,26 +297,46 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
     assert_eq!(owned, top_level.iter().map(|t| count(t)).sum::<u64>());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn request_count_is_the_minimum_for_the_selected_kinds_on_both_sides() {
+/// A sync of `kinds` costs exactly the documented minimum, counted by the
+/// harness per endpoint and by the simulator.
+async fn assert_minimum_requests(kinds: &[&str]) {
     let fixture = Fixture::new(230, 7).await;
     let tenant = fixture.sim.tenant();
     let (mut instance, _) = fixture.manage().await;
     let configure = fixture.harness.request_log().counts();
     let started_ms = now_ms();
-    let options = SyncOptions { max_items: PAGE, ..SyncOptions::default() };
+    let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+    let options = SyncOptions { max_items: PAGE, kinds: kinds.clone(), ..SyncOptions::default() };
     let output = sync_all(&mut instance, &options, |_| {}).await.unwrap().expect("sync");
     assert!(output.pages > 5);
     let spent = counts_since(&configure, &fixture.harness.request_log().counts());
-    let terms = bench::minimum_terms(&tenant, &all_kinds(), started_ms);
+    let info = instance.describe().await.expect("describe");
+    let selected = bench::resolve_kinds(&info.sync_kinds, &kinds).expect("kinds");
+    let terms = bench::minimum_terms(&tenant, &selected, started_ms);
     let mut minimum: BTreeMap<String, u64> = BTreeMap::new();
     for term in &terms {
         *minimum.entry(term.endpoint.to_string()).or_default() += term.calls;
     }
-    println!("requests for a {}-user tenant: {spent:#?}", tenant.users.len());
+    println!("requests for a {}-user tenant, kinds {kinds:?}: {spent:#?}", tenant.users.len());
     assert_eq!(spent, minimum, "harness counter, per endpoint");
     let configure_total: u64 = configure.values().sum();
     assert_eq!(fixture.sim.total_requests(), minimum.values().sum::<u64>() + configure_total, "simulator counter");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_count_is_the_minimum_for_the_selected_kinds_on_both_sides() {
+    assert_minimum_requests(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_count_with_every_event_is_still_the_minimum() {
+    let every: Vec<String> = all_kinds().into_iter().collect();
+    assert_minimum_requests(&every.iter().map(String::as_str).collect::<Vec<_>>()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn last_logins_read_only_app_login_events() {
+    assert_minimum_requests(&["app_logins"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -692,4 +725,48 @@ async fn without_role_ids_in_the_users_list_membership_is_read_per_role_and_noth
         decided_by_role += certain.iter().filter(|a| a.contains(":role/recorded/")).count();
     }
     assert!(decided_by_role > 0, "the recorded rule (email ew, has_role ri) is decided from per-role membership");
+}
+
+/// Everything a sync emits, with each record's properties parsed.
+fn emitted(output: &SyncOutput) -> BTreeMap<String, Value> {
+    let entities = output.entities.iter().map(|e| (format!("E {}", e.key), props(&e.properties)));
+    let relationships = output.relationships.iter().map(|r| {
+        (
+            format!("R {} {} {} {}", r.class, r.from_key, r.to_key, props(&r.properties)["permission"]),
+            props(&r.properties),
+        )
+    });
+    entities.chain(relationships).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn field_variance_changes_nothing_a_sync_emits() {
+    // The same tenant served in the documented shape and in every shape the
+    // evidence reports (string ids, member_of arrays, 0001-01-01 dates, nulls
+    // left out, string manager_ad_id): the output is the same, one type per
+    // property.
+    let documented = Fixture::new(90, 12).await;
+    let varied =
+        Fixture::with_config(SimulatorConfig { field_variance: FieldVariance::Varied, ..common::test_config(90, 12) })
+            .await;
+    let a = emitted(&documented.full_sync(PAGE).await.expect("documented sync"));
+    let mut b = emitted(&varied.full_sync(PAGE).await.expect("varied sync"));
+    let tenant = varied.sim.tenant();
+    let mut manager_ad_ids = 0;
+    for user in &tenant.users {
+        let p = b.get_mut(&format!("E onelogin_user:{}", user.id)).expect("every user");
+        // The documented tenant has no manager_ad_id; the varied one sends it as text.
+        if let Some(ad_id) = p.as_object_mut().and_then(|p| p.insert("manager_ad_id".into(), Value::Null)) {
+            assert!(ad_id.is_string() || ad_id.is_null(), "{ad_id}");
+            manager_ad_ids += usize::from(ad_id.is_string());
+        }
+    }
+    assert!(manager_ad_ids > 0, "some varied user has a manager_ad_id");
+    assert_eq!(a.len(), b.len());
+    for (key, value) in &a {
+        assert_eq!(Some(value), b.get(key), "{key}");
+    }
+    let members_of = a.values().filter(|p| p["member_of"].is_array()).count();
+    assert!(members_of > 0, "member_of comes out as an array");
+    assert!(a.values().all(|p| !p["last_login"].as_str().is_some_and(|d| d.starts_with("0001"))));
 }

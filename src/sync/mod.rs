@@ -23,6 +23,7 @@ mod mapping;
 mod phases;
 mod state;
 pub mod step;
+mod user_fields;
 
 use std::time::Duration;
 

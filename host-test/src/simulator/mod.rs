@@ -21,6 +21,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod access;
+pub mod app_logins;
 pub mod auth;
 pub mod clock;
 pub mod errors;
@@ -32,6 +33,7 @@ pub mod rate_limit;
 pub mod routes;
 pub mod rules;
 pub mod tenant;
+pub mod variance;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -53,6 +55,7 @@ pub use faults::{Fault, FaultKind};
 pub use privileges::Privilege;
 pub use rules::{AppRule, AwsRoleTruth, RuleAction, RuleCondition, Truth};
 pub use tenant::{App, Group, MfaDevice, Role, Tenant, User, UserMapping};
+pub use variance::FieldVariance;
 
 /// Maximum page size (`limit`) per endpoint. Larger requested limits are capped to
 /// these, and they are also the defaults.
@@ -86,6 +89,10 @@ pub mod limits {
     pub const EVENTS: usize = 50;
 }
 
+/// The subdomain the simulated tenant answers as (`acme.onelogin.com`), in invite links
+/// and messages that name it.
+pub const SUBDOMAIN: &str = "acme";
+
 /// How to build and run a simulator.
 #[derive(Clone, Debug)]
 pub struct SimulatorConfig {
@@ -109,6 +116,12 @@ pub struct SimulatorConfig {
     /// `custom_attributes` (FIDELITY.md F-USER-2: unknown, leaning "only when
     /// `fields` names them").
     pub list_role_ids: ListRoleIds,
+    /// Which shapes users come in (FIDELITY.md F-DATA-5..8, F-DATA-13).
+    pub field_variance: FieldVariance,
+    /// App logins (event type 8) per active user per day, generated lazily on top of
+    /// the other events ([`app_logins`]; FIDELITY.md F-EVT-10). Real tenants log
+    /// several; 0 turns them off.
+    pub app_logins_per_user_per_day: f64,
 }
 
 /// When list items of `GET /api/2/users` carry `role_ids` and `custom_attributes`.
@@ -134,9 +147,14 @@ impl Default for SimulatorConfig {
             latency: Duration::ZERO,
             privileges: true,
             list_role_ids: ListRoleIds::default(),
+            field_variance: FieldVariance::default(),
+            app_logins_per_user_per_day: DEFAULT_APP_LOGINS_PER_DAY,
         }
     }
 }
+
+/// [`SimulatorConfig::app_logins_per_user_per_day`] by default: a few a day.
+pub const DEFAULT_APP_LOGINS_PER_DAY: f64 = 3.0;
 
 /// The largest tenant the simulator generates ([`SimulatorConfig::users`]):
 /// about 3.3 KiB of memory per user, events included (about 1.6 GiB at the maximum).
@@ -174,6 +192,8 @@ pub struct Inner {
     pub privileges_enabled: bool,
     /// [`SimulatorConfig::list_role_ids`].
     pub list_role_ids: ListRoleIds,
+    /// [`SimulatorConfig::field_variance`].
+    pub field_variance: FieldVariance,
 }
 
 /// The shared state handle.
@@ -214,7 +234,9 @@ impl Simulator {
         let base_url = format!("http://{addr}");
 
         let mut tenant = Tenant::generate(config.users, config.seed);
-        tenant.generate_events(clock::restart());
+        let start = clock::restart();
+        tenant.generate_events(start);
+        tenant.app_logins = app_logins::LoginHistory::new(&tenant, config.app_logins_per_user_per_day, start);
         if !config.privileges {
             tenant.privileges.clear();
         }
@@ -229,6 +251,7 @@ impl Simulator {
             base_url,
             privileges_enabled: config.privileges,
             list_role_ids: config.list_role_ids,
+            field_variance: config.field_variance,
         }));
         let app = router(shared.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -409,6 +432,8 @@ async fn gate_inner(State(shared): State<Shared>, req: Request, next: Next) -> R
         .unwrap_or_else(|| "<unmatched>".to_string());
     let (latency, fault, limit) = {
         let mut st = lock(&shared);
+        // `mappings=async` runs of earlier writes happen now, after their responses.
+        st.tenant.run_pending_mappings();
         *st.counts.entry(format!("{method} {template}")).or_insert(0) += 1;
         st.total += 1;
         (st.latency, st.faults.take(method.as_str(), &path), st.rate.limit())

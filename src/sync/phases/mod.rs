@@ -61,6 +61,7 @@ registry! {
     AwsRoles => aws_roles,
     Privileges => privileges,
     Events => events,
+    AppLogins => app_logins,
     Users => users,
     ChangedUsers => changed_users,
 }
