@@ -308,7 +308,7 @@ async fn assert_minimum_requests(kinds: &[&str]) {
     let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
     let options = SyncOptions { max_items: PAGE, kinds: kinds.clone(), ..SyncOptions::default() };
     let output = sync_all(&mut instance, &options, |_| {}).await.unwrap().expect("sync");
-    assert!(output.pages > 5);
+    assert!(output.pages > 1, "{:?} {}", output.report, output.pages);
     let spent = counts_since(&configure, &fixture.harness.request_log().counts());
     let info = instance.describe().await.expect("describe");
     let selected = bench::resolve_kinds(&info.sync_kinds, &kinds).expect("kinds");

@@ -108,6 +108,25 @@ mod tests {
     }
 
     #[test]
+    fn requirements_are_listed_whole() {
+        // A selection adds one level of requirements, so each kind lists what
+        // its requirements require too.
+        for kind in kinds() {
+            for required in kind.requires {
+                for deeper in required.requires {
+                    assert!(
+                        kind.requires.contains(deeper),
+                        "{} needs {} (for {})",
+                        kind.name,
+                        deeper.name,
+                        required.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn phases_are_in_declaration_order_and_named_in_the_cursor_by_snake_case() {
         assert!(Phase::ALL.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(serde_json::to_value(Phase::AppRules).unwrap(), "app_rules");
