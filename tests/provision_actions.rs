@@ -402,7 +402,8 @@ async fn update_account_compares_values_not_their_json_types() {
     let config = SimulatorConfig { field_variance: FieldVariance::Varied, ..common::test_config(40, 38) };
     let fixture = Fixture::with_config(config).await;
     let tenant = fixture.sim.tenant();
-    let user = tenant.users.iter().find(|u| u.id % 2 == 0 && u.status == 1).expect("a user served with string ids");
+    let user =
+        tenant.users.iter().find(|u| u.id.is_multiple_of(2) && u.status == 1).expect("a user served with string ids");
     let manager =
         tenant.users.iter().map(|m| m.id).find(|m| *m != user.id && Some(*m) != user.manager_user_id).unwrap();
     let group = tenant.groups.iter().map(|g| g.id).find(|g| Some(*g) != user.group_id).unwrap();

@@ -43,7 +43,7 @@ const DATES: [&str; 5] = ["activated_at", "last_login", "password_changed_at", "
 pub fn vary(tenant: &Tenant, user: &User, value: &mut Value) {
     let Value::Object(fields) = value else { return };
     let id = user.id;
-    if id % 2 == 0 {
+    if id.is_multiple_of(2) {
         fields.insert("id".into(), json!(id.to_string()));
         for name in ["group_id", "manager_user_id"] {
             if let Some(Value::Number(n)) = fields.get(name) {
