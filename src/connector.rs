@@ -300,4 +300,29 @@ mod tests {
         assert!(matches!(connector.provision(&revoke), Err(Error::InsufficientScope(_))));
         assert_eq!(script.paths().len(), before);
     }
+
+    #[test]
+    fn unlock_refused_because_someone_else_unlocked_is_no_change() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(200, &[], "[]");
+        let (mut connector, _) = Connector::configure(&script, &fields()).unwrap();
+        let unlock = Action::Custom(crate::identity::connector::types::CustomAction {
+            name: "unlock_user".into(),
+            params: r#"{"principal":"onelogin_user:1"}"#.into(),
+        });
+        // Locked when read; unlocked by the time the call arrives: OneLogin's 422
+        // (docs unlock-user), then the re-read shows it unlocked.
+        script.push(200, &[], r#"{"id":1,"status":3}"#);
+        script.push(422, &[], r#"{"message":"User cannot be unlocked"}"#);
+        script.push(200, &[], r#"{"id":1,"status":1}"#);
+        let outcome = connector.provision(&unlock, false).unwrap();
+        assert!(!outcome.changed, "{}", outcome.summary);
+        // Still locked after the refusal: an error that says why.
+        script.push(200, &[], r#"{"id":1,"status":3}"#);
+        script.push(422, &[], r#"{"message":"User cannot be unlocked"}"#);
+        script.push(200, &[], r#"{"id":1,"status":3}"#);
+        let error = connector.provision(&unlock, false).unwrap_err();
+        assert!(error.to_string().contains("User cannot be unlocked"), "{error}");
+    }
 }

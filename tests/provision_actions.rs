@@ -9,7 +9,7 @@ use host_test::harness::action::parse_action;
 use host_test::harness::types::{ActionOutcome, ConnectorError, ErrorKind};
 use host_test::harness::ConnectorInstance;
 use host_test::harness::{sync_all, SyncOptions};
-use host_test::simulator::{Fault, FaultKind, Tenant};
+use host_test::simulator::{Fault, FaultKind, FieldVariance, SimulatorConfig, Tenant};
 use serde_json::Value;
 
 async fn try_run(instance: &mut ConnectorInstance, action: &str) -> Result<ActionOutcome, ConnectorError> {
@@ -442,4 +442,35 @@ async fn read_only_credentials_cannot_run_any_action() {
         }
         assert_eq!(writes(&fixture), 0);
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_account_compares_values_not_their_json_types() {
+    // OneLogin sends ids as numbers or numeric strings (python-sdk #100): the
+    // varied simulator sends this user's ids as strings, so a re-run must find
+    // the values already set and write nothing.
+    let config = SimulatorConfig { field_variance: FieldVariance::Varied, ..common::test_config(40, 38) };
+    let fixture = Fixture::with_config(config).await;
+    let tenant = fixture.sim.tenant();
+    let user =
+        tenant.users.iter().find(|u| u.id.is_multiple_of(2) && u.status == 1).expect("a user served with string ids");
+    let manager =
+        tenant.users.iter().map(|m| m.id).find(|m| *m != user.id && Some(*m) != user.manager_user_id).unwrap();
+    let group = tenant.groups.iter().map(|g| g.id).find(|g| Some(*g) != user.group_id).unwrap();
+    let (mut instance, _) = fixture.manage().await;
+    let update = format!(
+        r#"{{"update-account":{{"principal":"{}","attributes":{{"manager_user_id":{manager},"group_id":{group},"mappings":"disabled"}}}}}}"#,
+        key(user.id)
+    );
+    let puts = |fixture: &Fixture| fixture.sim.request_counts().get("PUT /api/2/users/{id}").copied().unwrap_or(0);
+    let first = run_idempotent(&mut instance, &update).await;
+    assert!(first.notes.is_empty(), "mappings disabled: no later run to note: {:?}", first.notes);
+    assert_eq!(puts(&fixture), 1, "the second run compared \"{manager}\" with {manager} and wrote nothing");
+    let after = fixture.sim.tenant().user(user.id).cloned().unwrap();
+    assert_eq!((after.manager_user_id, after.group_id), (Some(manager), Some(group)));
+
+    // The default (mappings=async) says the mappings run later.
+    let title = format!(r#"{{"update-account":{{"principal":"{}","attributes":{{"title":"Later"}}}}}}"#, key(user.id));
+    let outcome = run(&mut instance, &title).await;
+    assert!(outcome.notes.iter().any(|n| n.contains("mappings=async")), "{:?}", outcome.notes);
 }

@@ -11,7 +11,7 @@ use host_test::harness::types::{AccessLevel, AccountPatch, Action, Entity, Error
 use host_test::harness::SyncOutput;
 use host_test::harness::{sync_all, SyncOptions};
 use host_test::simulator::{
-    limits, Fault, FaultKind, ListRoleIds, Refusal, SimulatorConfig, Tenant, TokenBucket, V2Throttle,
+    limits, Fault, FaultKind, FieldVariance, ListRoleIds, Refusal, SimulatorConfig, Tenant, TokenBucket, V2Throttle,
 };
 use serde_json::{json, Value};
 
@@ -60,7 +60,8 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
-/// Every kind the connector has (the default selection).
+/// Every kind the connector has (the default selection and the opt-in
+/// `events` and `app_logins`).
 fn all_kinds() -> BTreeSet<String> {
     [
         "groups",
@@ -69,6 +70,7 @@ fn all_kinds() -> BTreeSet<String> {
         "app_rules",
         "privileges",
         "events",
+        "app_logins",
         "users",
         "user_apps",
         "mfa_devices",
@@ -85,7 +87,9 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
         println!("last page: {last_page:?}");
         let fixture = Fixture::paged(230, 7, last_page).await;
         let tenant = fixture.sim.tenant();
-        let output = fixture.full_sync(PAGE).await.expect("sync");
+    let started_ms = now_ms();
+    let every_kind = SyncOptions { kinds: all_kinds().into_iter().collect(), max_items: PAGE, ..Default::default() };
+    let output = fixture.sync_with(&every_kind).await.expect("sync");
         let by_type = output.entities_by_type();
         let count = |t: &str| by_type.get(t).copied().unwrap_or(0);
         let keys: BTreeSet<&str> = output.entities.iter().map(|e| e.key.as_str()).collect();
@@ -132,9 +136,16 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
             (tenant.groups.len() + 2 * tenant.roles.len() + tenant.apps.len()) as u64,
             "group member, role member and admin, app access"
         );
-        let window = tenant.events_between(now_ms() - 90 * 86_400_000, now_ms() + 1).len() as u64;
-        assert_eq!(count("onelogin_event"), window, "events of the last 90 days");
-        assert!((tenant.events.len() as u64) > window, "some events are older than the window");
+    let window = tenant.all_events_between(started_ms - 90 * 86_400_000, now_ms() + 1);
+    assert_eq!(count("onelogin_event"), window.len() as u64, "events of the last 90 days, app logins included");
+    assert!((tenant.events.len() as u64) > tenant.events_between(started_ms - 90 * 86_400_000, i64::MAX).len() as u64);
+    let mut last_logins: BTreeMap<(String, String), String> = BTreeMap::new();
+    for e in window.iter().filter(|e| e.event_type_id == 8) {
+        let (Some(user), Some(app)) = (e.user_id, e.app_id) else { continue };
+        let pair = (format!("onelogin_user:{user}"), format!("onelogin_application:{app}"));
+        let latest = last_logins.entry(pair).or_default();
+        *latest = e.created_at().max(latest.clone());
+    }
 
         // Users: normalized statuses, the email identity, MFA enrolment, custom attributes.
         for entity in output.entities.iter().filter(|e| e.entity_type == "onelogin_user") {
@@ -232,11 +243,13 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
             }
         }
         assert!(states.len() >= 10, "many provisioning states occur: {states:?}");
-        let with_login = rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_application:")
-            .iter()
-            .filter(|r| props(&r.properties)["last_login"].is_string())
-            .count();
-        assert!(with_login > 0, "assignments carry the last login from type-8 events");
+    let mut with_login = 0;
+    for r in rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_application:") {
+        let expected = last_logins.get(&(r.from_key.clone(), r.to_key.clone()));
+        assert_eq!(props(&r.properties)["last_login"], json!(expected), "{} -> {}", r.from_key, r.to_key);
+        with_login += usize::from(expected.is_some());
+    }
+    assert!(with_login > 100, "assignments carry the last login from type-8 events: {with_login}");
 
         // MFA devices.
     let devices: BTreeSet<(String, String)> =
@@ -303,8 +316,12 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn request_count_is_the_minimum_for_the_selected_kinds_on_both_sides() {
+/// A sync of `kinds` costs exactly the documented minimum, counted by the
+/// harness per endpoint and by the simulator, under both answers to whether the
+/// last page carries an `After-Cursor`. The one allowance: a long events window
+/// is read in time slices side by side, and each slice may end on a part-filled
+/// page (at most one call more per slice).
+async fn assert_minimum_requests(kinds: &[&str]) {
     for last_page in LAST_PAGE_ANSWERS {
         println!("last page: {last_page:?}");
         let fixture = Fixture::paged(230, 7, last_page).await;
@@ -312,18 +329,19 @@ async fn request_count_is_the_minimum_for_the_selected_kinds_on_both_sides() {
         let (mut instance, _) = fixture.manage().await;
         let configure = fixture.harness.request_log().counts();
         let started_ms = now_ms();
-        let options = SyncOptions { max_items: PAGE, ..SyncOptions::default() };
+        let kinds: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+        let options = SyncOptions { max_items: PAGE, kinds: kinds.clone(), ..SyncOptions::default() };
         let output = sync_all(&mut instance, &options, |_| {}).await.unwrap().expect("sync");
-        assert!(output.pages > 5);
+        assert!(output.pages > 1, "{:?} {}", output.report, output.pages);
         let spent = counts_since(&configure, &fixture.harness.request_log().counts());
-        let terms = bench::minimum_terms(&tenant, &all_kinds(), started_ms);
+        let info = instance.describe().await.expect("describe");
+        let selected = bench::resolve_kinds(&info.sync_kinds, &kinds).expect("kinds");
+        let terms = bench::minimum_terms(&tenant, &selected, started_ms);
         let mut minimum: BTreeMap<String, u64> = BTreeMap::new();
         for term in &terms {
             *minimum.entry(term.endpoint.to_string()).or_default() += term.calls;
         }
-        println!("requests for a {}-user tenant: {spent:#?}", tenant.users.len());
-        // A long events window is read in time slices side by side: each slice
-        // may end on a part-filled page, at most one call more per slice.
+        println!("requests for a {}-user tenant, kinds {kinds:?}: {spent:#?}", tenant.users.len());
         let mut spent = spent;
         let events = spent.remove("GET /api/1/events").unwrap_or(0);
         let events_minimum = minimum.remove("GET /api/1/events").unwrap_or(0);
@@ -336,6 +354,22 @@ async fn request_count_is_the_minimum_for_the_selected_kinds_on_both_sides() {
         let total = minimum.values().sum::<u64>() + events + configure_total;
         assert_eq!(fixture.sim.total_requests(), total, "simulator counter");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_count_is_the_minimum_for_the_selected_kinds_on_both_sides() {
+    assert_minimum_requests(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn request_count_with_every_event_is_still_the_minimum() {
+    let every: Vec<String> = all_kinds().into_iter().collect();
+    assert_minimum_requests(&every.iter().map(String::as_str).collect::<Vec<_>>()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn last_logins_read_only_app_login_events() {
+    assert_minimum_requests(&["app_logins"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -993,4 +1027,48 @@ async fn access_read_per_app_gives_the_same_grants_as_per_user_reads() {
             (Some("unknown"), Some(false))
         );
     }
+}
+
+/// Everything a sync emits, with each record's properties parsed.
+fn emitted(output: &SyncOutput) -> BTreeMap<String, Value> {
+    let entities = output.entities.iter().map(|e| (format!("E {}", e.key), props(&e.properties)));
+    let relationships = output.relationships.iter().map(|r| {
+        (
+            format!("R {} {} {} {}", r.class, r.from_key, r.to_key, props(&r.properties)["permission"]),
+            props(&r.properties),
+        )
+    });
+    entities.chain(relationships).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn field_variance_changes_nothing_a_sync_emits() {
+    // The same tenant served in the documented shape and in every shape the
+    // evidence reports (string ids, member_of arrays, 0001-01-01 dates, nulls
+    // left out, string manager_ad_id): the output is the same, one type per
+    // property.
+    let documented = Fixture::new(90, 12).await;
+    let varied =
+        Fixture::with_config(SimulatorConfig { field_variance: FieldVariance::Varied, ..common::test_config(90, 12) })
+            .await;
+    let a = emitted(&documented.full_sync(PAGE).await.expect("documented sync"));
+    let mut b = emitted(&varied.full_sync(PAGE).await.expect("varied sync"));
+    let tenant = varied.sim.tenant();
+    let mut manager_ad_ids = 0;
+    for user in &tenant.users {
+        let p = b.get_mut(&format!("E onelogin_user:{}", user.id)).expect("every user");
+        // The documented tenant has no manager_ad_id; the varied one sends it as text.
+        if let Some(ad_id) = p.as_object_mut().and_then(|p| p.insert("manager_ad_id".into(), Value::Null)) {
+            assert!(ad_id.is_string() || ad_id.is_null(), "{ad_id}");
+            manager_ad_ids += usize::from(ad_id.is_string());
+        }
+    }
+    assert!(manager_ad_ids > 0, "some varied user has a manager_ad_id");
+    assert_eq!(a.len(), b.len());
+    for (key, value) in &a {
+        assert_eq!(Some(value), b.get(key), "{key}");
+    }
+    let members_of = a.values().filter(|p| p["member_of"].is_array()).count();
+    assert!(members_of > 0, "member_of comes out as an array");
+    assert!(a.values().all(|p| !p["last_login"].as_str().is_some_and(|d| d.starts_with("0001"))));
 }

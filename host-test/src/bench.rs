@@ -142,10 +142,16 @@ pub fn minimum_terms(tenant: &Tenant, kinds: &BTreeSet<String>, sync_start_ms: i
             term("privileges", "GET /api/1/privileges/{id}/roles", privileges);
         }
     }
+    let since_ms = sync_start_ms.saturating_sub(EVENTS_LOOKBACK_MS);
     if has("events") {
-        let since_ms = sync_start_ms.saturating_sub(EVENTS_LOOKBACK_MS);
-        let in_window = tenant.events.iter().filter(|e| e.created_at_ms >= since_ms).count();
+        // Every event of the window, the generated app logins included.
+        let in_window = tenant.all_events_between(since_ms, i64::MAX).len();
         term("events", "GET /api/1/events", pages(in_window, EVENTS_PAGE));
+    } else if has("app_logins") {
+        // Only the app logins (`event_type_id=8`): the stored ones and the generated ones.
+        let stored = tenant.events_between(since_ms, i64::MAX).iter().filter(|e| e.event_type_id == 8).count();
+        let logins = stored + tenant.app_logins.between(since_ms, i64::MAX).count();
+        term("app_logins", "GET /api/1/events", pages(logins, EVENTS_PAGE));
     }
     if access_by_app {
         let calls = tenant.apps.iter().map(|a| pages(tenant.app_user_ids(a.id).len(), limits::APP_USERS)).sum();
@@ -178,6 +184,7 @@ pub fn minimum_terms(tenant: &Tenant, kinds: &BTreeSet<String>, sync_start_ms: i
 /// | `aws_iam_roles` | `GET /api/2/apps/{id}/users` for each app with enabled `set_role` rules | Σ max(1, ⌈app users / 1000⌉) |
 /// | `privileges` | `GET /api/1/privileges`, `/{id}/users`, `/{id}/roles` | 1 + 2 × privileges |
 /// | `events` | `GET /api/1/events?since=now−90d` | max(1, ⌈events since now − 90 days / 50⌉) |
+/// | `app_logins` (without `events`) | `GET /api/1/events?since=now−90d&event_type_id=8` | max(1, ⌈app logins since now − 90 days / 50⌉) |
 /// | `user_apps` | `GET /api/2/users/{id}/apps` | users; or, when no app has provisioning and apps × ⌈users / 1000⌉ ≤ users / 2, `GET /api/2/apps/{id}/users`: Σ max(1, ⌈app users / 1000⌉), and then no `aws_iam_roles` term |
 /// | `mfa_devices` | `GET /api/2/mfa/users/{id}/devices` | users |
 ///
@@ -1011,6 +1018,15 @@ mod tests {
         assert_eq!(minimum(&["user_apps", "mfa_devices"]), 2 * 230);
         assert_eq!(minimum(&["privileges"]), 1 + 2 * privileges);
         assert_eq!(minimum(&["events"]), event_calls);
+        let logins = tenant.events.iter().filter(|e| e.created_at_ms >= since && e.event_type_id == 8).count();
+        assert_eq!(minimum(&["app_logins"]), logins.div_ceil(50).max(1) as u64, "app logins alone");
+        let mut busy = tenant.clone();
+        busy.app_logins = crate::simulator::app_logins::LoginHistory::new(&busy, 2.0, now);
+        let generated = busy.app_logins.between(since, i64::MAX).count();
+        assert!(generated > 10_000, "about 2 a day per active user: {generated}");
+        let busy_minimum = |kinds: &[&str]| minimum_terms(&busy, &set(kinds), now).iter().map(|t| t.calls).sum::<u64>();
+        assert_eq!(busy_minimum(&["app_logins"]), (logins + generated).div_ceil(50) as u64);
+        assert_eq!(busy_minimum(&["events", "app_logins"]), (in_window + generated).div_ceil(50) as u64);
         assert_eq!(minimum(&[]), 0);
         let empty = Tenant { privileges: Vec::new(), events: Vec::new(), ..tenant.clone() };
         assert_eq!(minimum_requests(&empty, &set(&["privileges", "events"])), 2, "empty lists cost one call each");

@@ -142,7 +142,7 @@ async fn create_user_requires_username_or_email_and_rejects_duplicates_case_inse
     assert_eq!(r.json(), unprocessable("Validation failed: email has already been taken"));
     let body = json!({"email": "fresh@example.com", "username": existing.username.to_uppercase()}).to_string();
     let r = with_body(&sim, &token, "POST", "/api/2/users", &body).await;
-    assert_eq!(r.json(), unprocessable("Validation failed: username has already been taken"));
+    assert_eq!(r.json(), unprocessable("Validation failed: Username must be unique within acme"));
     assert_eq!(sim.tenant().users.len(), before);
 }
 
@@ -239,7 +239,7 @@ async fn update_with_mappings_grants_the_mapped_role_unless_disabled() {
 }
 
 #[tokio::test]
-async fn create_user_in_a_mapped_department_gets_the_role() {
+async fn create_user_in_a_mapped_department_gets_the_role_after_the_response() {
     let sim = start(40).await;
     let token = manage_token(&sim).await;
     let m = sim.tenant().mappings[0].clone();
@@ -247,8 +247,36 @@ async fn create_user_in_a_mapped_department_gets_the_role() {
     let r = with_body(&sim, &token, "POST", "/api/2/users?mappings=async", &body).await;
     assert_eq!(r.status, 201);
     let u = r.json();
+    let id = u["id"].as_u64().unwrap();
+    assert_eq!(u["role_ids"], json!([]), "async mappings run after the response (docs update-user)");
+    assert!(!sim.tenant().role(m.role_id).unwrap().users.contains(&id));
+    let after = get(&sim, &token, &format!("/api/2/users/{id}")).await.json();
+    assert_eq!(after["role_ids"], json!([m.role_id]), "applied by the next request");
+    assert!(sim.tenant().role(m.role_id).unwrap().mapped_users.contains(&id));
+    // mappings=sync runs them before the response.
+    let body = json!({"email": "mapped2@example.com", "department": m.department}).to_string();
+    let r = with_body(&sim, &token, "POST", "/api/2/users?mappings=sync", &body).await;
+    assert_eq!(r.json()["role_ids"], json!([m.role_id]));
+}
+
+#[tokio::test]
+async fn a_mapping_removes_the_roles_it_added_and_keeps_manual_ones() {
+    let sim = start(40).await;
+    let token = manage_token(&sim).await;
+    let m = sim.tenant().mappings[0].clone();
+    let other = sim.tenant().roles.iter().map(|r| r.id).find(|r| *r != m.role_id).unwrap();
+    let body = json!({"email": "leaver@example.com", "department": m.department}).to_string();
+    let u = with_body(&sim, &token, "POST", "/api/2/users?mappings=sync", &body).await.json();
+    let id = u["id"].as_u64().unwrap();
     assert_eq!(u["role_ids"], json!([m.role_id]));
-    assert!(sim.tenant().role(m.role_id).unwrap().mapped_users.contains(&u["id"].as_u64().unwrap()));
+    let r = with_body(&sim, &token, "POST", &format!("/api/2/roles/{other}/users"), &format!("[{id}]")).await;
+    assert_eq!(r.status, 200);
+    // Moving out of the department: the mapping takes back its role (KB0010606); the
+    // role granted by hand stays.
+    let body = json!({"department": "Nowhere"}).to_string();
+    let r = with_body(&sim, &token, "PUT", &format!("/api/2/users/{id}?mappings=sync"), &body).await;
+    assert_eq!(r.json()["role_ids"], json!([other]));
+    assert!(!sim.tenant().role(m.role_id).unwrap().mapped_users.contains(&id));
 }
 
 #[tokio::test]
@@ -298,7 +326,7 @@ async fn unlock_answers_with_the_documented_messsage_typo() {
     assert_eq!(after.status, 1);
     assert_eq!(after.locked_until, None);
     let r = with_body(&sim, &token, "POST", &format!("/api/2/users/{}/unlock", locked.id), "").await;
-    assert_eq!(r.status, 200);
+    assert_eq!(r.status, 422, "docs unlock-user: the body follows the 422 sample");
     assert_eq!(r.json(), json!({"message": "User cannot be unlocked"}));
     assert_eq!(with_body(&sim, &token, "POST", "/api/2/users/1/unlock", "").await.status, 404);
 }
@@ -464,9 +492,12 @@ async fn v2_role_user_delete_removes_a_mapped_member_and_the_next_mapping_run_re
     let role = sim.tenant().role(m.role_id).cloned().unwrap();
     assert!(!role.users.contains(&user.id));
     assert!(!role.mapped_users.contains(&user.id));
-    // The user's next update runs the mappings again (default mappings=async).
+    // The user's next update runs the mappings again (default mappings=async: after
+    // the response, so the next request sees it).
     let r = with_body(&sim, &token, "PUT", &format!("/api/2/users/{}", user.id), r#"{"comment":"touch"}"#).await;
     assert_eq!(r.status, 200);
+    assert!(!r.json()["role_ids"].as_array().unwrap().contains(&json!(m.role_id)));
+    get(&sim, &token, &format!("/api/2/users/{}", user.id)).await;
     let role = sim.tenant().role(m.role_id).cloned().unwrap();
     assert!(role.users.contains(&user.id));
     assert!(role.mapped_users.contains(&user.id));
@@ -494,8 +525,13 @@ async fn invite_links_are_deterministic_and_sends_are_counted() {
     assert_ne!(again["data"][0], json!(link));
 
     let r = with_body(&a, &ta, "POST", "/api/1/invites/get_invite_link", r#"{"email":"nobody@nowhere.test"}"#).await;
-    assert_eq!(r.status, 404);
-    assert_eq!(r.json()["status"]["error"], true);
+    assert_eq!(r.status, 400, "docs generate-invite-link");
+    assert_eq!(r.json()["status"]["message"], "No User exists for input email");
+    let r = with_body(&a, &ta, "POST", "/api/1/invites/get_invite_link", "{}").await;
+    assert_eq!(r.json()["status"]["message"], "Email Parameter is missing");
+    let r = with_body(&a, &ta, "PUT", "/api/1/users/abc/logout", "").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["status"]["message"], json!({"attribute": "id", "description": "ID is incorrect"}));
 
     let send_body = json!({"email": u.email, "personal_email": "me@home.test"}).to_string();
     let r = with_body(&a, &ta, "POST", "/api/1/invites/send_invite_link", &send_body).await;
@@ -505,7 +541,7 @@ async fn invite_links_are_deterministic_and_sends_are_counted() {
     assert_eq!(after.invites_sent, 1);
     assert!(after.invitation_sent_at.is_some());
     let r = with_body(&a, &ta, "POST", "/api/1/invites/send_invite_link", r#"{"email":"nobody@nowhere.test"}"#).await;
-    assert_eq!(r.status, 404);
+    assert_eq!(r.status, 400);
 }
 
 #[tokio::test]

@@ -230,6 +230,9 @@ fn a_seeded_simulator_sync_is_byte_identical_across_runs() {
                 "40",
                 "--seed",
                 "9",
+                // Events (app logins included) are opt-in: name them.
+                "--kinds",
+                "users,user_apps,events",
                 "--quiet",
                 "--out",
                 s(&out),

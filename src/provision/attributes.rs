@@ -56,6 +56,17 @@ impl WriteOptions {
             format!("?{}", parts.join("&"))
         }
     }
+
+    /// The note a write's outcome carries when OneLogin runs the user
+    /// mappings after its response (`mappings=async`, the default: docs
+    /// update-user, FIDELITY.md F-MAP-2), so roles they add or remove are not
+    /// in the response yet.
+    pub fn mappings_note(&self) -> Option<&'static str> {
+        matches!(self.mappings.as_deref(), None | Some("async")).then_some(
+            "user mappings run after OneLogin's response (mappings=async): roles they add or remove appear later; \
+             use mappings=sync or custom:apply_mappings to see them now",
+        )
+    }
 }
 
 /// Validated user attributes: the body to send, the options, and the password

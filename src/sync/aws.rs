@@ -4,8 +4,9 @@
 //! ARNs of every enabled rule that matches them, on apps they can reach.
 //! Conditions are evaluated on the user's own data with three-valued logic:
 //! a condition this module cannot evaluate (an unknown source or operator,
-//! e.g. `last_login`) is *unknown*, and a rule whose outcome depends on one
-//! is reported as undetermined instead of being dropped.
+//! a date compared without a clock, a user who never logged in) is
+//! *unknown*, and a rule whose outcome depends on one is reported as
+//! undetermined instead of being dropped.
 
 use serde_json::Value;
 
@@ -158,6 +159,21 @@ fn text_operator(operator: &str) -> Option<fn(&str, &str) -> bool> {
     })
 }
 
+/// Date sources a condition may compare with `>` / `<` against a number of
+/// days (the docs' example: `last_login` `>` `"90"`).
+const DATE_SOURCES: [&str; 5] = ["last_login", "created_at", "updated_at", "activated_at", "password_changed_at"];
+
+/// `source > N` (the date lies more than N days before now) or `< N` (fewer
+/// than N days before now). Assumption (FIDELITY.md F-RULE-12): the value is
+/// a number of days before now; no source lists the date operators' meaning.
+fn date_operator(operator: &str) -> Option<fn(i64, i64) -> bool> {
+    Some(match operator {
+        ">" => |age, limit| age > limit,
+        "<" => |age, limit| age < limit,
+        _ => return None,
+    })
+}
+
 /// Whether a text operator asks that *no* value match (for multi-valued
 /// `member_of`).
 fn negative(operator: &str) -> bool {
@@ -169,6 +185,9 @@ impl Condition {
     pub fn evaluable(&self) -> bool {
         match self.source.as_str() {
             "has_role" => matches!(self.operator.as_str(), "ri" | "rin"),
+            source if DATE_SOURCES.contains(&source) => {
+                date_operator(&self.operator).is_some() && self.value.trim().parse::<i64>().is_ok()
+            }
             source => {
                 let known =
                     source == "member_of" || TEXT_SOURCES.contains(&source) || source.starts_with("custom_attribute_");
@@ -177,12 +196,22 @@ impl Condition {
         }
     }
 
-    /// Evaluate on a v2 user object. Data the user object does not carry
-    /// (no `role_ids`, a custom attribute missing) makes the condition
-    /// unknown, never false.
-    fn evaluate(&self, user: &Value) -> Truth {
+    /// Evaluate on a (normalised) v2 user object at `now` (unix seconds,
+    /// OneLogin's clock). Data the user object does not carry (no
+    /// `role_ids`, a custom attribute missing, no date) and a date compared
+    /// without a clock make the condition unknown, never false.
+    fn evaluate(&self, user: &Value, now: Option<i64>) -> Truth {
         if !self.evaluable() {
             return Truth::Unknown;
+        }
+        if let Some(compare) =
+            DATE_SOURCES.contains(&self.source.as_str()).then(|| date_operator(&self.operator)).flatten()
+        {
+            let at = user.get(self.source.as_str()).and_then(Value::as_str).and_then(crate::time::parse_iso);
+            let (Some(at), Some(now), Ok(days)) = (at, now, self.value.trim().parse::<i64>()) else {
+                return Truth::Unknown;
+            };
+            return to_truth(compare(now.saturating_sub(at), days.saturating_mul(86_400)));
         }
         let wanted = self.value.to_lowercase();
         if self.source == "has_role" {
@@ -219,12 +248,13 @@ fn to_truth(yes: bool) -> Truth {
 }
 
 impl AwsRule {
-    /// Whether the rule matches the user (`all`: every condition; `any`: one).
-    pub fn matches(&self, user: &Value) -> Truth {
+    /// Whether the rule matches the user (`all`: every condition; `any`: one)
+    /// at `now` (unix seconds; `None` when OneLogin's clock is unknown).
+    pub fn matches(&self, user: &Value, now: Option<i64>) -> Truth {
         if self.conditions.is_empty() {
             return Truth::Yes;
         }
-        let outcomes: Vec<Truth> = self.conditions.iter().map(|c| c.evaluate(user)).collect();
+        let outcomes: Vec<Truth> = self.conditions.iter().map(|c| c.evaluate(user, now)).collect();
         let (decisive, other) = if self.match_all { (Truth::No, Truth::Yes) } else { (Truth::Yes, Truth::No) };
         if outcomes.contains(&decisive) {
             decisive
@@ -273,7 +303,7 @@ mod tests {
         let user = json!({"id": 1, "email": "Ada@Example.com", "status": 1, "group_id": 7, "role_ids": [3, 4],
                           "member_of": "CN=Admins,OU=IT", "custom_attributes": {"dept": "Platform"}});
         let check = |matching: &str, conditions: Value| {
-            parse_rule(9, &rule(matching, conditions, true)).unwrap().matches(&user)
+            parse_rule(9, &rule(matching, conditions, true)).unwrap().matches(&user, None)
         };
         assert_eq!(
             check(
@@ -324,9 +354,9 @@ mod tests {
         let rule = parse_rule(9, &real).unwrap();
         assert_eq!(rule.arns.len(), 2);
         assert!(rule.unevaluable().is_empty());
-        assert_eq!(rule.matches(&json!({"email": "X@Gmail.com", "role_ids": [310]})), Truth::Yes);
-        assert_eq!(rule.matches(&json!({"email": "x@corp.com", "role_ids": [310]})), Truth::No);
-        assert_eq!(rule.matches(&json!({"email": "x@gmail.com"})), Truth::Unknown, "no role_ids: not decided");
+        assert_eq!(rule.matches(&json!({"email": "X@Gmail.com", "role_ids": [310]}), None), Truth::Yes);
+        assert_eq!(rule.matches(&json!({"email": "x@corp.com", "role_ids": [310]}), None), Truth::No);
+        assert_eq!(rule.matches(&json!({"email": "x@gmail.com"}), None), Truth::Unknown, "no role_ids: not decided");
     }
 
     #[test]
@@ -334,7 +364,7 @@ mod tests {
         let user = json!({"department": "Platform Engineering", "member_of": ["CN=Admins,OU=IT", "CN=Dev"],
                           "custom_attributes": {"dept": null}});
         let eval = |source: &str, operator: &str, value: &str| {
-            Condition { source: source.into(), operator: operator.into(), value: value.into() }.evaluate(&user)
+            Condition { source: source.into(), operator: operator.into(), value: value.into() }.evaluate(&user, None)
         };
         assert_eq!(eval("department", "bw", "platform"), Truth::Yes);
         assert_eq!(eval("department", "ew", "engineering"), Truth::Yes);
@@ -345,5 +375,26 @@ mod tests {
         assert_eq!(eval("custom_attribute_site", "!=", "x"), Truth::Unknown, "missing is not empty");
         assert_eq!(eval("title", "!=", "x"), Truth::Unknown, "a field the object lacks");
         assert_eq!(eval("department", ">", "3"), Truth::Unknown, "not a text operator");
+    }
+
+    #[test]
+    fn date_conditions_count_days_before_onelogin_s_clock() {
+        let now = crate::time::parse_iso("2026-12-01T00:00:00Z");
+        let user = json!({"last_login": "2026-08-01T00:00:00.000Z", "created_at": "2026-11-30T00:00:00Z",
+                          "activated_at": null});
+        let eval = |source: &str, operator: &str, value: &str, now: Option<i64>| {
+            Condition { source: source.into(), operator: operator.into(), value: value.into() }.evaluate(&user, now)
+        };
+        assert_eq!(eval("last_login", ">", "90", now), Truth::Yes, "122 days ago");
+        assert_eq!(eval("last_login", "<", "90", now), Truth::No);
+        assert_eq!(eval("last_login", ">", "200", now), Truth::No);
+        assert_eq!(eval("created_at", "<", "7", now), Truth::Yes);
+        assert_eq!(eval("last_login", ">", "90", None), Truth::Unknown, "no clock: undetermined");
+        assert_eq!(eval("activated_at", ">", "1", now), Truth::Unknown, "never: undetermined");
+        assert_eq!(eval("password_changed_at", ">", "1", now), Truth::Unknown, "missing: undetermined");
+        let odd = Condition { source: "last_login".into(), operator: ">".into(), value: "soon".into() };
+        assert!(!odd.evaluable());
+        let odd = Condition { source: "last_login".into(), operator: "=".into(), value: "5".into() };
+        assert!(!odd.evaluable());
     }
 }

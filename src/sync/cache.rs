@@ -13,7 +13,7 @@ use super::state::Plan;
 use crate::client::pagination::{fingerprint, Page, PageCursor};
 use crate::vocabulary::{id_value, RoleApps};
 
-/// OneLogin's "user logged into app" event type.
+/// OneLogin's "user logged in to app" event type (FIDELITY.md F-EVT-9).
 pub const EVENT_APP_LOGIN: u64 = 8;
 
 /// What events say: last login per (user, app) and the users they name.
@@ -104,6 +104,11 @@ pub struct SyncCache {
     /// (Keyed by a fingerprint of the events phase's position: see
     /// `phases/events.rs`.)
     pub events_collecting: Option<Collecting<u64, EventJoin>>,
+    /// What the app-login events (type 8 only) of the window say, when the
+    /// `events` kind did not read every event.
+    pub app_logins: Option<EventJoin>,
+    /// App logins collected while the app logins phase runs.
+    pub app_logins_collecting: Option<Collecting<PageCursor, EventJoin>>,
     /// The users page being worked through, by where it was read.
     pub users_page: Option<(PageCursor, Page)>,
     /// Fingerprints of the entity keys emitted by this instance.

@@ -25,6 +25,7 @@ mod phases;
 mod rotation;
 mod state;
 pub mod step;
+mod user_fields;
 
 use std::time::Duration;
 

@@ -23,10 +23,11 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// A simulator with `users` users (seed `seed`, no rate limit) and a
-    /// harness allowing only the tenant host.
+    /// A simulator with `users` users (seed `seed`, no rate limit, a few
+    /// hundred app logins: [`TEST_APP_LOGINS_PER_DAY`]) and a harness allowing
+    /// only the tenant host.
     pub async fn new(users: usize, seed: u64) -> Fixture {
-        Fixture::with_config(SimulatorConfig { users, seed, rate_limit_per_hour: None, ..Default::default() }).await
+        Fixture::with_config(test_config(users, seed)).await
     }
 
     /// [`Fixture::new`] with `last_page` as the answer to whether the last
@@ -84,6 +85,22 @@ impl Fixture {
     pub async fn sync_with(&self, options: &SyncOptions) -> Result<SyncOutput, ConnectorError> {
         let (mut instance, _) = self.manage().await;
         sync_all(&mut instance, options, |_| {}).await.expect("no trap")
+    }
+}
+
+/// App logins per active user per day in the tests' tenants: far below a real
+/// tenant's few a day (the simulator's default), so syncs that read events
+/// stay a few dozen pages.
+pub const TEST_APP_LOGINS_PER_DAY: f64 = 0.2;
+
+/// The simulator config of [`Fixture::new`].
+pub fn test_config(users: usize, seed: u64) -> SimulatorConfig {
+    SimulatorConfig {
+        users,
+        seed,
+        rate_limit_per_hour: None,
+        app_logins_per_user_per_day: TEST_APP_LOGINS_PER_DAY,
+        ..Default::default()
     }
 }
 

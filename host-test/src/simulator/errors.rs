@@ -175,6 +175,16 @@ pub fn v1_bad_request(message: &str) -> Response {
     v1_error(StatusCode::BAD_REQUEST, "bad request", message)
 }
 
+/// A v1 400 whose `message` is an `{attribute, description}` object, as the docs
+/// show it (`{"attribute":"id","description":"ID is incorrect"}`; FIDELITY.md F-ERR-3).
+pub fn v1_bad_attribute(attribute: &str, description: &str) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        &json!({"status": {"error": true, "code": 400, "type": "bad request",
+                           "message": {"attribute": attribute, "description": description}}}),
+    )
+}
+
 /// A v1 404 `not found` with the given message.
 pub fn v1_not_found(message: &str) -> Response {
     v1_error(StatusCode::NOT_FOUND, "not found", message)

@@ -6,8 +6,8 @@
 //! (so some are older than a 90-day window), of the types 5 (logged into OneLogin), 8
 //! (logged into an app the user can use), 14 (user updated) and 4 (assigned a role);
 //! for N >= 20 each type occurs. Ids increase with `created_at`.
-//! Assumption (FIDELITY.md F-EVT-10, contradicts evidence): this volume; real tenants log
-//! several logins per active user per day.
+//! Assumption (FIDELITY.md F-EVT-10): this volume. App logins at real volume (several
+//! per active user per day) come on top, generated lazily by [`super::app_logins`].
 //!
 //! Writes that change a user append an event naming it with `created_at` = now (see
 //! [`Tenant::log_user_event`]): 13 created, 14 updated (also role removal, admin
@@ -22,8 +22,26 @@ use rand_chacha::ChaCha8Rng;
 
 use super::tenant::{iso_millis, now_millis, Tenant};
 
-/// First generated event id.
+/// The smallest event id.
 pub const EVENT_ID_BASE: u64 = 7_000_000_000;
+/// Event ids follow time: [`event_id_at`] counts 16 ids per millisecond from here.
+const EVENT_ID_EPOCH_MS: i64 = 1_514_764_800_000; // 2018-01-01
+/// Ids per millisecond: slots 0..8 for the stored events, 8..16 for the lazily
+/// generated app logins ([`super::app_logins`]), so the two never collide.
+const IDS_PER_MS: u64 = 16;
+/// The first id slot of the generated app logins.
+pub const LOGIN_ID_SLOT: u64 = 8;
+
+/// The first id of an event at `ms` in `slot` (ids grow with time, so events of
+/// different sources interleave by id as by time).
+pub fn event_id_at(ms: i64, slot: u64) -> u64 {
+    EVENT_ID_BASE + (ms.saturating_sub(EVENT_ID_EPOCH_MS).max(0) as u64) * IDS_PER_MS + slot
+}
+
+/// The time (unix ms) of an event id (the inverse of [`event_id_at`]).
+pub fn event_time_of(id: u64) -> i64 {
+    EVENT_ID_EPOCH_MS + (id.saturating_sub(EVENT_ID_BASE) / IDS_PER_MS) as i64
+}
 /// How far back generated events go.
 pub const EVENT_HISTORY_DAYS: i64 = 120;
 const DAY_MS: i64 = 86_400_000;
@@ -201,10 +219,10 @@ impl Tenant {
             }
         }
         events.sort_unstable_by_key(|e| (e.created_at_ms, e.user_id, e.event_type_id, e.app_id, e.role_id));
-        let mut id = EVENT_ID_BASE + rng.random_range(0..1000u64);
+        let mut last = 0;
         for e in &mut events {
-            e.id = id;
-            id += rng.random_range(1..=3u64);
+            e.id = event_id_at(e.created_at_ms, 0).max(last + 1);
+            last = e.id;
         }
         self.events = events;
     }
@@ -274,12 +292,12 @@ impl Tenant {
         (!all.is_empty()).then(|| all[rng.random_range(0..all.len())])
     }
 
-    /// Appends `event` with the next id and `created_at` = now (never earlier than the
-    /// last event, so ids keep increasing with `created_at`).
+    /// Appends `event` with `created_at` = now (never earlier than the last event) and
+    /// the next id of that time, so ids keep increasing with `created_at`.
     pub fn push_event(&mut self, mut event: Event) {
         let last = self.events.last();
-        event.id = last.map_or(EVENT_ID_BASE, |e| e.id + 1);
         event.created_at_ms = now_millis().max(last.map_or(i64::MIN, |e| e.created_at_ms));
+        event.id = event_id_at(event.created_at_ms, 0).max(last.map_or(0, |e| e.id + 1));
         self.events.push(event);
     }
 
@@ -300,7 +318,18 @@ impl Tenant {
         self.push_event(event);
     }
 
-    /// The events with `since_ms <= created_at < until_ms` (a sub-slice, id order).
+    /// Every event with `since_ms <= created_at < until_ms`, stored and generated app
+    /// logins ([`Tenant::app_logins`]) alike, in id order: what `GET /api/1/events`
+    /// serves for that window.
+    pub fn all_events_between(&self, since_ms: i64, until_ms: i64) -> Vec<Event> {
+        let mut all: Vec<Event> = self.events_between(since_ms, until_ms).to_vec();
+        all.extend(self.app_logins.between(since_ms, until_ms));
+        all.sort_unstable_by_key(|e| e.id);
+        all
+    }
+
+    /// The stored events with `since_ms <= created_at < until_ms` (a sub-slice, id
+    /// order): the generated app logins ([`Tenant::app_logins`]) are not among them.
     pub fn events_between(&self, since_ms: i64, until_ms: i64) -> &[Event] {
         let start = self.events.partition_point(|e| e.created_at_ms < since_ms);
         let end = self.events.partition_point(|e| e.created_at_ms < until_ms).max(start);

@@ -23,6 +23,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod access;
+pub mod app_logins;
 pub mod auth;
 pub mod clock;
 pub mod errors;
@@ -35,6 +36,7 @@ pub mod routes;
 pub mod rules;
 pub mod tenant;
 pub mod throttle;
+pub mod variance;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -57,6 +59,7 @@ pub use privileges::Privilege;
 pub use rules::{AppRule, AwsRoleTruth, RuleAction, RuleCondition, Truth};
 pub use tenant::{App, Group, MfaDevice, Role, Tenant, User, UserMapping};
 pub use throttle::{Refusal, TokenBucket, TokenThrottle, V2Throttle};
+pub use variance::FieldVariance;
 
 /// Maximum page size (`limit`) per endpoint. Larger requested limits are capped to
 /// these, and they are also the defaults.
@@ -89,6 +92,10 @@ pub mod limits {
     /// `GET /api/1/events` (also the default).
     pub const EVENTS: usize = 50;
 }
+
+/// The subdomain the simulated tenant answers as (`acme.onelogin.com`), in invite links
+/// and messages that name it.
+pub const SUBDOMAIN: &str = "acme";
 
 /// How to build and run a simulator.
 #[derive(Clone, Debug)]
@@ -128,6 +135,12 @@ pub struct SimulatorConfig {
     /// Whether users' app lists include their personal apps (`personal: true`;
     /// FIDELITY.md F-APP-16: assumed, the v1 docs say they are left out).
     pub personal_apps: bool,
+    /// Which shapes users come in (FIDELITY.md F-DATA-5..8, F-DATA-13).
+    pub field_variance: FieldVariance,
+    /// App logins (event type 8) per active user per day, generated lazily on top of
+    /// the other events ([`app_logins`]; FIDELITY.md F-EVT-10). Real tenants log
+    /// several; 0 turns them off.
+    pub app_logins_per_user_per_day: f64,
 }
 
 /// Whether the last page of a v2 list carries an `After-Cursor` header.
@@ -170,9 +183,14 @@ impl Default for SimulatorConfig {
             v2_throttle: V2Throttle::default(),
             token_throttle: Some(TokenThrottle::default()),
             personal_apps: true,
+            field_variance: FieldVariance::default(),
+            app_logins_per_user_per_day: DEFAULT_APP_LOGINS_PER_DAY,
         }
     }
 }
+
+/// [`SimulatorConfig::app_logins_per_user_per_day`] by default: a few a day.
+pub const DEFAULT_APP_LOGINS_PER_DAY: f64 = 3.0;
 
 /// The largest tenant the simulator generates ([`SimulatorConfig::users`]):
 /// about 3.3 KiB of memory per user, events included (about 1.6 GiB at the maximum).
@@ -222,6 +240,8 @@ pub struct Inner {
     pub last_page_cursor: LastPageCursor,
     /// [`SimulatorConfig::personal_apps`].
     pub personal_apps: bool,
+    /// [`SimulatorConfig::field_variance`].
+    pub field_variance: FieldVariance,
 }
 
 impl Inner {
@@ -269,7 +289,9 @@ impl Simulator {
         let base_url = format!("http://{addr}");
 
         let mut tenant = Tenant::generate(config.users, config.seed);
-        tenant.generate_events(clock::restart());
+        let start = clock::restart();
+        tenant.generate_events(start);
+        tenant.app_logins = app_logins::LoginHistory::new(&tenant, config.app_logins_per_user_per_day, start);
         if !config.privileges {
             tenant.privileges.clear();
         }
@@ -290,6 +312,7 @@ impl Simulator {
             list_role_ids: config.list_role_ids,
             last_page_cursor: config.last_page_cursor,
             personal_apps: config.personal_apps,
+            field_variance: config.field_variance,
         }));
         let app = router(shared.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -496,6 +519,8 @@ async fn gate_inner(State(shared): State<Shared>, req: Request, next: Next) -> R
         .unwrap_or_else(|| "<unmatched>".to_string());
     let (latency, fault, limit, _in_flight) = {
         let mut st = lock(&shared);
+        // `mappings=async` runs of earlier writes happen now, after their responses.
+        st.tenant.run_pending_mappings();
         *st.counts.entry(format!("{method} {template}")).or_insert(0) += 1;
         st.total += 1;
         // A v2 call holds its in-flight slot until this function returns.

@@ -11,7 +11,7 @@
 //! ARNs, one per value.
 //! The first AWS app gets the full set below (covering every supported condition
 //! source/operator (`bw` and `ew` too, and the shape of the recorded real AWS rule), `match` all and any, a disabled rule, a rule without conditions,
-//! a rule with an unevaluable `last_login` condition, role ARNs with IAM paths and
+//! a rule with a `last_login` date condition (undetermined for users who never logged in), role ARNs with IAM paths and
 //! the whole IAM role-name character set `+=,.@_-`); other AWS apps get a random
 //! subset. A role name may contain a comma, so such an ARN is put in a value on its
 //! own: a value must be split on `,arn:`, never on `,`. Other apps get a few
@@ -28,7 +28,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 use super::access::AWS_CONNECTOR_ID;
-use super::tenant::{Tenant, User};
+use super::tenant::{now_millis, parse_iso_millis, Tenant, User};
 
 /// First app rule id.
 pub const RULE_ID_BASE: u64 = 800_000;
@@ -136,10 +136,48 @@ fn string_op(attr: &str, operator: &str, value: &str) -> Truth {
     }
 }
 
-/// Evaluates one condition for `user`.
+/// Date sources a condition may compare with `>` / `<` and a number of days.
+const DATE_SOURCES: [&str; 5] = ["last_login", "created_at", "updated_at", "activated_at", "password_changed_at"];
+
+/// `date > N`: the date lies more than N days before `now_ms`; `< N`: fewer.
+/// Unknown without a date (never happened), for another operator or a value that
+/// is not a whole number. Assumption (FIDELITY.md F-RULE-12): the docs' example
+/// (`last_login` `>` `"90"`) compares days before now.
+fn date_op(date: Option<&str>, operator: &str, value: &str, now_ms: i64) -> Truth {
+    let (Some(at), Ok(days)) = (date.and_then(parse_iso_millis), value.trim().parse::<i64>()) else {
+        return Truth::Unknown;
+    };
+    let age = now_ms.saturating_sub(at);
+    let limit = days.saturating_mul(86_400_000);
+    match operator {
+        ">" => (age > limit).into(),
+        "<" => (age < limit).into(),
+        _ => Truth::Unknown,
+    }
+}
+
+/// `member_of` is a list of groups (`;`-joined here, FIDELITY.md F-DATA-8): a
+/// positive operator holds when one group satisfies it, a negative one (`!=`,
+/// `!~`) when every group does. No groups compare as one empty text.
+fn member_of_op(member_of: Option<&str>, operator: &str, value: &str) -> Truth {
+    let groups: Vec<&str> = member_of.map(|m| m.split(';').collect()).unwrap_or_else(|| vec![""]);
+    let outcomes: Vec<Truth> = groups.iter().map(|g| string_op(g, operator, value)).collect();
+    if outcomes.contains(&Truth::Unknown) {
+        Truth::Unknown
+    } else if matches!(operator, "!=" | "!~") {
+        outcomes.iter().all(|t| *t == Truth::True).into()
+    } else {
+        outcomes.contains(&Truth::True).into()
+    }
+}
+
+/// Evaluates one condition for `user` at `now_ms` (unix milliseconds).
 ///
 /// * `has_role`: `ri` (the user is a member of role `value`) / `rin` (is not).
-/// * `member_of` (the user's `member_of` string, empty when null), the text
+/// * `last_login`, `created_at`, `updated_at`, `activated_at`,
+///   `password_changed_at` with `>` / `<` a number of days before now (unknown
+///   when the date is null).
+/// * `member_of`: per group (see `member_of_op`); the text
 ///   attributes (`email`, `username`, `firstname`, `lastname`, `title`,
 ///   `department`, `company`, `phone`, `samaccountname`, `userprincipalname`,
 ///   `distinguished_name`; empty when null), the numbers `group_id`,
@@ -147,10 +185,22 @@ fn string_op(attr: &str, operator: &str, value: &str) -> Truth {
 ///   `custom_attribute_<shortname>` (empty when null): the string operators `=`,
 ///   `!=`, `~` contains, `!~` does not contain, `bw` begins with, `ew` ends
 ///   with, all case-insensitive.
-/// * Anything else (e.g. `last_login`, an unknown custom attribute) is
-///   [`Truth::Unknown`].
-pub fn eval_condition(user: &User, c: &RuleCondition) -> Truth {
+/// * Anything else (e.g. an unknown custom attribute) is [`Truth::Unknown`].
+pub fn eval_condition(user: &User, c: &RuleCondition, now_ms: i64) -> Truth {
     let source = c.source.as_str();
+    if DATE_SOURCES.contains(&source) {
+        let date = match source {
+            "last_login" => user.last_login.as_deref(),
+            "created_at" => Some(user.created_at.as_str()),
+            "updated_at" => Some(user.updated_at.as_str()),
+            "activated_at" => user.activated_at.as_deref(),
+            _ => user.password_changed_at.as_deref(),
+        };
+        return date_op(date, &c.operator, &c.value, now_ms);
+    }
+    if source == "member_of" {
+        return member_of_op(user.member_of.as_deref(), &c.operator, c.value.trim());
+    }
     if source == "has_role" {
         let Ok(role) = c.value.trim().parse::<u64>() else {
             return Truth::Unknown;
@@ -164,7 +214,6 @@ pub fn eval_condition(user: &User, c: &RuleCondition) -> Truth {
     let optional = |v: &Option<String>| v.clone().unwrap_or_default();
     let number = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
     let attr = match source {
-        "member_of" => optional(&user.member_of),
         "email" => user.email.clone(),
         "username" => user.username.clone(),
         "firstname" => user.firstname.clone(),
@@ -195,14 +244,14 @@ pub fn eval_condition(user: &User, c: &RuleCondition) -> Truth {
 /// `all` is false if any condition is false, else unknown if any is unknown, else
 /// true; `any` is true if any condition is true, else unknown if any is unknown, else
 /// false. Any other `match` value is unknown.
-pub fn eval_rule(user: &User, rule: &AppRule) -> Truth {
+pub fn eval_rule(user: &User, rule: &AppRule, now_ms: i64) -> Truth {
     if !rule.enabled {
         return Truth::False;
     }
     if rule.conditions.is_empty() {
         return Truth::True;
     }
-    let values: Vec<Truth> = rule.conditions.iter().map(|c| eval_condition(user, c)).collect();
+    let values: Vec<Truth> = rule.conditions.iter().map(|c| eval_condition(user, c, now_ms)).collect();
     let has = |t: Truth| values.contains(&t);
     match rule.match_kind.as_str() {
         "all" if has(Truth::False) => Truth::False,
@@ -244,7 +293,7 @@ impl Tenant {
 
     /// Ground truth of the AWS IAM roles of user `user_id`, by the simulator's own
     /// evaluator: over the apps the user can use (via a role or directly), every
-    /// enabled rule with a `set_role` action is evaluated ([`eval_rule`]); a true rule
+    /// enabled rule with a `set_role` action is evaluated ([`eval_rule`], now); a true rule
     /// grants the role ARNs of its `set_role` values ([`role_arns`]), an unknown one is
     /// listed in `undetermined_rules`. Empty for an unknown user.
     pub fn aws_roles(&self, user_id: u64) -> AwsRoleTruth {
@@ -258,7 +307,7 @@ impl Tenant {
                 if set_roles.is_empty() {
                     continue;
                 }
-                match eval_rule(user, rule) {
+                match eval_rule(user, rule, now_millis()) {
                     Truth::True => {
                         for a in set_roles {
                             for v in &a.value {

@@ -30,6 +30,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use super::access::AppProvisioning;
+use super::app_logins::LoginHistory;
 pub use super::events::Event;
 use super::events::{EVENT_ASSIGNED_ROLE, EVENT_DELETED, EVENT_UPDATED};
 pub use super::privileges::Privilege;
@@ -85,8 +86,8 @@ pub const CONNECTORS: [(u64, &str, u8, &str); 6] = [
 
 /// A OneLogin user with the v2 user fields.
 ///
-/// Field variance not produced (FIDELITY.md F-DATA-5..8, contradicts evidence): string
-/// `manager_user_id`, string `manager_ad_id`, array `member_of`, `0001-01-01` dates.
+/// The documented shape; the other shapes real users come in are rendered by
+/// [`super::variance`] (FIDELITY.md F-DATA-5..8, F-DATA-13).
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct User {
     pub id: u64,
@@ -105,7 +106,8 @@ pub struct User {
     /// Derived from [`Role::users`]; kept sorted.
     pub role_ids: Vec<u64>,
     pub manager_user_id: Option<u64>,
-    pub manager_ad_id: Option<u64>,
+    /// A string when set (go-sdk #87); null in generated data.
+    pub manager_ad_id: Option<String>,
     pub directory_id: Option<u64>,
     pub external_id: Option<String>,
     pub distinguished_name: Option<String>,
@@ -295,6 +297,14 @@ pub struct Tenant {
     /// by [`Tenant::generate_events`] and appended to by writes.
     #[serde(skip)]
     pub events: Vec<Event>,
+    /// The app logins at real volume, generated lazily (empty until
+    /// `Simulator::start` sets it; see [`super::app_logins`]).
+    #[serde(skip)]
+    pub app_logins: LoginHistory,
+    /// Users whose `mappings=async` run is still due: it runs when the next request
+    /// arrives, after the response to the write ([`Tenant::run_pending_mappings`]).
+    #[serde(skip)]
+    pub pending_mappings: Vec<u64>,
 }
 
 const FIRST_NAMES: [&str; 24] = [
@@ -419,6 +429,8 @@ impl Tenant {
             rules: Vec::new(),
             privileges: Vec::new(),
             events: Vec::new(),
+            app_logins: LoginHistory::default(),
+            pending_mappings: Vec::new(),
         };
         tenant.sync_role_ids();
         // Everything added after the original generator (MFA devices, mappings) draws
@@ -539,38 +551,49 @@ impl Tenant {
         }
     }
 
-    /// Runs every user mapping over all users: each user whose department matches gets
-    /// the mapping's role if not already a member, recorded in [`Role::mapped_users`].
-    /// Returns how many memberships were added.
-    ///
-    /// ASSUMPTION (FIDELITY.md F-MAP-3, contradicts KB0010606):
-    /// a run only adds; a user whose department stopped matching keeps a
-    /// mapping-granted role (KB0010606: a mapping removes the roles it added).
+    /// Runs every user mapping over all users (or only user `only`): each user whose
+    /// department matches gets the mapping's role if not already a member, recorded in
+    /// [`Role::mapped_users`]; a user the mapping added who no longer matches any
+    /// mapping granting that role loses it (KB0010606: "Roles that are added manually
+    /// must be removed manually and vice versa", FIDELITY.md F-MAP-3). Roles added by
+    /// hand are never removed. Returns how many memberships were added or removed.
     pub fn run_mappings(&mut self, only: Option<u64>) -> usize {
-        let mut added = 0;
-        for m in self.mappings.clone() {
-            let matching: Vec<u64> = self
-                .users
-                .iter()
-                .filter(|u| u.department == m.department && only.is_none_or(|id| id == u.id))
-                .map(|u| u.id)
-                .collect();
-            let Some(role) = self.role(m.role_id) else { continue };
-            let new: Vec<u64> = matching.into_iter().filter(|uid| role.users.binary_search(uid).is_err()).collect();
-            if new.is_empty() {
-                continue;
-            }
-            self.add_to_role(m.role_id, &new, false);
-            if let Some(role) = self.role_mut(m.role_id) {
-                for uid in &new {
-                    if let Err(pos) = role.mapped_users.binary_search(uid) {
-                        role.mapped_users.insert(pos, *uid);
+        let mut changed = 0;
+        let in_scope = |u: &User| only.is_none_or(|id| id == u.id);
+        let role_ids: BTreeSet<u64> = self.mappings.iter().map(|m| m.role_id).collect();
+        for role_id in role_ids {
+            let departments: Vec<&str> =
+                self.mappings.iter().filter(|m| m.role_id == role_id).map(|m| m.department.as_str()).collect();
+            let (matching, not_matching): (Vec<&User>, Vec<&User>) =
+                self.users.iter().filter(|u| in_scope(u)).partition(|u| departments.contains(&u.department.as_str()));
+            let Some(role) = self.role(role_id) else { continue };
+            let new: Vec<u64> =
+                matching.iter().map(|u| u.id).filter(|uid| role.users.binary_search(uid).is_err()).collect();
+            let lapsed: Vec<u64> =
+                not_matching.iter().map(|u| u.id).filter(|uid| role.mapped_users.binary_search(uid).is_ok()).collect();
+            if !new.is_empty() {
+                self.add_to_role(role_id, &new, false);
+                if let Some(role) = self.role_mut(role_id) {
+                    for uid in &new {
+                        if let Err(pos) = role.mapped_users.binary_search(uid) {
+                            role.mapped_users.insert(pos, *uid);
+                        }
                     }
                 }
             }
-            added += new.len();
+            if !lapsed.is_empty() {
+                self.remove_from_role(role_id, &lapsed, false);
+            }
+            changed += new.len() + lapsed.len();
         }
-        added
+        changed
+    }
+
+    /// Runs the `mappings=async` runs still due (see [`Tenant::pending_mappings`]).
+    pub fn run_pending_mappings(&mut self) {
+        for uid in std::mem::take(&mut self.pending_mappings) {
+            self.run_mappings(Some(uid));
+        }
     }
 
     /// The user with `id`, mutable.

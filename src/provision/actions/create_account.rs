@@ -75,7 +75,9 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, attributes: UserAttributes) -> Re
         },
         Err(other) => return Err(other),
     };
-    Ok(created_outcome(created, &attributes))
+    let mut outcome = created_outcome(created, &attributes);
+    outcome.notes.extend(attributes.options.mappings_note().map(str::to_string));
+    Ok(outcome)
 }
 
 fn created_outcome(created: Option<Value>, attributes: &UserAttributes) -> Outcome {

@@ -1,5 +1,9 @@
 //! `custom:unlock_user`: `POST /api/2/users/{id}/unlock`. OneLogin answers
-//! `{"messsage":"User unlocked"}` (sic) or `{"message":"User cannot be unlocked"}`.
+//! `{"messsage":"User unlocked"}` (sic), or `{"message":"User cannot be unlocked"}`
+//! for a user that is not locked: with HTTP 422 per the docs' layout
+//! (FIDELITY.md F-UW-14), and 200 is tolerated too. A user unlocked between
+//! the read and the call (by someone else, or a lock that expired) is no
+//! change, not an error.
 
 use serde_json::{json, Value};
 
@@ -31,10 +35,17 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, user: u64) -> Result<Outcome> {
     if status_of(&current) != Some(3) {
         return Ok(Outcome::unchanged(&key, format!("{key} is not locked: no change")));
     }
-    let response = ctx.write(Method::Post, &format!("/api/2/users/{user}/unlock"), None, &[])?;
-    if let Some(message) = response.as_ref().and_then(|r| r.get("message")).and_then(Value::as_str) {
+    let refused = match ctx.write(Method::Post, &format!("/api/2/users/{user}/unlock"), None, &[]) {
+        Ok(response) => response.as_ref().and_then(|r| r.get("message")).and_then(Value::as_str).map(str::to_string),
+        Err(Error::Upstream { status: 422, message }) => Some(message),
+        Err(error) => return Err(error),
+    };
+    if let Some(message) = refused {
+        if status_of(&read_user(ctx, user)?) != Some(3) {
+            return Ok(Outcome::unchanged(&key, format!("{key} is no longer locked: no change")));
+        }
         return Err(Error::UnexpectedResponse {
-            status: 200,
+            status: 422,
             message: format!("unlock {key}: OneLogin said {message:?}"),
         });
     }

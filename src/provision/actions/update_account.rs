@@ -76,7 +76,9 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, update: Update) -> Result<Outcome
         Some(user) if user.is_object() => attributes::pick(user, &attributes.fields),
         _ => Value::Object(attributes.fields.clone()),
     };
-    Ok(Outcome::changed(&key, summary).with_before_after(before, after))
+    let mut outcome = Outcome::changed(&key, summary).with_before_after(before, after);
+    outcome.notes.extend(attributes.options.mappings_note().map(str::to_string));
+    Ok(outcome)
 }
 
 #[cfg(test)]

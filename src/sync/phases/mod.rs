@@ -61,6 +61,7 @@ registry! {
     AwsRoles => aws_roles,
     Privileges => privileges,
     Events => events,
+    AppLogins => app_logins,
     Users => users,
     ChangedUsers => changed_users,
 }
@@ -102,6 +103,25 @@ mod tests {
         for phase in Phase::ALL {
             for kind in phase.spec().feeds {
                 assert!(all.contains(kind), "{phase:?} feeds an undeclared kind");
+            }
+        }
+    }
+
+    #[test]
+    fn requirements_are_listed_whole() {
+        // A selection adds one level of requirements, so each kind lists what
+        // its requirements require too.
+        for kind in kinds() {
+            for required in kind.requires {
+                for deeper in required.requires {
+                    assert!(
+                        kind.requires.contains(deeper),
+                        "{} needs {} (for {})",
+                        kind.name,
+                        deeper.name,
+                        required.name
+                    );
+                }
             }
         }
     }

@@ -25,6 +25,7 @@ use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
 use crate::sync::state::Status;
 use crate::sync::step::{count, Ctx, Output, PhaseSpec, Position, StepOutcome};
+use crate::sync::user_fields;
 use crate::vocabulary::{
     id_list, id_of, prop, PropertyKind, RelationshipType, RoleApps, ACCOUNT, APPLICATION, ASSIGNED, AWS_IAM_ROLE,
     GRANT_PROPERTIES, GROUP, HAS, MFA_DEVICE, PERSONAL_APPLICATION, ROLE, USER,
@@ -32,7 +33,7 @@ use crate::vocabulary::{
 
 use super::app_rules::APP_RULES;
 use super::apps::APPS;
-use super::events::EVENTS;
+use super::app_logins::APP_LOGINS;
 use super::groups::GROUPS;
 use super::roles::ROLES;
 
@@ -189,23 +190,13 @@ pub static RELATIONSHIPS: [RelationshipType; 8] = [
     },
 ];
 
-/// The fields asked of `GET /api/2/users`: every field of a v2 user. The
-/// List Users docs sample has no `role_ids` or `custom_attributes`; public
-/// code gets them by naming them in `fields` (developers.onelogin.com "using
-/// query parameters": `fields` returns the attributes of the single-user read).
-const USER_FIELDS: &str = "id,email,username,firstname,lastname,title,department,company,comment,phone,status,state,\
-                           group_id,role_ids,custom_attributes,manager_user_id,manager_ad_id,directory_id,external_id,\
-                           distinguished_name,member_of,samaccountname,userprincipalname,trusted_idp_id,\
-                           preferred_locale_code,invalid_login_attempts,created_at,updated_at,activated_at,last_login,\
-                           password_changed_at,invitation_sent_at,locked_until";
-
 /// Users `i..` of the users page at `at.page`. The step that finishes a
 /// page also reads the next users page, in the same window as its per-user
 /// calls, so the users list never waits on its own.
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
     let since = ctx.state.plan.since.map(crate::time::iso);
     let mut filters: Vec<(&str, &str)> = since.as_deref().map(|s| ("updated_since", s)).into_iter().collect();
-    filters.push(("fields", USER_FIELDS));
+    filters.push(("fields", user_fields::FIELDS));
     let list = List::v2("/api/2/users", page_size::USERS).with_filters(&filters);
     let page = match ctx.cache.users_page.take() {
         Some((key, page)) if key == at.page => page,
@@ -347,6 +338,8 @@ struct Joins<'a> {
     /// Who can reach each app with AWS rules.
     aws_app_users: Option<&'a BTreeMap<u64, BTreeSet<u64>>>,
     logins: Option<&'a BTreeMap<(u64, u64), String>>,
+    /// OneLogin's clock at the start of the sync (for date conditions).
+    now: Option<i64>,
     account_key: &'a str,
     groups: bool,
     roles_selected: bool,
@@ -361,7 +354,7 @@ pub fn emit_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result
 /// [`emit_users`], reading `ahead` (a path) in the same window as the
 /// per-user calls; its result is returned.
 fn emit_users_and<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value], ahead: Option<String>) -> Result<Ahead> {
-    let users = with_role_ids(ctx, users)?;
+    let users: Vec<Value> = with_role_ids(ctx, users)?.iter().map(user_fields::normalize).collect();
     let users: Vec<&Value> = users.iter().filter(|user| fresh_user(ctx, user)).collect();
     let ids: Vec<Option<u64>> = users.iter().map(|user| id_of(user)).collect();
     let (mut per_user, ahead) = read_per_user(ctx, &ids, ahead)?;
@@ -379,16 +372,21 @@ fn emit_users_and<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value], ahead: Op
     if ctx.pending(Kind(&AWS_IAM_ROLES)) && !users.is_empty() {
         joins::aws_app_users(ctx)?;
     }
-    let events_read = matches!(ctx.state.status(Kind(&EVENTS)), Some(Status::Complete));
-    let with_logins = events_read && ctx.pending(Kind(&USER_APPS));
+    let logins_read = matches!(ctx.state.status(Kind(&APP_LOGINS)), Some(Status::Complete));
+    let with_logins = logins_read && ctx.pending(Kind(&USER_APPS));
     if with_logins {
-        joins::events(ctx)?;
+        joins::last_logins(ctx)?;
     }
     let joins = Joins {
         roles: ctx.cache.roles.as_deref().unwrap_or_default(),
         rules: if ctx.pending(Kind(&AWS_IAM_ROLES)) { ctx.cache.rules.as_deref().unwrap_or_default() } else { &[] },
         aws_app_users: ctx.cache.aws_app_users.as_ref(),
-        logins: if with_logins { ctx.cache.events.as_ref().map(|e| &e.last_login) } else { None },
+        logins: if with_logins {
+            ctx.cache.events.as_ref().or(ctx.cache.app_logins.as_ref()).map(|e| &e.last_login)
+        } else {
+            None
+        },
+        now: ctx.state.plan.t0,
         account_key: &ctx.account.key,
         groups: ctx.state.selected(Kind(&GROUPS)),
         roles_selected: ctx.state.selected(Kind(&ROLES)),
@@ -518,7 +516,7 @@ fn aws_roles(out: &mut Output, joins: &Joins<'_>, user_id: u64, user_key: &str, 
         if !reaches {
             continue;
         }
-        let truth = rule.matches(object);
+        let truth = rule.matches(object, joins.now);
         if truth == Truth::No {
             continue;
         }

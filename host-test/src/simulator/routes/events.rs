@@ -27,8 +27,9 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::parse_id;
+use crate::simulator::app_logins::LoginHistory;
 use crate::simulator::errors::{json_response, v1_bad_request, v1_not_found, v1_success_status};
-use crate::simulator::events::{Event, EVENT_TYPES};
+use crate::simulator::events::{event_time_of, Event, EVENT_LOGGED_INTO_APP, EVENT_TYPES};
 use crate::simulator::pagination::{encode_v1_cursor, v1_page_response, v1_request, Params, V1Cursor};
 use crate::simulator::tenant::parse_iso_millis;
 use crate::simulator::{limits, lock, Shared};
@@ -157,9 +158,9 @@ impl EventFilter {
     }
 }
 
-/// Up to `limit` indexes of matching events, scanning from `from` in steps of
+/// Up to `limit` matching stored events, scanning from index `from` in steps of
 /// `forward ? +1 : -1`, and whether another match lies beyond them.
-fn scan(events: &[Event], from: isize, forward: bool, limit: usize, f: &EventFilter) -> (Vec<usize>, bool) {
+fn scan(events: &[Event], from: isize, forward: bool, limit: usize, f: &EventFilter) -> (Vec<Event>, bool) {
     let mut out = Vec::new();
     let mut i = from;
     while i >= 0 && (i as usize) < events.len() {
@@ -167,14 +168,55 @@ fn scan(events: &[Event], from: isize, forward: bool, limit: usize, f: &EventFil
             if out.len() == limit {
                 return (out, true);
             }
-            out.push(i as usize);
+            out.push(events[i as usize].clone());
         }
         i += if forward { 1 } else { -1 };
     }
     (out, false)
 }
 
-/// `GET /api/1/events`.
+/// Up to `limit` matching generated app logins of the window whose ids lie beyond
+/// `past` (exclusive) in the walk's direction, walking day by day; and whether
+/// another match lies beyond them. Nothing when the filter excludes type 8.
+fn scan_logins(
+    logins: &LoginHistory,
+    f: &EventFilter,
+    past: Option<u64>,
+    forward: bool,
+    limit: usize,
+) -> (Vec<Event>, bool) {
+    if f.types.as_ref().is_some_and(|t| !t.contains(&EVENT_LOGGED_INTO_APP)) {
+        return (Vec::new(), false);
+    }
+    let mut days = logins.days_between(f.since, f.until);
+    if let Some(id) = past {
+        let day = logins.day_of(event_time_of(id));
+        days = if forward { day.max(days.start)..days.end } else { days.start..(day + 1).min(days.end) };
+    }
+    let beyond = |e: &Event| past.is_none_or(|p| if forward { e.id > p } else { e.id < p });
+    let mut out = Vec::new();
+    let ordered: Box<dyn Iterator<Item = i64>> = if forward { Box::new(days) } else { Box::new(days.rev()) };
+    for day in ordered {
+        let mut events = logins.day(day);
+        if !forward {
+            events.reverse();
+        }
+        for e in events {
+            let in_window = e.created_at_ms >= f.since && e.created_at_ms < f.until;
+            if in_window && beyond(&e) && f.matches(&e) {
+                if out.len() == limit {
+                    return (out, true);
+                }
+                out.push(e);
+            }
+        }
+    }
+    (out, false)
+}
+
+/// `GET /api/1/events`: the stored events and the generated app logins of the
+/// window, merged by id.
+// Long: the six cursor/sort cases over two sources, then one merge.
 async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
     let (limit, cursor) = match v1_request(&params, limits::EVENTS) {
@@ -191,37 +233,27 @@ async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let below = |x: u64| events.partition_point(|e| e.id < x) as isize; // first index with id >= x
     let above = |x: u64| events.partition_point(|e| e.id <= x) as isize; // first index with id > x
     let desc = filter.descending;
-    // `toward_after`: the page walks in sort order (first page or after a cursor).
-    let (indexes, more, toward_after) = match (cursor, desc) {
-        (V1Cursor::Start, false) => {
-            let (v, m) = scan(events, 0, true, limit, &filter);
-            (v, m, true)
-        }
-        (V1Cursor::Start, true) => {
-            let (v, m) = scan(events, events.len() as isize - 1, false, limit, &filter);
-            (v, m, true)
-        }
-        (V1Cursor::After(x), false) => {
-            let (v, m) = scan(events, above(x), true, limit, &filter);
-            (v, m, true)
-        }
-        (V1Cursor::After(x), true) => {
-            let (v, m) = scan(events, below(x) - 1, false, limit, &filter);
-            (v, m, true)
-        }
-        (V1Cursor::Before(x), false) => {
-            let (mut v, m) = scan(events, below(x) - 1, false, limit, &filter);
-            v.reverse();
-            (v, m, false)
-        }
-        (V1Cursor::Before(x), true) => {
-            let (mut v, m) = scan(events, above(x), true, limit, &filter);
-            v.reverse();
-            (v, m, false)
-        }
+    // The walk: from where, in which id direction, and whether it goes in sort order
+    // (first page or after a cursor) or against it (before a cursor).
+    let (start, past, ascending, toward_after) = match (cursor, desc) {
+        (V1Cursor::Start, false) => (0, None, true, true),
+        (V1Cursor::Start, true) => (events.len() as isize - 1, None, false, true),
+        (V1Cursor::After(x), false) => (above(x), Some(x), true, true),
+        (V1Cursor::After(x), true) => (below(x) - 1, Some(x), false, true),
+        (V1Cursor::Before(x), false) => (below(x) - 1, Some(x), false, false),
+        (V1Cursor::Before(x), true) => (above(x), Some(x), true, false),
     };
-    let first = indexes.first().map(|&i| events[i].id);
-    let last = indexes.last().map(|&i| events[i].id);
+    let (stored, more_stored) = scan(events, start, ascending, limit, &filter);
+    let (logins, more_logins) = scan_logins(&st.tenant.app_logins, &filter, past, ascending, limit);
+    let mut page: Vec<Event> = stored.into_iter().chain(logins).collect();
+    page.sort_unstable_by_key(|e| if ascending { e.id as i128 } else { -(e.id as i128) });
+    let more = more_stored || more_logins || page.len() > limit;
+    page.truncate(limit);
+    if !toward_after {
+        page.reverse();
+    }
+    let first = page.first().map(|e| e.id);
+    let last = page.last().map(|e| e.id);
     let (after, before) = if toward_after {
         (last.filter(|_| more), first.filter(|_| cursor != V1Cursor::Start))
     } else {
@@ -229,7 +261,7 @@ async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     };
     let after = after.map(|id| encode_v1_cursor(account_id, id));
     let before = before.map(|id| encode_v1_cursor(account_id, id));
-    let data: Vec<Value> = indexes.iter().map(|&i| event_json(&events[i], account_id)).collect();
+    let data: Vec<Value> = page.iter().map(|e| event_json(e, account_id)).collect();
     v1_page_response(data, before, after, &params, &format!("{}/api/1/events", st.base_url))
 }
 
@@ -249,14 +281,17 @@ async fn types() -> Response {
 /// array).
 async fn get_one(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
     let st = lock(&sim);
-    let found = parse_id(&id).and_then(|n| {
-        let k = st.tenant.events.binary_search_by_key(&n, |e| e.id).ok()?;
-        Some(&st.tenant.events[k])
+    let found = parse_id(&id).and_then(|n| match st.tenant.events.binary_search_by_key(&n, |e| e.id) {
+        Ok(k) => Some(st.tenant.events[k].clone()),
+        Err(_) => {
+            let logins = &st.tenant.app_logins;
+            logins.day(logins.day_of(event_time_of(n))).into_iter().find(|e| e.id == n)
+        }
     });
     match found {
         Some(e) => json_response(
             StatusCode::OK,
-            &json!({"status": v1_success_status(), "data": event_json(e, st.tenant.account_id)}),
+            &json!({"status": v1_success_status(), "data": event_json(&e, st.tenant.account_id)}),
         ),
         None => v1_not_found(&format!("Event for id {id} was not found")),
     }

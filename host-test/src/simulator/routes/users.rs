@@ -8,10 +8,10 @@
 //! `BadRequestError` "unknown attribute: x"; validation failures → 422
 //! `UnprocessableEntityError` "Validation failed: …". `mappings=async|sync|disabled`
 //! (default async) and `validate_policy=true|false` (default true) are query params;
-//! the simulator runs the mappings immediately for both `async` and `sync`. Passwords
-//! are never stored nor echoed: only `password_changed_at` and [`User::password_set`].
-//! (Assumption, FIDELITY.md F-MAP-2, contradicts evidence: the docs run `async`
-//! mappings after the response.)
+//! `sync` mappings run before the response, `async` ones after it (docs update-user),
+//! here when the next request arrives (Assumption, FIDELITY.md F-MAP-2: when exactly).
+//! Passwords are never stored nor echoed: only `password_changed_at` and
+//! [`User::password_set`].
 //!
 //! v2 users carry `role_ids`; v1 users carry `role_id` (null when empty) plus
 //! `openid_name` and `locale_code`.
@@ -53,8 +53,9 @@ use crate::simulator::tenant::{
     custom_attribute_display_name, now_iso, parse_iso_millis, App, Tenant, User, APP_ID_BASE, CUSTOM_ATTRIBUTE_ID_BASE,
     STATUSES, USER_ID_BASE,
 };
-use crate::simulator::ListRoleIds;
+use crate::simulator::variance::{self, FieldVariance};
 use crate::simulator::{limits, lock, Shared};
+use crate::simulator::{Inner, ListRoleIds, SUBDOMAIN};
 
 /// The users routes.
 pub fn routes() -> Router<Shared> {
@@ -74,6 +75,16 @@ pub fn routes() -> Router<Shared> {
 /// A user as v2 JSON (the simulator-only [`User`] fields are `#[serde(skip)]`).
 pub fn v2_user(u: &User) -> Value {
     serde_json::to_value(u).unwrap_or(Value::Null)
+}
+
+/// A user as v2 JSON in the shape the simulator serves it
+/// ([`crate::simulator::SimulatorConfig::field_variance`]).
+pub fn served_user(st: &Inner, u: &User) -> Value {
+    let mut value = v2_user(u);
+    if st.field_variance == FieldVariance::Varied {
+        variance::vary(&st.tenant, u, &mut value);
+    }
+    value
 }
 
 /// A user as v1 JSON: `role_id` instead of `role_ids` (null when empty), plus
@@ -189,7 +200,7 @@ async fn list_v2(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let items = matched[page.range(matched.len())]
         .iter()
         .map(|u| {
-            let mut item = project(v2_user(u), fields);
+            let mut item = project(served_user(&st, u), fields);
             if let Value::Object(obj) = &mut item {
                 for name in ["role_ids", "custom_attributes"] {
                     if mode == ListRoleIds::Never || !asked(name) {
@@ -207,7 +218,7 @@ async fn list_v2(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
 async fn get_v2(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
     let st = lock(&sim);
     match parse_id(&id).and_then(|id| st.tenant.user(id)) {
-        Some(u) => json_response(StatusCode::OK, &v2_user(u)),
+        Some(u) => json_response(StatusCode::OK, &served_user(&st, u)),
         None => v2_not_found(),
     }
 }
@@ -447,18 +458,32 @@ pub fn meets_password_policy(password: &str) -> bool {
     password.chars().count() >= 8 && password.chars().any(|c| c.is_ascii_digit())
 }
 
+/// When a v2 write runs the user's mappings (`mappings=…`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mappings {
+    /// `async` (the default): after the response (docs update-user: "will be run after
+    /// the API returns a response"); the simulator runs them when the next request
+    /// arrives (FIDELITY.md F-MAP-2).
+    Async,
+    /// `sync`: before the response is built.
+    Sync,
+    /// `disabled`: not at all.
+    Disabled,
+}
+
 /// `mappings` and `validate_policy` query parameters of the v2 writes.
 struct WriteOptions {
-    run_mappings: bool,
+    mappings: Mappings,
     validate_policy: bool,
 }
 
 impl WriteOptions {
     fn from_query(q: Option<&str>) -> Result<WriteOptions, Response> {
         let params = Params::parse(q);
-        let run_mappings = match params.get("mappings") {
-            None | Some("async") | Some("sync") => true,
-            Some("disabled") => false,
+        let mappings = match params.get("mappings") {
+            None | Some("async") => Mappings::Async,
+            Some("sync") => Mappings::Sync,
+            Some("disabled") => Mappings::Disabled,
             Some(_) => return Err(v2_bad_request("Invalid mappings")),
         };
         let validate_policy = match params.get("validate_policy") {
@@ -466,7 +491,7 @@ impl WriteOptions {
             Some("false") => false,
             Some(_) => return Err(v2_bad_request("Invalid validate_policy")),
         };
-        Ok(WriteOptions { run_mappings, validate_policy })
+        Ok(WriteOptions { mappings, validate_policy })
     }
 }
 
@@ -649,8 +674,10 @@ fn check_identity(user: &User, tenant: &Tenant) -> Result<(), Response> {
     if !user.email.is_empty() && others().any(|o| o.email.eq_ignore_ascii_case(&user.email)) {
         return Err(validation_failed("email has already been taken"));
     }
+    // The one documented text (docs unlock-user's 422 sample), with the simulated
+    // tenant's subdomain.
     if !user.username.is_empty() && others().any(|o| o.username.eq_ignore_ascii_case(&user.username)) {
-        return Err(validation_failed("username has already been taken"));
+        return Err(validation_failed(&format!("Username must be unique within {SUBDOMAIN}")));
     }
     Ok(())
 }
@@ -707,16 +734,21 @@ async fn create_v2(State(sim): State<Shared>, RawQuery(q): RawQuery, body: Bytes
     }
     tenant.users.push(user);
     tenant.log_user_event(EVENT_CREATED, id, None);
-    if opts.run_mappings {
-        tenant.run_mappings(Some(id));
+    match opts.mappings {
+        Mappings::Sync => {
+            tenant.run_mappings(Some(id));
+        }
+        Mappings::Async => tenant.pending_mappings.push(id),
+        Mappings::Disabled => {}
     }
-    match tenant.user(id) {
-        Some(u) => json_response(StatusCode::CREATED, &v2_user(u)),
+    match st.tenant.user(id) {
+        Some(u) => json_response(StatusCode::CREATED, &served_user(&st, u)),
         None => v2_not_found(),
     }
 }
 
-/// `PUT /api/2/users/{id}` → 200 + the v2 user (after the mapping run).
+/// `PUT /api/2/users/{id}` → 200 + the v2 user (after a `sync` mapping run; an
+/// `async` one comes later).
 async fn update_v2(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> Response {
     let opts = match WriteOptions::from_query(q.as_deref()) {
         Ok(o) => o,
@@ -756,11 +788,15 @@ async fn update_v2(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q
         *slot = user;
     }
     tenant.log_user_event(EVENT_UPDATED, uid, None);
-    if opts.run_mappings {
-        tenant.run_mappings(Some(uid));
+    match opts.mappings {
+        Mappings::Sync => {
+            tenant.run_mappings(Some(uid));
+        }
+        Mappings::Async => tenant.pending_mappings.push(uid),
+        Mappings::Disabled => {}
     }
-    match tenant.user(uid) {
-        Some(u) => json_response(StatusCode::OK, &v2_user(u)),
+    match st.tenant.user(uid) {
+        Some(u) => json_response(StatusCode::OK, &served_user(&st, u)),
         None => v2_not_found(),
     }
 }
@@ -777,15 +813,16 @@ async fn delete_v2(State(sim): State<Shared>, Path(id): Path<String>) -> Respons
 /// `POST /api/2/users/{id}/unlock`.
 ///
 /// A locked user (status 3) becomes active: 200 `{"messsage":"User unlocked"}` (sic,
-/// three s, as documented). Any other user: `{"message":"User cannot be unlocked"}`;
-/// ASSUMPTION (FIDELITY.md F-UW-14, contradicts evidence: likely 422): with HTTP 200.
+/// three s, as documented). Any other user: 422 `{"message":"User cannot be unlocked"}`
+/// (docs unlock-user show that body after the 422 sample; Assumption, FIDELITY.md
+/// F-UW-14: the status is inferred from the page's layout).
 async fn unlock_v2(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
     let mut st = lock(&sim);
     let Some(user) = parse_id(&id).and_then(|n| st.tenant.user_mut(n)) else {
         return v2_not_found();
     };
     if user.status != 3 {
-        return json_response(StatusCode::OK, &json!({"message": "User cannot be unlocked"}));
+        return json_response(StatusCode::UNPROCESSABLE_ENTITY, &json!({"message": "User cannot be unlocked"}));
     }
     user.status = 1;
     user.locked_until = None;

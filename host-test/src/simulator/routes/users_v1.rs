@@ -23,7 +23,7 @@ use serde_json::{json, Map, Value};
 
 use super::parse_id;
 use super::users::meets_password_policy;
-use crate::simulator::errors::{json_response, v1_bad_request, v1_not_found, v1_success_status};
+use crate::simulator::errors::{json_response, v1_bad_attribute, v1_bad_request, v1_not_found, v1_success_status};
 use crate::simulator::events::{EVENT_LOCKED, EVENT_UPDATED};
 use crate::simulator::tenant::{iso_millis, now_iso, now_millis, User};
 use crate::simulator::{lock, Inner, Shared};
@@ -31,7 +31,7 @@ use crate::simulator::{lock, Inner, Shared};
 /// `locked_until` of a user locked with `{"locked_until":0}` (indefinitely).
 pub const LOCKED_INDEFINITELY: &str = "2099-12-31T23:59:59.000Z";
 
-/// The account subdomain used in invite links.
+/// The invite link base, on the tenant's host ([`crate::simulator::SUBDOMAIN`]).
 pub const INVITE_LINK_BASE: &str = "https://acme.onelogin.com/password/";
 
 /// The v1 user action routes.
@@ -64,12 +64,17 @@ fn object_body(body: &[u8]) -> Result<Map<String, Value>, Response> {
     }
 }
 
-/// Runs `f` on the user with path id `id` (404 when unknown).
+/// Runs `f` on the user with path id `id` (404 when unknown; 400 with the docs'
+/// object-valued message `{"attribute":"id","description":"ID is incorrect"}` when the
+/// id is not a number: FIDELITY.md F-ERR-3).
 fn with_user(sim: &Shared, id: &str, f: impl FnOnce(&mut Inner, u64) -> Result<Response, Response>) -> Response {
     let mut st = lock(sim);
-    let Some(uid) = parse_id(id).filter(|&n| st.tenant.user(n).is_some()) else {
-        return user_not_found(id);
+    let Some(uid) = parse_id(id) else {
+        return v1_bad_attribute("id", "ID is incorrect");
     };
+    if st.tenant.user(uid).is_none() {
+        return user_not_found(id);
+    }
     f(&mut st, uid).unwrap_or_else(|r| r)
 }
 
@@ -263,9 +268,9 @@ async fn otp_devices(State(sim): State<Shared>, Path(id): Path<String>) -> Respo
 }
 
 /// The user whose email (case-insensitive) is `body.email`; 400 without an email, 404
-/// when nobody has it.
-/// (Assumption, FIDELITY.md F-UW-26, contradicts evidence: the docs answer 400 "No User
-/// exists for input email" and call the email case-sensitive.)
+/// when nobody has it: 400 "Email Parameter is missing" / 400 "No User exists for input
+/// email", as docs generate-invite-link answer. (Assumption, FIDELITY.md F-UW-26: the
+/// match ignores case; one copy of the docs calls the email case-sensitive.)
 fn invitee(st: &Inner, body: &[u8]) -> Result<(u64, Map<String, Value>), Response> {
     let obj = object_body(body)?;
     let email = obj
@@ -273,13 +278,13 @@ fn invitee(st: &Inner, body: &[u8]) -> Result<(u64, Map<String, Value>), Respons
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|e| !e.is_empty())
-        .ok_or_else(|| v1_bad_request("email is required"))?;
+        .ok_or_else(|| v1_bad_request("Email Parameter is missing"))?;
     let user = st
         .tenant
         .users
         .iter()
         .find(|u| u.email.eq_ignore_ascii_case(email))
-        .ok_or_else(|| v1_not_found(&format!("User with email {email} was not found")))?;
+        .ok_or_else(|| v1_bad_request("No User exists for input email"))?;
     Ok((user.id, obj))
 }
 
