@@ -14,26 +14,11 @@ use crate::client::transport::Transport;
 use crate::error::{Error, Result};
 use crate::sync::cache::Collecting;
 use crate::sync::joins;
-use crate::sync::kinds::{Kind, KindSpec};
+use crate::sync::kinds::Kind;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
 
 use super::events::EVENTS;
-use super::apps::APPS;
-use super::roles::ROLES;
-use super::users::{USERS, USER_APPS};
-
-/// The `app_logins` kind.
-pub static APP_LOGINS: KindSpec = KindSpec {
-    name: "app_logins",
-    description: "Each user's last login per application (`last_login` on user-to-application grants), from the \
-                  login-to-app events since the checkpoint (first sync: the configured lookback).",
-    cost: "1 call per 50 app logins in the window, none when `events` is selected (e.g. 10,000 users with 3 a day \
-           over 90 days: 54,000 calls, 11 hours of the 5,000/h v1 budget)",
-    calls_per_user: 0,
-    default_selected: false,
-    // With what `user_apps` requires: a selection adds one level of requirements.
-    requires: &[Kind(&USERS), Kind(&ROLES), Kind(&APPS), Kind(&USER_APPS)],
-};
+use super::users::APP_LOGINS;
 
 /// The phase record.
 pub static PHASE: PhaseSpec = PhaseSpec {
