@@ -316,13 +316,13 @@ mod tests {
         script.push(200, &[], r#"{"id":1,"status":3}"#);
         script.push(422, &[], r#"{"message":"User cannot be unlocked"}"#);
         script.push(200, &[], r#"{"id":1,"status":1}"#);
-        let outcome = connector.provision(&unlock, false).unwrap();
+        let outcome = connector.provision(&unlock).unwrap();
         assert!(!outcome.changed, "{}", outcome.summary);
         // Still locked after the refusal: an error that says why.
         script.push(200, &[], r#"{"id":1,"status":3}"#);
         script.push(422, &[], r#"{"message":"User cannot be unlocked"}"#);
         script.push(200, &[], r#"{"id":1,"status":3}"#);
-        let error = connector.provision(&unlock, false).unwrap_err();
+        let error = connector.provision(&unlock).unwrap_err();
         assert!(error.to_string().contains("User cannot be unlocked"), "{error}");
     }
 }

@@ -166,7 +166,7 @@ pub static USER: EntityType = EntityType {
         prop("directory_id", Integer, "The directory the user syncs from."),
         prop("external_id", Text, "The user's id in an external directory."),
         prop("distinguished_name", Text, "AD distinguished name."),
-        prop("member_of", Text, "AD group memberships, as OneLogin sends them."),
+        prop("member_of", TextList, "AD group memberships (OneLogin sends a `;`-joined string or an array)."),
         prop("samaccountname", Text, "AD sAMAccountName."),
         prop("userprincipalname", Text, "AD userPrincipalName."),
         prop("trusted_idp_id", Integer, "The trusted IdP the user signs in through."),

@@ -87,9 +87,10 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
         println!("last page: {last_page:?}");
         let fixture = Fixture::paged(230, 7, last_page).await;
         let tenant = fixture.sim.tenant();
-    let started_ms = now_ms();
-    let every_kind = SyncOptions { kinds: all_kinds().into_iter().collect(), max_items: PAGE, ..Default::default() };
-    let output = fixture.sync_with(&every_kind).await.expect("sync");
+        let started_ms = now_ms();
+        let every_kind =
+            SyncOptions { kinds: all_kinds().into_iter().collect(), max_items: PAGE, ..Default::default() };
+        let output = fixture.sync_with(&every_kind).await.expect("sync");
         let by_type = output.entities_by_type();
         let count = |t: &str| by_type.get(t).copied().unwrap_or(0);
         let keys: BTreeSet<&str> = output.entities.iter().map(|e| e.key.as_str()).collect();
@@ -127,25 +128,27 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
         assert_eq!(count("onelogin_group"), tenant.groups.len() as u64);
         assert_eq!(count("onelogin_role"), tenant.roles.len() as u64);
         assert_eq!(count("onelogin_application"), tenant.apps.len() as u64);
-    assert_eq!(count("onelogin_application_rule"), tenant.rules.len() as u64, "enabled and disabled rules");
+        assert_eq!(count("onelogin_application_rule"), tenant.rules.len() as u64, "enabled and disabled rules");
         assert!(tenant.rules.iter().any(|r| !r.enabled), "the tenant has disabled rules");
-    assert_eq!(count("mfa_device"), active_devices.len() as u64);
+        assert_eq!(count("mfa_device"), active_devices.len() as u64);
         assert_eq!(count("onelogin_privilege"), tenant.privileges.len() as u64);
         assert_eq!(
             count("onelogin_entitlement"),
             (tenant.groups.len() + 2 * tenant.roles.len() + tenant.apps.len()) as u64,
             "group member, role member and admin, app access"
         );
-    let window = tenant.all_events_between(started_ms - 90 * 86_400_000, now_ms() + 1);
-    assert_eq!(count("onelogin_event"), window.len() as u64, "events of the last 90 days, app logins included");
-    assert!((tenant.events.len() as u64) > tenant.events_between(started_ms - 90 * 86_400_000, i64::MAX).len() as u64);
-    let mut last_logins: BTreeMap<(String, String), String> = BTreeMap::new();
-    for e in window.iter().filter(|e| e.event_type_id == 8) {
-        let (Some(user), Some(app)) = (e.user_id, e.app_id) else { continue };
-        let pair = (format!("onelogin_user:{user}"), format!("onelogin_application:{app}"));
-        let latest = last_logins.entry(pair).or_default();
-        *latest = e.created_at().max(latest.clone());
-    }
+        let window = tenant.all_events_between(started_ms - 90 * 86_400_000, now_ms() + 1);
+        assert_eq!(count("onelogin_event"), window.len() as u64, "events of the last 90 days, app logins included");
+        assert!(
+            (tenant.events.len() as u64) > tenant.events_between(started_ms - 90 * 86_400_000, i64::MAX).len() as u64
+        );
+        let mut last_logins: BTreeMap<(String, String), String> = BTreeMap::new();
+        for e in window.iter().filter(|e| e.event_type_id == 8) {
+            let (Some(user), Some(app)) = (e.user_id, e.app_id) else { continue };
+            let pair = (format!("onelogin_user:{user}"), format!("onelogin_application:{app}"));
+            let latest = last_logins.entry(pair).or_default();
+            *latest = e.created_at().max(latest.clone());
+        }
 
         // Users: normalized statuses, the email identity, MFA enrolment, custom attributes.
         for entity in output.entities.iter().filter(|e| e.entity_type == "onelogin_user") {
@@ -167,15 +170,16 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
             assert_eq!(p["employee_email"], json!(user.email.to_lowercase()));
             assert_eq!(p["mfa_enrolled"], json!(user.mfa_devices.iter().any(|d| d.active)));
             for name in &tenant.custom_attribute_names {
-            assert_eq!(p[format!("custom_attributes.{name}")], json!(user.custom_attributes[name]), "{name}");
+                assert_eq!(p[format!("custom_attributes.{name}")], json!(user.custom_attributes[name]), "{name}");
             }
         }
 
         // Groups and roles.
         let account = format!("onelogin_account:{}", tenant.account_id);
         assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_group:", "onelogin_user:")), user_group_pairs(&tenant));
-    let user_groups: BTreeSet<(String, String)> = user_group_pairs(&tenant).into_iter().map(|(g, u)| (u, g)).collect();
-    assert_eq!(key_pairs(&rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_group:")), user_groups);
+        let user_groups: BTreeSet<(String, String)> =
+            user_group_pairs(&tenant).into_iter().map(|(g, u)| (u, g)).collect();
+        assert_eq!(key_pairs(&rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_group:")), user_groups);
         let role_grants = rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_role:");
         let by_permission = |permission: &str| -> BTreeSet<(String, String)> {
             role_grants
@@ -207,9 +211,9 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
         let app_rules: BTreeSet<(String, String)> = tenant
             .rules
             .iter()
-        .map(|r| (format!("onelogin_application:{}", r.app_id), format!("onelogin_application_rule:{}", r.id)))
+            .map(|r| (format!("onelogin_application:{}", r.app_id), format!("onelogin_application_rule:{}", r.id)))
             .collect();
-    assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_application:", "onelogin_application_rule:")), app_rules);
+        assert_eq!(key_pairs(&rels(&output, "HAS", "onelogin_application:", "onelogin_application_rule:")), app_rules);
 
         // User-app access: via roles or direct, provisioning state mapped.
         let mut states = BTreeSet::new();
@@ -243,18 +247,18 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
             }
         }
         assert!(states.len() >= 10, "many provisioning states occur: {states:?}");
-    let mut with_login = 0;
-    for r in rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_application:") {
-        let expected = last_logins.get(&(r.from_key.clone(), r.to_key.clone()));
-        assert_eq!(props(&r.properties)["last_login"], json!(expected), "{} -> {}", r.from_key, r.to_key);
-        with_login += usize::from(expected.is_some());
-    }
-    assert!(with_login > 100, "assignments carry the last login from type-8 events: {with_login}");
+        let mut with_login = 0;
+        for r in rels(&output, "ASSIGNED", "onelogin_user:", "onelogin_application:") {
+            let expected = last_logins.get(&(r.from_key.clone(), r.to_key.clone()));
+            assert_eq!(props(&r.properties)["last_login"], json!(expected), "{} -> {}", r.from_key, r.to_key);
+            with_login += usize::from(expected.is_some());
+        }
+        assert!(with_login > 100, "assignments carry the last login from type-8 events: {with_login}");
 
         // MFA devices.
-    let devices: BTreeSet<(String, String)> =
-        active_devices.iter().map(|(u, d)| (format!("onelogin_user:{u}"), format!("mfa_device:{d}"))).collect();
-    assert_eq!(key_pairs(&rels(&output, "ASSIGNED", "onelogin_user:", "mfa_device:")), devices);
+        let devices: BTreeSet<(String, String)> =
+            active_devices.iter().map(|(u, d)| (format!("onelogin_user:{u}"), format!("mfa_device:{d}"))).collect();
+        assert_eq!(key_pairs(&rels(&output, "ASSIGNED", "onelogin_user:", "mfa_device:")), devices);
 
         // AWS IAM roles, against the simulator's own rule evaluator.
         let mut undetermined_seen = false;

@@ -64,9 +64,9 @@ pub mod types {
     pub use super::bindings::identity::connector::types::{
         AccessLevel, AccountInfo, AccountPatch, Action, ActionOutcome, ActionSpec, ConfigField, ConfigFieldSpec,
         ConnectorError, ConnectorInfo, CredentialChange, CustomAction, Endpoint, EntitlementChange, Entity, EntityKind,
-        ErrorKind, KindReport, KindStatus, LinkRequest, ParamSpec, PlannedCall, PropertyKind, PropertySpec, Relationship,
-        RelationshipKind, ResourcePermissions, Scheme, SyncKind, SyncPage, SyncProgress, SyncRequest, TransportKind,
-        ValueType,
+        ErrorKind, KindReport, KindStatus, LinkRequest, ParamSpec, PlannedCall, PropertyKind, PropertySpec,
+        Relationship, RelationshipKind, ResourcePermissions, Scheme, SyncKind, SyncPage, SyncProgress, SyncRequest,
+        TransportKind, ValueType,
     };
     pub use super::log::{LogLevel, LogLine};
 

@@ -105,7 +105,7 @@ fn lanes_step<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position, mut join: Optio
         at.lanes.iter().map(|lane| (crate::time::iso(lane.since), crate::time::iso(lane.until))).collect();
     let windows: Vec<[(&str, &str); 2]> =
         bounds.iter().map(|(since, until)| [("since", since.as_str()), ("until", until.as_str())]).collect();
-    let lists: Vec<List<'_>> = windows.iter().map(joins::events_list).collect();
+    let lists: Vec<List<'_>> = windows.iter().map(|window| joins::events_list(window)).collect();
     let paths: Vec<String> = lists.iter().zip(&at.lanes).map(|(list, lane)| list.path_and_query(&lane.at)).collect();
     let results = ctx.client.get_json_many(&paths);
     let mut lanes = Vec::new();

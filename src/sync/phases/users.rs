@@ -74,6 +74,7 @@ pub static APP_LOGINS: KindSpec = KindSpec {
     default_selected: false,
     // With what `user_apps` requires: a selection adds one level of requirements.
     requires: &[Kind(&USERS), Kind(&ROLES), Kind(&APPS), Kind(&USER_APPS)],
+    required_access: AccessLevel::Read,
 };
 
 /// The `mfa_devices` kind.
