@@ -446,13 +446,23 @@ async fn progress_counts_phases_and_objects_overall_and_the_effective_concurrenc
     default.await.unwrap().expect("sync");
 }
 
+/// How [`pages_from`] asks for pages: `max_items` and `concurrency` (0 = the
+/// default).
+#[derive(Clone, Copy)]
+struct Paging {
+    max_items: u32,
+    concurrency: u32,
+}
+
 /// Every page of a sync from `cursor` on, as records, in a fresh instance.
-async fn pages_from(fixture: &Fixture, cursor: Option<String>, max_items: u32) -> Vec<(Vec<String>, Option<String>)> {
+async fn pages_from(fixture: &Fixture, cursor: Option<String>, options: Paging) -> Vec<(Vec<String>, Option<String>)> {
     let (mut instance, _) = fixture.manage().await;
     let mut pages = Vec::new();
     let mut cursor = cursor;
     loop {
-        let page = instance.sync_page(page(cursor, max_items)).await.unwrap().expect("page");
+        let request =
+            SyncOptions { max_items: options.max_items, concurrency: options.concurrency, ..Default::default() };
+        let page = instance.sync_page(request.request(cursor)).await.unwrap().expect("page");
         let next = page.next_cursor.clone();
         if let Some(c) = &next {
             assert!(c.len() < 4096, "cursor size {}", c.len());
@@ -467,10 +477,10 @@ async fn pages_from(fixture: &Fixture, cursor: Option<String>, max_items: u32) -
 
 /// Resume after page `k` of `baseline` in a fresh instance: the union of
 /// pages must equal the clean run exactly.
-async fn assert_resume_after(fixture: &Fixture, baseline: &[(Vec<String>, Option<String>)], k: usize, max_items: u32) {
+async fn assert_resume_after(fixture: &Fixture, baseline: &[(Vec<String>, Option<String>)], k: usize, options: Paging) {
     let expected: Vec<String> = baseline.iter().flat_map(|(r, _)| r.clone()).collect();
     let mut got: Vec<String> = baseline[..=k].iter().flat_map(|(r, _)| r.clone()).collect();
-    for (records, _) in pages_from(fixture, baseline[k].1.clone(), max_items).await {
+    for (records, _) in pages_from(fixture, baseline[k].1.clone(), options).await {
         got.extend(records);
     }
     if got != expected {
@@ -486,11 +496,13 @@ async fn resuming_in_a_fresh_instance_at_every_page_boundary_loses_and_repeats_n
     // concurrent per-user / per-role / per-app requests, which keeps the
     // window full for 16 rounds): every step boundary of every kind is a
     // resume point.
+    // Concurrency 1 keeps the per-user batches small: more step boundaries.
+    let paging = Paging { max_items: 1, concurrency: 1 };
     let fixture = Fixture::new(40, 3).await;
-    let baseline = pages_from(&fixture, None, 1).await;
+    let baseline = pages_from(&fixture, None, paging).await;
     assert!(baseline.len() >= 12, "enough pages to make the test meaningful: {}", baseline.len());
     for k in 0..baseline.len() - 1 {
-        assert_resume_after(&fixture, &baseline, k, 1).await;
+        assert_resume_after(&fixture, &baseline, k, paging).await;
     }
 }
 
@@ -501,7 +513,8 @@ async fn resuming_a_larger_tenant_at_seeded_random_pages_loses_and_repeats_nothi
     });
     println!("resume seed {seed} (rerun with RESUME_SEED={seed})");
     let fixture = Fixture::new(400, 11).await;
-    let baseline = pages_from(&fixture, None, 100).await;
+    let paging = Paging { max_items: 100, concurrency: 0 };
+    let baseline = pages_from(&fixture, None, paging).await;
     assert!(baseline.len() > 10, "pages: {}", baseline.len());
     // A small xorshift from the seed picks the resume points.
     let mut state = seed | 1;
@@ -511,7 +524,7 @@ async fn resuming_a_larger_tenant_at_seeded_random_pages_loses_and_repeats_nothi
         state ^= state << 17;
         let k = (state % (baseline.len() as u64 - 1)) as usize;
         println!("seed {seed}: resuming after page {}", k + 1);
-        assert_resume_after(&fixture, &baseline, k, 100).await;
+        assert_resume_after(&fixture, &baseline, k, paging).await;
     }
 }
 
