@@ -4,8 +4,12 @@
 //! A grant is a relationship from an `onelogin_user` whose properties carry
 //! an `entitlement` (the access view of the WIT's `relationship`): role
 //! membership and administration, application access (through a role or
-//! direct) and group membership. Each row joins the user's identity and
-//! status and the resource's name. The file is read twice, so memory holds
+//! direct) and group membership. Two more kinds of access have no
+//! entitlement entity and are rows too: a user `ASSIGNED` an `aws_iam_role`
+//! (permission `assume`, or `may_assume` when a rule that might give it could
+//! not be evaluated; `via` the first rule that gives it) and a user `ASSIGNED`
+//! an `onelogin_privilege` (permission `holder`, `direct`). Each row joins the
+//! user's identity and status and the resource's name. The file is read twice, so memory holds
 //! only the users and the resources' names, never the records.
 
 use std::collections::HashMap;
@@ -17,7 +21,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::harness::sync::key_type;
-use crate::harness::types::Relationship;
 
 /// The export formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,13 +48,15 @@ pub struct Row {
     pub resource_key: String,
     /// The resource's display name.
     pub resource_name: String,
-    /// `member`, `admin` or `access`.
+    /// `member`, `admin`, `access`, `assume` / `may_assume` (AWS IAM roles) or
+    /// `holder` (privileges).
     pub permission: String,
-    /// The entitlement's key.
+    /// The entitlement's key (empty for AWS IAM roles and privileges).
     pub entitlement: String,
-    /// `direct`, or the key of the role conferring the grant.
+    /// `direct`, or the key of the role (or, for AWS IAM roles, the app rule)
+    /// conferring the grant.
     pub via: String,
-    /// The name of the role in `via` (empty for `direct`).
+    /// The name of the role or rule in `via` (empty for `direct`).
     pub via_name: String,
     /// Application grants: the normalized provisioning status (`active`,
     /// `staged`, `deprovisioned`, `access_created`, `discovered`).
@@ -130,16 +135,35 @@ fn directory(path: &Path) -> anyhow::Result<Directory> {
     Ok(directory)
 }
 
-/// Whether a relationship is a grant to a user (what the export lists).
-pub fn is_user_grant(relationship: &Relationship) -> bool {
-    key_type(&relationship.from_key) == "onelogin_user"
-        && serde_json::from_str::<Value>(&relationship.properties).is_ok_and(|p| p.get("entitlement").is_some())
+/// The permission and `via` of a relationship that grants a user access, or
+/// `None` when it is not a grant (see the module docs).
+pub fn grant_of(class: &str, from: &str, to: &str, props: &Value) -> Option<(String, String)> {
+    if key_type(from) != "onelogin_user" {
+        return None;
+    }
+    if props.get("entitlement").is_some() {
+        return Some((text(props.get("permission")), text(props.get("via"))));
+    }
+    if class != "ASSIGNED" {
+        return None;
+    }
+    match key_type(to) {
+        "aws_iam_role" => {
+            let determined = props.get("determined").and_then(Value::as_bool) == Some(true);
+            let rules = props.get(if determined { "rule_ids" } else { "undetermined_rule_ids" });
+            let rule = rules.and_then(Value::as_array).and_then(|ids| ids.first()).map(|id| text(Some(id)));
+            let via = rule.map_or_else(|| "direct".to_string(), |id| format!("onelogin_application_rule:{id}"));
+            Some((if determined { "assume" } else { "may_assume" }.to_string(), via))
+        }
+        "onelogin_privilege" => Some(("holder".to_string(), "direct".to_string())),
+        _ => None,
+    }
 }
 
-fn row(directory: &Directory, from: &str, to: &str, props: &Value) -> Row {
+fn row(directory: &Directory, from: &str, to: &str, props: &Value, grant: (String, String)) -> Row {
     let user = directory.users.get(from);
     let field = |name: &str| text(props.get(name));
-    let via = field("via");
+    let (permission, via) = grant;
     let via_name = if via == "direct" { String::new() } else { directory.names.get(&via).cloned().unwrap_or_default() };
     let is_app = key_type(to) == "onelogin_application";
     Row {
@@ -150,7 +174,7 @@ fn row(directory: &Directory, from: &str, to: &str, props: &Value) -> Row {
         resource_type: key_type(to).to_string(),
         resource_key: to.to_string(),
         resource_name: directory.names.get(to).cloned().unwrap_or_default(),
-        permission: field("permission"),
+        permission,
         entitlement: field("entitlement"),
         via,
         via_name,
@@ -170,11 +194,11 @@ fn for_each_row(input: &Path, mut each: impl FnMut(Row) -> anyhow::Result<()>) -
         }
         let (from, to) = (text(record.get("from_key")), text(record.get("to_key")));
         let props = record.get("properties").cloned().unwrap_or(Value::Null);
-        if key_type(&from) != "onelogin_user" || props.get("entitlement").is_none() {
+        let Some(grant) = grant_of(&text(record.get("class")), &from, &to, &props) else {
             return Ok(());
-        }
+        };
         rows += 1;
-        each(row(&directory, &from, &to, &props))
+        each(row(&directory, &from, &to, &props, grant))
     })?;
     Ok(rows)
 }

@@ -184,22 +184,33 @@ fn host_test(args: &[&str]) -> Output {
         .expect("host-test runs")
 }
 
-/// `(user, resource, permission, via)` of every user grant in a `sync --out` file.
+/// `(user, resource, permission, via)` of every user grant in a `sync --out` file:
+/// relationships with an entitlement, and users assigned AWS IAM roles and
+/// privileges.
 fn grants_in(records: &str) -> BTreeMap<(String, String, String, String), Value> {
     records
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|r| r["record"] == "relationship" && r["from_key"].as_str().unwrap().starts_with("onelogin_user:"))
-        .filter(|r| r["properties"].get("entitlement").is_some())
-        .map(|r| {
+        .filter_map(|r| {
             let p = &r["properties"];
-            let key = (
-                r["from_key"].as_str().unwrap().to_string(),
-                r["to_key"].as_str().unwrap().to_string(),
-                p["permission"].as_str().unwrap().to_string(),
-                p["via"].as_str().unwrap().to_string(),
-            );
-            (key, r.clone())
+            let to = r["to_key"].as_str().unwrap();
+            let (permission, via) = if p.get("entitlement").is_some() {
+                (p["permission"].as_str().unwrap().to_string(), p["via"].as_str().unwrap().to_string())
+            } else if r["class"] == "ASSIGNED" && to.starts_with("aws_iam_role:") {
+                // An AWS IAM role: certain or possible, through the first rule that gives it.
+                let (permission, rules) = if p["determined"] == true {
+                    ("assume", "rule_ids")
+                } else {
+                    ("may_assume", "undetermined_rule_ids")
+                };
+                (permission.to_string(), format!("onelogin_application_rule:{}", p[rules][0]))
+            } else if r["class"] == "ASSIGNED" && to.starts_with("onelogin_privilege:") {
+                ("holder".to_string(), "direct".to_string())
+            } else {
+                return None;
+            };
+            Some(((r["from_key"].as_str().unwrap().to_string(), to.to_string(), permission, via), r.clone()))
         })
         .collect()
 }
@@ -232,7 +243,8 @@ async fn the_access_review_export_round_trips_every_user_grant_as_csv_and_json()
         .map(|r| (r["key"].as_str().unwrap().to_string(), r))
         .collect();
     let kinds: BTreeSet<&str> = grants.keys().map(|(_, to, _, _)| to.split(':').next().unwrap()).collect();
-    assert_eq!(kinds, BTreeSet::from(["onelogin_application", "onelogin_group", "onelogin_role"]));
+    let every = ["aws_iam_role", "onelogin_application", "onelogin_group", "onelogin_privilege", "onelogin_role"];
+    assert_eq!(kinds, BTreeSet::from(every));
 
     let mut reader = csv::Reader::from_path(&csv_path).unwrap();
     assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), host_test::export::CSV_HEADER);
