@@ -64,6 +64,16 @@ fn arn(key: &str) -> String {
     key.strip_prefix("aws_iam_role:").unwrap_or(key).to_string()
 }
 
+/// The AWS IAM role grants of one user (`user_key ASSIGNED aws_iam_role:…`).
+fn aws_grants<'a>(output: &'a SyncOutput, user_key: &str) -> Vec<&'a Relationship> {
+    rels(output, "ASSIGNED", user_key, "aws_iam_role:arn:").into_iter().filter(|r| r.from_key == user_key).collect()
+}
+
+/// The ARNs of the grants a rule gives for certain (`determined`).
+fn determined_arns(grants: &[&Relationship]) -> BTreeSet<String> {
+    grants.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| arn(&r.to_key)).collect()
+}
+
 fn key_pairs(relationships: &[&Relationship]) -> BTreeSet<(String, String)> {
     relationships.iter().map(|r| (r.from_key.clone(), r.to_key.clone())).collect()
 }
@@ -277,12 +287,8 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
         for user in &tenant.users {
             let user_key = format!("onelogin_user:{}", user.id);
             let truth = tenant.aws_roles(user.id);
-            let aws: Vec<&Relationship> = rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:")
-                .into_iter()
-                .filter(|r| r.from_key == user_key)
-                .collect();
-            let certain: BTreeSet<String> =
-                aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| arn(&r.to_key)).collect();
+            let aws = aws_grants(&output, &user_key);
+            let certain = determined_arns(&aws);
             assert_eq!(certain, truth.certain, "{user_key} AWS roles");
             let undetermined: BTreeSet<u64> = aws
                 .iter()
@@ -884,11 +890,7 @@ async fn aws_roles_alone_cost_no_per_user_calls_and_still_match_the_ground_truth
     let mut granted = 0;
     for user in &tenant.users {
         let user_key = format!("onelogin_user:{}", user.id);
-        let certain: BTreeSet<String> = rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:")
-            .into_iter()
-            .filter(|r| r.from_key == user_key && props(&r.properties)["determined"] == true)
-            .map(|r| arn(&r.to_key))
-            .collect();
+        let certain = determined_arns(&aws_grants(&output, &user_key));
         assert_eq!(certain, tenant.aws_roles(user.id).certain, "{user_key}");
         granted += certain.len();
     }
@@ -925,12 +927,8 @@ async fn without_role_ids_in_the_users_list_membership_is_read_per_role_and_noth
     for user in &tenant.users {
         let user_key = format!("onelogin_user:{}", user.id);
         let truth = tenant.aws_roles(user.id);
-        let aws: Vec<&Relationship> = rels(&output, "ASSIGNED", &user_key, "aws_iam_role:arn:")
-            .into_iter()
-            .filter(|r| r.from_key == user_key)
-            .collect();
-        let certain: BTreeSet<String> =
-            aws.iter().filter(|r| props(&r.properties)["determined"] == true).map(|r| arn(&r.to_key)).collect();
+        let aws = aws_grants(&output, &user_key);
+        let certain = determined_arns(&aws);
         let seen: BTreeSet<String> = aws.iter().map(|r| arn(&r.to_key)).collect();
         assert!(certain.is_subset(&truth.certain), "{user_key}: {certain:?} not all in {:?}", truth.certain);
         assert!(truth.certain.is_subset(&seen), "{user_key}: an AWS role decided no: {:?} vs {seen:?}", truth.certain);
