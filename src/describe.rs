@@ -6,7 +6,7 @@ use crate::identity::connector::types::{ConnectorInfo, EntityKind, PropertyKind,
 use crate::vocabulary::{self, Property};
 
 /// The WIT package version this component implements.
-pub const INTERFACE_VERSION: &str = "0.5.0";
+pub const INTERFACE_VERSION: &str = "0.6.0";
 
 /// Everything `describe` returns.
 pub fn connector_info() -> ConnectorInfo {

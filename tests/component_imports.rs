@@ -45,5 +45,5 @@ fn component_imports_only_http_io_clocks_and_its_log() {
         assert!(allowed.iter().any(|prefix| import.starts_with(prefix)), "unexpected import {import}");
     }
     assert!(imports.iter().any(|i| i.starts_with("wasi:http/outgoing-handler@")), "{imports:?}");
-    assert_eq!(exports, BTreeSet::from(["identity:connector/connector@0.5.0".to_string()]));
+    assert_eq!(exports, BTreeSet::from(["identity:connector/connector@0.6.0".to_string()]));
 }

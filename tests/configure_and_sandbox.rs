@@ -24,7 +24,7 @@ async fn describe_needs_no_configuration_or_network() {
     let fixture = Fixture::new(5, 1).await;
     let mut instance = fixture.harness.instantiate().await.unwrap();
     let info = instance.describe().await.unwrap();
-    assert_eq!((info.name.as_str(), info.interface_version.as_str()), ("onelogin", "0.5.0"));
+    assert_eq!((info.name.as_str(), info.interface_version.as_str()), ("onelogin", "0.6.0"));
     let permissions: BTreeMap<&str, Vec<&str>> = info
         .permissions
         .iter()

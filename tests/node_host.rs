@@ -281,6 +281,8 @@ async fn node_and_wasmtime_sync_the_simulator_to_identical_records() {
     assert_same_records(&node_records, &expected, "a clean sync");
     assert_eq!(head["pages"], json!(wasmtime.pages));
     assert_eq!(head["kinds"], kinds_json(&wasmtime.report));
+    assert!(!wasmtime.notes.is_empty(), "the user_apps plan is noted");
+    assert_eq!((&head["notes"], &summary["notes"]), (&json!(wasmtime.notes), &json!(wasmtime.notes)));
     assert_eq!(summary["finished"], true);
     assert_eq!(summary["checkpoint"], true);
     assert_eq!(summary["refused_requests"], 0);

@@ -935,6 +935,31 @@ async fn without_role_ids_in_the_users_list_membership_is_read_per_role_and_noth
         decided_by_role += certain.iter().filter(|a| a.contains(":role/recorded/")).count();
     }
     assert!(decided_by_role > 0, "the recorded rule (email ew, has_role ri) is decided from per-role membership");
+
+    // The sync says so, once, with the counts; and once again when every
+    // page runs in a fresh instance (each reads the member lists again).
+    let said: Vec<&String> = output.notes.iter().filter(|n| n.starts_with("roles: ")).collect();
+    assert_eq!(said.len(), 1, "{:?}", output.notes);
+    let roles = tenant.roles.len();
+    assert!(said[0].contains("without role_ids") && said[0].contains(&format!(": {roles} roles, ")), "{}", said[0]);
+    assert!(output.pages > 3, "notes kept to one over {} pages", output.pages);
+    assert_eq!(notes_resuming_every_page(&fixture).await, output.notes);
+}
+
+/// A sync's notes when every page runs in a fresh instance.
+async fn notes_resuming_every_page(fixture: &Fixture) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (mut instance, _) = fixture.manage().await;
+        let request = SyncOptions { max_items: PAGE, ..Default::default() }.request(cursor);
+        let page = instance.sync_page(request).await.unwrap().expect("page");
+        notes.extend(page.notes);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return notes,
+        }
+    }
 }
 
 /// The rotation of incremental syncs (`src/sync/rotation.rs`): K, as `describe` states it.
@@ -1027,6 +1052,16 @@ async fn access_read_per_app_gives_the_same_grants_as_per_user_reads() {
     let per_user = fixture.full_sync(PAGE).await.expect("sync reading per user");
     let spent = counts_since(&before, &fixture.harness.request_log().counts());
     assert_eq!(spent.get("GET /api/2/users/{id}/apps"), Some(&users), "{spent:?}");
+    // The plan and the counts behind it are in the sync's notes, once.
+    let apps = tenant.apps.len();
+    let counts = format!("{users} users, {apps} applications: {users} calls per user, at most {apps} per application");
+    assert_eq!(
+        per_user.notes,
+        [format!(
+            "user_apps: access read per user (GET /api/2/users/{{id}}/apps); {counts}; some application has \
+             provisioning, whose state only the per-user read gives"
+        )]
+    );
 
     // No app with provisioning: one call per 1000 users of each app instead.
     fixture.sim.update_tenant(|t| t.apps.iter_mut().for_each(|a| a.provisioning_enabled = false));
@@ -1038,6 +1073,14 @@ async fn access_read_per_app_gives_the_same_grants_as_per_user_reads() {
         tenant.apps.iter().map(|a| pages(tenant.app_user_ids(a.id).len(), limits::APP_USERS)).sum();
     assert_eq!(spent.get("GET /api/2/apps/{id}/users"), Some(&app_users_calls), "also who reaches AWS apps: {spent:?}");
     assert!(read_to_the_end(&per_app.report), "{:?}", per_app.report);
+    assert_eq!(
+        per_app.notes,
+        [format!(
+            "user_apps: access read per application (GET /api/2/apps/{{id}}/users); {counts}; no application has \
+             provisioning, and per application costs at most half"
+        )]
+    );
+    assert!(per_app.pages > 1 && per_user.pages > 1, "one note over several pages");
 
     let grants = app_grants(&per_user);
     assert!(grants.len() as u64 > users, "{} grants", grants.len());

@@ -59,6 +59,11 @@ async fn sync_with_a_config_file_writes_records_and_stats_without_the_secret() {
     assert_eq!(stats["http_requests"], sim.total_requests());
     let lines: Vec<serde_json::Value> = records.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert!(lines.iter().any(|l| l["record"] == "entity") && lines.iter().any(|l| l["record"] == "relationship"));
+    // How user-to-app access was read: in the summary, the stats and the sync line.
+    assert!(printed.contains("notes:\n  user_apps: access read per user"), "{printed}");
+    let notes = stats["notes"].as_array().expect("stats notes");
+    assert!(notes.iter().any(|n| n.as_str().is_some_and(|n| n.starts_with("user_apps: "))), "{stats}");
+    assert_eq!(lines[0]["notes"], stats["notes"]);
 
     for (what, content) in [("stdout/stderr", &printed), ("--out", &records), ("--stats", &stats_text)] {
         assert!(!content.contains(&credentials.client_secret), "the client secret leaked into {what}");

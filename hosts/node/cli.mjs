@@ -260,12 +260,14 @@ async function main(argv) {
   let pages = 0;
   let entities = 0;
   let relationships = 0;
+  const notes = [];
   let last;
   for (;;) {
     last = instance.sync({ ...options, cursor });
     pages += 1;
     entities += last.entities.length;
     relationships += last.relationships.length;
+    notes.push(...last.notes);
     if (values.out) {
       for (const e of last.entities) records.push(entityRecord(e));
       for (const r of last.relationships) records.push(relationshipRecord(r));
@@ -282,6 +284,7 @@ async function main(argv) {
       incremental: checkpointIn !== undefined,
       pages,
       kinds: last.report.map(kindReportJson),
+      notes,
     };
     // Entities first, then relationships, each in page order (as host-test writes them).
     const lines = [summary, ...records.filter((r) => r.record === "entity"), ...records.filter((r) => r.record === "relationship")];
@@ -297,6 +300,7 @@ async function main(argv) {
     relationships,
     checkpoint: last.checkpoint !== undefined,
     progress: last.progress,
+    notes,
     http_requests: requests,
     refused_requests: refused.length,
     seconds: (Date.now() - started) / 1000,

@@ -20,34 +20,36 @@
 
 use serde_json::{json, Value};
 
-use crate::logging;
-
 use super::state::Plan;
 
 /// Users per page of `GET /api/2/apps/{id}/users`.
 const APP_USERS_PAGE: u64 = 1000;
 
 /// Decide how the sync of `plan` reads user-to-app access, for `users` users
-/// and `apps` apps, and say so in the log.
-pub fn choose(plan: &mut Plan, users: u64, apps: u64) {
+/// and `apps` apps. Returns what to tell the host (`sync-page.notes`): the
+/// plan and the counts behind it.
+pub fn choose(plan: &mut Plan, users: u64, apps: u64) -> String {
     let per_user = users;
     let per_app_bound = apps.saturating_mul(users.div_ceil(APP_USERS_PAGE).max(1));
     plan.access_by_app = plan.since.is_none() && !plan.provisioning && per_app_bound.saturating_mul(2) <= per_user;
+    let counts = format!(
+        "{users} users, {apps} applications: {per_user} calls per user, at most {per_app_bound} per application"
+    );
     let why = if plan.since.is_some() {
-        "an incremental sync reads changed users only".to_string()
+        "an incremental sync reads changed users only"
     } else if plan.provisioning {
-        "some application has provisioning, whose state only the per-user read gives".to_string()
+        "some application has provisioning, whose state only the per-user read gives"
     } else if plan.access_by_app {
-        format!("no application has provisioning, and {apps} applications cost at most {per_app_bound} calls")
+        "no application has provisioning, and per application costs at most half"
     } else {
-        format!("{apps} applications could cost up to {per_app_bound} calls")
+        "per application would not surely cost at most half"
     };
     let how = if plan.access_by_app {
         "per application (GET /api/2/apps/{id}/users)"
     } else {
         "per user (GET /api/2/users/{id}/apps)"
     };
-    logging::info(&format!("user_apps: reading access {how} for {users} users: {why}"));
+    format!("user_apps: access read {how}; {counts}; {why}")
 }
 
 /// What the per-user read says of an app without provisioning, for access
@@ -67,7 +69,17 @@ mod tests {
     use super::*;
 
     fn plan(since: Option<i64>, provisioning: bool) -> Plan {
-        Plan { id: 1, since, t0: Some(100), concurrency: 8, aws_apps: None, run: 0, provisioning, access_by_app: false }
+        Plan {
+            id: 1,
+            since,
+            t0: Some(100),
+            concurrency: 8,
+            aws_apps: None,
+            run: 0,
+            provisioning,
+            access_by_app: false,
+            noted: Vec::new(),
+        }
     }
 
     #[test]
@@ -82,5 +94,19 @@ mod tests {
         assert!(!decide(plan(None, false), 100, 67), "67 calls are not surely cheaper than 100");
         assert!(!decide(plan(None, false), 100_000, 6666), "up to 666,600 calls");
         assert!(decide(plan(None, false), 100_000, 400));
+    }
+
+    #[test]
+    fn the_note_names_the_plan_and_the_counts_behind_it() {
+        let by_app = choose(&mut plan(None, false), 1000, 67);
+        assert_eq!(
+            by_app,
+            "user_apps: access read per application (GET /api/2/apps/{id}/users); 1000 users, 67 applications: \
+             1000 calls per user, at most 67 per application; no application has provisioning, and per application \
+             costs at most half"
+        );
+        let by_user = choose(&mut plan(None, true), 1000, 67);
+        assert!(by_user.starts_with("user_apps: access read per user (GET /api/2/users/{id}/apps); 1000 users"));
+        assert!(by_user.ends_with("some application has provisioning, whose state only the per-user read gives"));
     }
 }

@@ -244,7 +244,7 @@ impl Checkpoint {
 mod tests {
     use super::*;
     use crate::client::pagination::{PageCursor, MAX_CARRIED_CURSOR};
-    use crate::sync::state::Failure;
+    use crate::sync::state::{Failure, Topic};
 
     fn failed(error: &Error) -> Status {
         Status::Failed(Failure::from(error))
@@ -265,6 +265,7 @@ mod tests {
             run: 0,
             provisioning: true,
             access_by_app: false,
+            noted: vec![Topic::AccessPlan],
         };
         let state = SyncState::new(plan, &Selection::parse(&[], &all).unwrap());
         let at = Position {

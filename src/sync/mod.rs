@@ -136,14 +136,23 @@ pub fn sync_page<T: Transport>(
     }
     let progress = progress(&run, out.total, finished);
     let report = report(&run.state);
-    let Output { entities, relationships, .. } = out;
+    let Output { entities, relationships, notes, .. } = out;
     if finished {
         logging::info("sync complete");
         let checkpoint = run.state.plan.t0.map(|t| Checkpoint::of(&run.state.plan, t).encode(key));
-        return Ok(SyncPage { entities, relationships, next_cursor: None, progress, report, checkpoint, concurrency });
+        return Ok(SyncPage {
+            entities,
+            relationships,
+            next_cursor: None,
+            progress,
+            report,
+            checkpoint,
+            concurrency,
+            notes,
+        });
     }
     let next_cursor = Some(run.encode(key));
-    Ok(SyncPage { entities, relationships, next_cursor, progress, report, checkpoint: None, concurrency })
+    Ok(SyncPage { entities, relationships, next_cursor, progress, report, checkpoint: None, concurrency, notes })
 }
 
 /// The progress of `run`; `total` is what OneLogin said of the phase.
@@ -253,6 +262,7 @@ fn start<T: Transport>(
         run: checkpoint.as_ref().map_or(0, |c| c.r.saturating_add(1)),
         provisioning: false,
         access_by_app: false,
+        noted: Vec::new(),
     };
     out.entities.push(mapping::account(&account.id, &account.api_base_url, &account.host));
     for service in mapping::services(&account.id) {

@@ -45,6 +45,7 @@ mod tests {
             run,
             provisioning: false,
             access_by_app: false,
+            noted: Vec::new(),
         }
     }
 

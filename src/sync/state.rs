@@ -40,6 +40,22 @@ pub struct Plan {
     /// user (the users phase decides; see `access_plan.rs`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub access_by_app: bool,
+    /// The notes already given to the host (`sync-page.notes`), so that each
+    /// is given once per sync.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub noted: Vec<Topic>,
+}
+
+/// What a note of `sync-page.notes` is about; each is given once per sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Topic {
+    /// How user-to-app access is read (`access_plan.rs`).
+    #[serde(rename = "a")]
+    AccessPlan,
+    /// Role membership read from each role's member list, because OneLogin
+    /// listed users without `role_ids`.
+    #[serde(rename = "r")]
+    RoleMembers,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cache::SyncCache;
 use super::kinds::Kind;
-use super::state::SyncState;
+use super::state::{SyncState, Topic};
 use crate::client::pagination::PageCursor;
 use crate::client::transport::Transport;
 use crate::client::Client;
@@ -155,6 +155,8 @@ pub struct Output {
     pub relationships: Vec<Relationship>,
     /// The total of the current phase, when OneLogin says.
     pub total: Option<u64>,
+    /// Notes for the host (`sync-page.notes`).
+    pub notes: Vec<String>,
 }
 
 impl Output {
@@ -208,6 +210,19 @@ impl<T: Transport> Ctx<'_, T> {
             logging::warn(&format!("OneLogin listed {key} twice; emitted once"));
         }
         new
+    }
+
+    /// Tell the host `text` (`sync-page.notes`, and the log), unless this
+    /// sync already gave a note about `topic`. The cursor remembers it, so a
+    /// step repeated after a failure does not say it again; a page the host
+    /// never received takes its notes with it.
+    pub fn note(&mut self, topic: Topic, text: String) {
+        if self.state.plan.noted.contains(&topic) {
+            return;
+        }
+        logging::info(&text);
+        self.state.plan.noted.push(topic);
+        self.out.notes.push(text);
     }
 
     /// Emit an entity the account owns (account HAS it).

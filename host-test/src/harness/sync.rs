@@ -34,6 +34,8 @@ pub struct SyncOutput {
     pub report: Vec<KindReport>,
     /// The last page's checkpoint, for a later incremental sync.
     pub checkpoint: Option<String>,
+    /// Every page's `notes`, in order: how the sync read the data.
+    pub notes: Vec<String>,
 }
 
 /// What a sync asks for, besides the cursor (see `sync-request` in the WIT).
@@ -111,6 +113,8 @@ pub struct SyncEnd {
     pub report: Vec<KindReport>,
     /// The last page's checkpoint.
     pub checkpoint: Option<String>,
+    /// Every page's `notes`, in order.
+    pub notes: Vec<String>,
 }
 
 /// Runs a sync from the beginning (`cursor: none`) with `options`, handing
@@ -134,6 +138,7 @@ pub async fn sync_pages(
         end.relationships += page.relationships.len() as u64;
         end.report = page.report.clone();
         end.checkpoint = page.checkpoint.clone();
+        end.notes.extend(page.notes.iter().cloned());
         let next_cursor = page.next_cursor.clone();
         on_page(page);
         match next_cursor {
@@ -173,6 +178,7 @@ pub async fn sync_all(
         pages: end.pages,
         report: end.report,
         checkpoint: end.checkpoint,
+        notes: end.notes,
     }))
 }
 

@@ -23,7 +23,7 @@ use crate::sync::joins;
 use crate::identity::connector::types::AccessLevel;
 use crate::sync::kinds::{Kind, KindSpec};
 use crate::sync::mapping;
-use crate::sync::state::Status;
+use crate::sync::state::{Status, Topic};
 use crate::sync::step::{count, Ctx, Output, PhaseSpec, Position, StepOutcome};
 use crate::sync::user_fields;
 use crate::vocabulary::{
@@ -220,7 +220,8 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
     if *at == Position::start() && ctx.pending(Kind(&USER_APPS)) {
         let users = page.total.unwrap_or(count(page.items.len()));
         let apps = count(joins::apps(ctx)?.len());
-        access_plan::choose(&mut ctx.state.plan, users, apps);
+        let note = access_plan::choose(&mut ctx.state.plan, users, apps);
+        ctx.note(Topic::AccessPlan, note);
     }
     let size = batch_size(ctx, page.items.len());
     let batch: Vec<Value> = page.items.iter().skip(at.i).take(size).cloned().collect();
@@ -426,6 +427,15 @@ fn with_role_ids<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result<
     if !needed || !users.iter().any(lacking) {
         return Ok(users.to_vec());
     }
+    let with_members = joins::role_members(ctx)?.values().flatten().collect::<BTreeSet<_>>().len();
+    let roles = ctx.cache.roles.as_ref().map_or(0, Vec::len);
+    ctx.note(
+        Topic::RoleMembers,
+        format!(
+            "roles: OneLogin listed users without role_ids; role membership read from each role's member list \
+             instead (GET /api/2/roles/{{id}}/users: {roles} roles, {with_members} with members)"
+        ),
+    );
     let members = joins::role_members(ctx)?;
     Ok(users
         .iter()

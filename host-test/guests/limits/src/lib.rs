@@ -43,7 +43,7 @@ impl Guest for LimitsGuest {
         ConnectorInfo {
             name: "limits-guest".into(),
             version: "0.1.0".into(),
-            interface_version: "0.5.0".into(),
+            interface_version: "0.6.0".into(),
             description: "Hits the harness's limits on request.".into(),
             config_schema: Vec::new(),
             entity_kinds: Vec::new(),

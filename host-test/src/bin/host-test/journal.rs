@@ -91,6 +91,9 @@ pub struct SyncState {
     pub done: bool,
     /// The checkpoint of the last page.
     pub checkpoint: Option<String>,
+    /// The pages' `notes` so far, in order (how the sync read the data).
+    #[serde(default)]
+    pub notes: Vec<String>,
     /// The component's largest linear memory, over all runs.
     pub component_peak_memory_bytes: u64,
     /// This host process's peak resident memory (VmHWM), over all runs.

@@ -5,7 +5,7 @@
 //! per relationship:
 //!
 //! ```text
-//! {"record":"sync","incremental":false,"pages":3,"kinds":[{"kind":"users","status":"complete"},…]}
+//! {"record":"sync","incremental":false,"pages":3,"kinds":[{"kind":"users","status":"complete"},…],"notes":[…]}
 //! {"record":"entity","key":…,"entity_type":…,"classes":[…],"display_name":…,"properties":{…}}
 //! {"record":"relationship","class":…,"from_key":…,"to_key":…,"properties":{…}}
 //! ```
@@ -13,7 +13,9 @@
 //! A kind's status is `{"status":"complete"}`, `{"status":"pending"}`,
 //! `{"status":"skipped","reason":…}` or `{"status":"failed","error":{"kind":…,
 //! "detail":…,"message":…,"retryable":…}}` (`kind` is the WIT case name,
-//! `detail` its payload or null).
+//! `detail` its payload or null). `notes` are the pages' `notes` (how the
+//! sync read the data), in order; files written before they existed have
+//! none.
 
 use std::io::{BufRead as _, Write as _};
 use std::path::Path;
@@ -152,6 +154,7 @@ fn sync_record(output: &SyncOutput) -> Value {
         "incremental": output.incremental,
         "pages": output.pages,
         "kinds": output.report.iter().map(kind_report_json).collect::<Vec<_>>(),
+        "notes": output.notes,
     })
 }
 
@@ -169,7 +172,7 @@ pub fn page_lines(buf: &mut Vec<u8>, entities: &[Entity], relationships: &[Relat
 }
 
 /// Writes the final `--out` file: the `sync` line (`incremental`, `pages`,
-/// `kinds` as [`kind_report_json`] values), then the records file copied as
+/// `kinds` as [`kind_report_json`] values, `notes`), then the records file copied as
 /// is (streamed: the records are never all in memory). Written to
 /// `OUT.tmp` and renamed, so `out` is either absent or complete.
 pub fn compose_output(
@@ -177,6 +180,7 @@ pub fn compose_output(
     incremental: bool,
     pages: u64,
     kinds: &[Value],
+    notes: &[String],
     records: &Path,
 ) -> anyhow::Result<()> {
     let mut tmp = out.as_os_str().to_owned();
@@ -185,7 +189,8 @@ pub fn compose_output(
     {
         let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
         let mut writer = std::io::BufWriter::new(file);
-        let line = json!({"record": "sync", "incremental": incremental, "pages": pages, "kinds": kinds});
+        let line =
+            json!({"record": "sync", "incremental": incremental, "pages": pages, "kinds": kinds, "notes": notes});
         serde_json::to_writer(&mut writer, &line)?;
         writer.write_all(b"\n")?;
         let mut source = std::fs::File::open(records).with_context(|| format!("cannot read {}", records.display()))?;
@@ -238,6 +243,10 @@ fn read_line(line: &str, output: &mut SyncOutput, seen_sync: &mut bool) -> anyho
             output.pages = value.get("pages").and_then(Value::as_u64).unwrap_or(0);
             let kinds = value.get("kinds").and_then(Value::as_array).context("no \"kinds\" array")?;
             output.report = kinds.iter().map(parse_kind_report).collect::<anyhow::Result<_>>()?;
+            output.notes = match value.get("notes") {
+                None => Vec::new(),
+                Some(notes) => serde_json::from_value(notes.clone()).context("\"notes\" is not a list of strings")?,
+            };
         }
         Some("entity") => output.entities.push(Entity {
             key: string(&value, "key")?,
@@ -334,6 +343,7 @@ mod tests {
             pages: 2,
             report,
             checkpoint: None,
+            notes: vec!["user_apps: access read per user".into()],
         };
         let path = std::env::temp_dir().join(format!("host-test-records-{}.jsonl", std::process::id()));
         write_records(&path, &output).unwrap();

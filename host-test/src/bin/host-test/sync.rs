@@ -406,6 +406,7 @@ impl SyncCommand {
             state.report = page.report.iter().map(kind_report_json).collect();
             state.phase.clone_from(&page.progress.phase);
             state.checkpoint.clone_from(&page.checkpoint);
+            state.notes.extend(page.notes.iter().cloned());
             state.done = page.next_cursor.is_none();
             record_run(state, &session, &log, base_requests, &base_by_endpoint, base_duration, started);
             journal.commit()?;
@@ -524,7 +525,7 @@ fn finish(state: &SyncState, files: &Files, records: Option<&Path>, progress: &P
     let report: Vec<KindReport> = state.report.iter().filter_map(|v| parse_kind_report(v).ok()).collect();
     let mut written = Vec::new();
     if let (Some(out), Some(records)) = (&files.out, records) {
-        compose_output(out, incremental, state.pages, &state.report, records)?;
+        compose_output(out, incremental, state.pages, &state.report, &state.notes, records)?;
         written.push(format!("records: {}", out.display()));
     } else if let Some(out) = &files.out {
         written.push(format!("records: {} (written when the sync finished)", out.display()));
@@ -547,6 +548,7 @@ fn finish(state: &SyncState, files: &Files, records: Option<&Path>, progress: &P
             "entities_by_type": state.entities_by_type,
             "relationships_by_class": state.relationships_by_class,
             "kinds": state.report,
+            "notes": state.notes,
             "checkpoint": state.checkpoint.is_some(),
             "pages": state.pages,
             "runs": state.runs,
@@ -573,6 +575,7 @@ fn finish(state: &SyncState, files: &Files, records: Option<&Path>, progress: &P
     out.push_str(&counts("entities", &state.entities_by_type));
     out.push_str(&counts("relationships", &state.relationships_by_class));
     out.push_str(&report_text(&report));
+    out.push_str(&notes_text(&state.notes));
     out.push_str(&checkpoint_line);
     out.push('\n');
     for line in &written {
@@ -643,6 +646,18 @@ fn report_text(report: &[KindReport]) -> String {
     out
 }
 
+/// `notes:` and one line per note; nothing without notes.
+fn notes_text(notes: &[String]) -> String {
+    let mut out = String::new();
+    if !notes.is_empty() {
+        out.push_str("notes:\n");
+    }
+    for note in notes {
+        out.push_str(&format!("  {note}\n"));
+    }
+    out
+}
+
 fn counts(title: &str, counts: &BTreeMap<String, u64>) -> String {
     let total: u64 = counts.values().sum();
     let width = counts.keys().map(|k| k.len()).max().unwrap_or(0);
@@ -671,5 +686,7 @@ mod tests {
             ..JobOptions::default()
         };
         assert!(mode_line(&job).starts_with("sync: incremental from the checkpoint in cp"));
+        assert_eq!(notes_text(&[]), "");
+        assert_eq!(notes_text(&["roles: a".into(), "user_apps: b".into()]), "notes:\n  roles: a\n  user_apps: b\n");
     }
 }
