@@ -128,16 +128,25 @@ impl From<Error> for ConnectorError {
     }
 }
 
+/// Every WIT `transport-kind` with its WIT case name, in the WIT's order: the
+/// one table both directions use (a test holds it to `wit/connector.wit`).
+pub const TRANSPORT_KINDS: [(TransportKind, &str); 6] = [
+    (TransportKind::HostRefused, "host-refused"),
+    (TransportKind::Dns, "dns"),
+    (TransportKind::Connection, "connection"),
+    (TransportKind::Timeout, "timeout"),
+    (TransportKind::Tls, "tls"),
+    (TransportKind::Protocol, "protocol"),
+];
+
 /// The WIT case name of a transport kind, for messages.
 pub fn transport_kind_name(kind: TransportKind) -> &'static str {
-    match kind {
-        TransportKind::HostRefused => "host-refused",
-        TransportKind::Dns => "dns",
-        TransportKind::Connection => "connection",
-        TransportKind::Timeout => "timeout",
-        TransportKind::Tls => "tls",
-        TransportKind::Protocol => "protocol",
-    }
+    TRANSPORT_KINDS.iter().find(|(k, _)| *k == kind).map_or("transport", |(_, name)| name)
+}
+
+/// The transport kind a WIT case name names.
+pub fn transport_kind_named(name: &str) -> Option<TransportKind> {
+    TRANSPORT_KINDS.iter().find(|(_, n)| *n == name).map(|(kind, _)| *kind)
 }
 
 /// A credential or token. Its `Debug` never shows the value, so it cannot leak
@@ -165,6 +174,19 @@ impl std::fmt::Debug for Secret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_transport_kind_table_is_the_wits() {
+        let wit = include_str!("../wit/connector.wit");
+        let body = wit.split("enum transport-kind {").nth(1).and_then(|rest| rest.split('}').next()).unwrap();
+        let cases: Vec<&str> = body.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("//")).collect();
+        let names: Vec<String> = TRANSPORT_KINDS.iter().map(|(_, name)| format!("{name},")).collect();
+        assert_eq!(cases, names);
+        for (kind, name) in TRANSPORT_KINDS {
+            assert_eq!((transport_kind_name(kind), transport_kind_named(name)), (name, Some(kind)));
+        }
+        assert_eq!(transport_kind_named("carrier-pigeon"), None);
+    }
 
     #[test]
     fn secret_debug_is_redacted() {

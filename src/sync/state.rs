@@ -142,17 +142,7 @@ impl Failure {
 /// A transport kind by its WIT name; a report of 0.4.0 (no detail) reads as
 /// `connection`.
 fn transport_kind(name: &str) -> TransportKind {
-    [
-        TransportKind::HostRefused,
-        TransportKind::Dns,
-        TransportKind::Connection,
-        TransportKind::Timeout,
-        TransportKind::Tls,
-        TransportKind::Protocol,
-    ]
-    .into_iter()
-    .find(|kind| crate::error::transport_kind_name(*kind) == name)
-    .unwrap_or(TransportKind::Connection)
+    crate::error::transport_kind_named(name).unwrap_or(TransportKind::Connection)
 }
 
 /// Cut a message to [`MAX_MESSAGE`] characters.

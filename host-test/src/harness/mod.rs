@@ -70,16 +70,25 @@ pub mod types {
     };
     pub use super::log::{LogLevel, LogLine};
 
+    /// Every WIT `transport-kind` with its WIT spelling, in the WIT's order:
+    /// the one table both directions use (a test holds it to the WIT).
+    pub const TRANSPORT_KINDS: [(TransportKind, &str); 6] = [
+        (TransportKind::HostRefused, "host-refused"),
+        (TransportKind::Dns, "dns"),
+        (TransportKind::Connection, "connection"),
+        (TransportKind::Timeout, "timeout"),
+        (TransportKind::Tls, "tls"),
+        (TransportKind::Protocol, "protocol"),
+    ];
+
     /// The WIT spelling of a transport kind.
     pub fn transport_kind_name(kind: TransportKind) -> &'static str {
-        match kind {
-            TransportKind::HostRefused => "host-refused",
-            TransportKind::Dns => "dns",
-            TransportKind::Connection => "connection",
-            TransportKind::Timeout => "timeout",
-            TransportKind::Tls => "tls",
-            TransportKind::Protocol => "protocol",
-        }
+        TRANSPORT_KINDS.iter().find(|(k, _)| *k == kind).map_or("transport", |(_, name)| name)
+    }
+
+    /// The transport kind a WIT spelling names.
+    pub fn transport_kind_named(name: &str) -> Option<TransportKind> {
+        TRANSPORT_KINDS.iter().find(|(_, n)| *n == name).map(|(kind, _)| *kind)
     }
 
     /// The allow-list entry (`host:port`, IPv6 in brackets) of an endpoint
@@ -116,3 +125,21 @@ pub use limits::Limits;
 pub use log::ComponentLog;
 pub use policy::{RefusedRequest, RequestLog};
 pub use sync::{sync_all, sync_pages, SyncEnd, SyncOptions, SyncOutput};
+
+#[cfg(test)]
+mod tests {
+    use super::types::{transport_kind_name, transport_kind_named, TRANSPORT_KINDS};
+
+    #[test]
+    fn the_transport_kind_table_is_the_wits() {
+        let wit = include_str!("../../../wit/connector.wit");
+        let body = wit.split("enum transport-kind {").nth(1).and_then(|rest| rest.split('}').next()).unwrap();
+        let cases: Vec<&str> = body.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("//")).collect();
+        let names: Vec<String> = TRANSPORT_KINDS.iter().map(|(_, name)| format!("{name},")).collect();
+        assert_eq!(cases, names);
+        for (kind, name) in TRANSPORT_KINDS {
+            assert_eq!((transport_kind_name(kind), transport_kind_named(name)), (name, Some(kind)));
+        }
+        assert_eq!(transport_kind_named("carrier-pigeon"), None);
+    }
+}

@@ -22,7 +22,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use host_test::harness::types::{
-    transport_kind_name, ConnectorError, Entity, ErrorKind, KindReport, KindStatus, Relationship, TransportKind,
+    transport_kind_name, transport_kind_named, ConnectorError, Entity, ErrorKind, KindReport, KindStatus, Relationship,
 };
 use host_test::harness::SyncOutput;
 use serde_json::{json, Value};
@@ -92,17 +92,7 @@ fn parse_error_kind(name: &str, detail: &Value) -> anyhow::Result<ErrorKind> {
         "unexpected-response" => ErrorKind::UnexpectedResponse(u16::try_from(number()?)?),
         "transport" => {
             let name = text()?;
-            let kind = [
-                TransportKind::HostRefused,
-                TransportKind::Dns,
-                TransportKind::Connection,
-                TransportKind::Timeout,
-                TransportKind::Tls,
-                TransportKind::Protocol,
-            ]
-            .into_iter()
-            .find(|k| transport_kind_name(*k) == name)
-            .with_context(|| format!("unknown transport kind {name:?}"))?;
+            let kind = transport_kind_named(&name).with_context(|| format!("unknown transport kind {name:?}"))?;
             ErrorKind::Transport(kind)
         }
         "invalid-cursor" => ErrorKind::InvalidCursor,
@@ -297,6 +287,7 @@ pub fn read_records(path: &Path) -> anyhow::Result<SyncOutput> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use host_test::harness::types::TransportKind;
 
     #[test]
     fn records_round_trip_through_a_file() {
