@@ -302,6 +302,43 @@ mod tests {
     }
 
     #[test]
+    fn a_create_is_looked_up_after_a_failure_only_when_it_may_have_been_sent() {
+        use crate::error::TransportKind;
+        let create = Action::CreateAccount(r#"{"username":"ada","email":"ada@example.com"}"#.into());
+        let lookups = ["GET /api/2/users?email=ada%40example.com", "GET /api/2/users?username=ada"];
+        for (kind, retryable) in [(TransportKind::HostRefused, false), (TransportKind::Dns, true)] {
+            let script = Scripted::default();
+            script.push(200, &[], TOKEN);
+            script.push(200, &[], "[]");
+            let (mut connector, _) = Connector::configure(&script, &fields()).unwrap();
+            script.push(200, &[], "[]");
+            script.push(200, &[], "[]");
+            script.push_failure_of(kind, retryable);
+            let before = script.paths().len();
+            let error = connector.provision(&create).unwrap_err();
+            assert!(matches!(error, Error::Transport { kind: k, .. } if k == kind), "{error:?}");
+            let sent = script.paths()[before..].to_vec();
+            assert_eq!(sent, [lookups[0], lookups[1], "POST /api/2/users"], "{kind:?}: nothing sent, no lookup");
+        }
+        for kind in [TransportKind::Connection, TransportKind::Timeout, TransportKind::Tls, TransportKind::Protocol] {
+            let script = Scripted::default();
+            script.push(200, &[], TOKEN);
+            script.push(200, &[], "[]");
+            let (mut connector, _) = Connector::configure(&script, &fields()).unwrap();
+            script.push(200, &[], "[]");
+            script.push(200, &[], "[]");
+            script.push_failure_of(kind, false);
+            script.push(200, &[], r#"[{"id":5,"email":"ada@example.com","username":"ada"}]"#);
+            let before = script.paths().len();
+            let outcome = connector.provision(&create).unwrap();
+            assert_eq!(outcome.key.as_deref(), Some("onelogin_user:5"), "{kind:?}");
+            assert!(outcome.notes.iter().any(|n| n.contains("lost")), "{:?}", outcome.notes);
+            let sent = script.paths()[before..].to_vec();
+            assert_eq!(sent, [lookups[0], lookups[1], "POST /api/2/users", lookups[0]], "{kind:?}: looked up");
+        }
+    }
+
+    #[test]
     fn unlock_refused_because_someone_else_unlocked_is_no_change() {
         let script = Scripted::default();
         script.push(200, &[], TOKEN);

@@ -149,6 +149,14 @@ pub fn transport_kind_named(name: &str) -> Option<TransportKind> {
     TRANSPORT_KINDS.iter().find(|(_, n)| *n == name).map(|(kind, _)| *kind)
 }
 
+/// Whether a request that failed with `kind` may have reached the server
+/// (and, for a write, taken effect): every kind but `host-refused` (the host
+/// sent nothing) and `dns` (there was nowhere to send it). A `tls` failure
+/// counts: an alert may come after the request was sent.
+pub fn may_have_been_sent(kind: TransportKind) -> bool {
+    !matches!(kind, TransportKind::HostRefused | TransportKind::Dns)
+}
+
 /// A credential or token. Its `Debug` never shows the value, so it cannot leak
 /// through `{:?}` in a log line or an error.
 #[derive(Clone, PartialEq, Eq)]

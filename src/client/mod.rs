@@ -643,11 +643,12 @@ pub mod testing {
         }
 
         pub fn push_failure(&self, retryable: bool) {
-            self.responses.borrow_mut().push_back(Err(TransportFailure {
-                kind: TransportKind::Connection,
-                message: "connection reset".into(),
-                retryable,
-            }));
+            self.push_failure_of(TransportKind::Connection, retryable);
+        }
+
+        pub fn push_failure_of(&self, kind: TransportKind, retryable: bool) {
+            let message = format!("{} failure", crate::error::transport_kind_name(kind));
+            self.responses.borrow_mut().push_back(Err(TransportFailure { kind, message, retryable }));
         }
 
         pub fn paths(&self) -> Vec<String> {

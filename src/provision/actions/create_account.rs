@@ -1,11 +1,13 @@
 //! `create-account`: `GET /api/2/users?email=…` (then `?username=…`) to see
 //! whether the user exists, then `POST /api/2/users`. A create whose response
-//! was lost is looked up before it is retried once.
+//! was lost (a transport failure after the request may have been sent) is
+//! looked up before it is retried once; one that was never sent (the host
+//! refused it, the name did not resolve) fails as it is.
 
 use serde_json::{json, Value};
 
 use crate::client::transport::{Method, Transport};
-use crate::error::{Error, Result};
+use crate::error::{may_have_been_sent, Error, Result};
 use crate::identity::connector::types::ActionSpec;
 use crate::provision::attributes::{self, UserAttributes};
 use crate::provision::context::{parse_object, Ctx, Outcome};
@@ -62,7 +64,7 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, attributes: UserAttributes) -> Re
     let created = match ctx.write(Method::Post, &path, Some(Value::Object(body.clone())), &secrets) {
         Ok(created) => created,
         // The response was lost: the user may exist. Look before retrying once.
-        Err(Error::Transport { message, .. }) => match find_user(ctx, &attributes)? {
+        Err(Error::Transport { kind, message, .. }) if may_have_been_sent(kind) => match find_user(ctx, &attributes)? {
             Some(user) => {
                 let mut outcome = created_outcome(Some(user), &attributes);
                 outcome.notes.push(format!("the create response was lost ({message}); found the created user"));
