@@ -50,6 +50,9 @@ pub use config::Scheme;
 pub use connector::{endpoints, Connector};
 pub use describe::connector_info as describe;
 pub use error::{Error, Result};
+/// The `fields` the sync asks of `GET /api/2/users` (every v2 user field),
+/// for tests that read the API as the connector does.
+pub use sync::USER_FIELDS;
 
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)] // the export macro expands to canonical-ABI glue

@@ -20,11 +20,7 @@ async fn start_seeded(users: usize, seed: u64) -> Simulator {
 /// Everything a sync reads, fetched over HTTP.
 async fn sync_view(sim: &Simulator, token: &str) -> Value {
     // As the connector asks: every field, `role_ids` and `custom_attributes` included.
-    let fields = "id,email,username,firstname,lastname,title,department,company,comment,phone,status,state,group_id,\
-                  role_ids,custom_attributes,manager_user_id,manager_ad_id,directory_id,external_id,distinguished_name,\
-                  member_of,samaccountname,userprincipalname,trusted_idp_id,preferred_locale_code,\
-                  invalid_login_attempts,created_at,updated_at,activated_at,last_login,password_changed_at,\
-                  invitation_sent_at,locked_until";
+    let fields = onelogin_connector::USER_FIELDS;
     let users = get(sim, token, &format!("/api/2/users?limit=50&fields={fields}")).await.json();
     let groups = get(sim, token, "/api/1/groups?limit=50").await.json();
     let roles = get(sim, token, "/api/2/roles?limit=650").await.json();

@@ -35,6 +35,7 @@ use self::kinds::{Kind, Selection};
 use self::phases::Phase;
 use self::state::{Plan, Status, SyncState};
 use self::step::{Account, Ctx, Output, Position};
+pub use self::user_fields::FIELDS as USER_FIELDS;
 use crate::client::pagination::MAX_CARRIED_CURSOR;
 use crate::client::transport::Transport;
 use crate::client::Client;
