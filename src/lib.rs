@@ -50,6 +50,7 @@ pub use config::Scheme;
 pub use connector::{endpoints, Connector};
 pub use describe::connector_info as describe;
 pub use error::{Error, Result};
+pub use sync::{event_slices, DEFAULT_CONCURRENCY};
 
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)] // the export macro expands to canonical-ABI glue

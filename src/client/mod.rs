@@ -270,6 +270,14 @@ impl<T: Transport> Client<T> {
             let sent = self.transport.send(&request);
             self.touch();
             match sent {
+                // A 500 may be a passing failure: the request changes nothing,
+                // so it is tried again before it counts as the documented
+                // answer for a credential whose owner was deleted.
+                Ok(response) if response.status == 500 && attempt < MAX_READ_RETRIES => {
+                    attempt += 1;
+                    logging::warn(&format!("{what}: HTTP 500; retry {attempt}"));
+                    self.backoff(attempt);
+                }
                 Ok(response) => break response,
                 Err(failure) if failure.retryable && attempt < MAX_READ_RETRIES => {
                     attempt += 1;

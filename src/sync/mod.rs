@@ -30,6 +30,7 @@ mod user_fields;
 use std::time::Duration;
 
 pub use self::cache::SyncCache;
+pub use self::phases::events::event_slices;
 use self::cursor::{Checkpoint, Cursor, CursorKey};
 use self::kinds::{Kind, Selection};
 use self::phases::Phase;
@@ -189,6 +190,9 @@ fn step<T: Transport>(
             run.overall_done = run.overall_done.saturating_add(outcome.read);
             outcome.next
         }
+        // Without a token no kind can be read (e.g. the credential's owner
+        // was deleted): the page fails, and the host's cursor stays where it was.
+        Err(error @ Error::AuthenticationFailed(_)) => return Err(error),
         Err(error) if error.retryable() => {
             if out.len() == 0 {
                 return Err(error);
