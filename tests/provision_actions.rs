@@ -523,10 +523,8 @@ async fn users_without_email_or_username_are_found_updated_and_refused_a_link() 
     let users_before = tenant.users.len();
 
     // The user exists under its username; its email is free: no new user.
-    let create = format!(
-        r#"{{"create-account":{{"username":"{}","email":"fresh.address@example.com"}}}}"#,
-        no_email.username
-    );
+    let create =
+        format!(r#"{{"create-account":{{"username":"{}","email":"fresh.address@example.com"}}}}"#, no_email.username);
     let outcome = run(&mut instance, &create).await;
     assert!(!outcome.changed, "{}", outcome.summary);
     assert_eq!(outcome.key.as_deref(), Some(key(no_email.id).as_str()));
@@ -548,7 +546,8 @@ async fn users_without_email_or_username_are_found_updated_and_refused_a_link() 
 
     // Updates on users without an identity are idempotent, and may give one.
     for user in [no_email, neither] {
-        let title = format!(r#"{{"update-account":{{"principal":"{}","attributes":{{"title":"Auditor"}}}}}}"#, key(user.id));
+        let title =
+            format!(r#"{{"update-account":{{"principal":"{}","attributes":{{"title":"Auditor"}}}}}}"#, key(user.id));
         run_idempotent(&mut instance, &title).await;
         let email = format!(
             r#"{{"update-account":{{"principal":"{}","attributes":{{"email":"given.{}@example.com"}}}}}}"#,

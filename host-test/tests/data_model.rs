@@ -245,7 +245,20 @@ async fn the_access_review_export_round_trips_every_user_grant_as_csv_and_json()
     let (out, csv_path, json_path) = (dir.join("out.jsonl"), dir.join("review.csv"), dir.join("review.json"));
     let (o, c, j) = (out.to_str().unwrap(), csv_path.to_str().unwrap(), json_path.to_str().unwrap());
     let steps: [Vec<&str>; 3] = [
-        vec!["sync", "--simulator", "--users", "60", "--seed", "8", "--out", o, "--quiet"],
+        // Every user shape, users without an email or username included.
+        vec![
+            "sync",
+            "--simulator",
+            "--users",
+            "60",
+            "--seed",
+            "8",
+            "--field-variance",
+            "varied",
+            "--out",
+            o,
+            "--quiet",
+        ],
         vec!["export", o, "--format", "csv", "--out", c],
         vec!["export", o, "--format", "json", "--out", j],
     ];
@@ -281,6 +294,7 @@ async fn the_access_review_export_round_trips_every_user_grant_as_csv_and_json()
         .map(|r| (r.user_key.clone(), r.resource_key.clone(), r.permission.clone(), r.via.clone()))
         .collect();
     assert_eq!(exported, grants.keys().cloned().collect::<BTreeSet<_>>(), "every grant, once");
+    assert!(csv_rows.iter().any(|r| r.email.is_empty()), "the grants of users without an email are rows too");
     for row in &csv_rows {
         let user = &users[&row.user_key]["properties"];
         assert_eq!(row.email, user["email"].as_str().unwrap_or_default());

@@ -30,9 +30,9 @@ mod user_fields;
 use std::time::Duration;
 
 pub use self::cache::SyncCache;
-pub use self::phases::events::event_slices;
 use self::cursor::{Checkpoint, Cursor, CursorKey};
 use self::kinds::{Kind, Selection};
+pub use self::phases::events::event_slices;
 use self::phases::Phase;
 use self::state::{Plan, Status, SyncState};
 use self::step::{Account, Ctx, Output, Position};

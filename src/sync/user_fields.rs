@@ -141,8 +141,11 @@ mod tests {
 
     #[test]
     fn users_without_email_or_username_have_null_there_in_every_shape() {
-        for user in [json!({"id": 1}), json!({"id": 1, "email": null, "username": null}),
-                     json!({"id": 1, "email": "", "username": "  "})] {
+        for user in [
+            json!({"id": 1}),
+            json!({"id": 1, "email": null, "username": null}),
+            json!({"id": 1, "email": "", "username": "  "}),
+        ] {
             let n = normalize(&user);
             assert_eq!(n["email"], Value::Null, "{user}");
             assert_eq!(n["username"], Value::Null, "{user}");

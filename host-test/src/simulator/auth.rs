@@ -272,7 +272,11 @@ pub async fn token(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -
         // docs generate-tokens v2: the credential's owner was deleted → 500.
         // Assumption (FIDELITY.md F-TOK-16): the body (v1 envelope) and that it
         // comes after the credential and grant checks.
-        return v1_error(StatusCode::INTERNAL_SERVER_ERROR, v1_type(StatusCode::INTERNAL_SERVER_ERROR), "Internal Server Error");
+        return v1_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            v1_type(StatusCode::INTERNAL_SERVER_ERROR),
+            "Internal Server Error",
+        );
     }
     let client_id = creds.map(|(id, _)| id).unwrap_or_default();
     let info = st.tokens.issue(&client_id, scope, now);

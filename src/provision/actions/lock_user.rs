@@ -66,8 +66,9 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, lock: Lock) -> Result<Outcome> {
     let policy = "for the lock period of the user's policy (indefinitely if it has none)";
     if sent.is_none() {
         // A plan: OneLogin decides the period when the lock is made.
-        return Ok(Outcome::changed(&key, format!("lock {key} {policy}"))
-            .with_before_after(before, json!({"status": LOCKED})));
+        return Ok(
+            Outcome::changed(&key, format!("lock {key} {policy}")).with_before_after(before, json!({"status": LOCKED}))
+        );
     }
     let locked_until = read_user(ctx, user)?.get("locked_until").cloned().unwrap_or(Value::Null);
     let until = match &locked_until {
