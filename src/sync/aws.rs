@@ -391,7 +391,9 @@ mod tests {
         assert_eq!(eval("department", "bw", "engineering"), Truth::No);
         assert_eq!(eval("member_of", "=", "cn=dev"), Truth::Yes, "any group of a list");
         assert_eq!(eval("member_of", "!~", "admins"), Truth::No, "no group may contain it");
-        assert_eq!(eval("custom_attribute_dept", "=", ""), Truth::Yes, "null is empty");
+        // No value (null or blank): how OneLogin compares it is unknown (F-RULE-13).
+        assert_eq!(eval("custom_attribute_dept", "=", ""), Truth::Unknown, "null is no value");
+        assert_eq!(eval("custom_attribute_dept", "!=", "x"), Truth::Unknown, "null is no value");
         assert_eq!(eval("custom_attribute_site", "!=", "x"), Truth::Unknown, "missing is not empty");
         assert_eq!(eval("title", "!=", "x"), Truth::Unknown, "a field the object lacks");
         assert_eq!(eval("department", ">", "3"), Truth::Unknown, "not a text operator");

@@ -190,6 +190,22 @@ pub fn event_slices(since: i64, until: i64, last_at: Option<i64>, concurrency: u
         .collect()
 }
 
+/// Where the events join of this instance stands, as a key.
+fn key(at: &Position) -> u64 {
+    fingerprint(&serde_json::to_string(at).unwrap_or_default())
+}
+
+/// Keep collecting the join towards `next` (or finish it), and go on there.
+fn keep<T: Transport>(ctx: &mut Ctx<'_, T>, next: Option<Position>, join: Option<EventJoin>, read: usize) -> StepOutcome {
+    if let Some(join) = join {
+        match &next {
+            Some(next) => ctx.cache.events_collecting = Some(Collecting { position: key(next), so_far: join }),
+            None => ctx.cache.events = Some(join),
+        }
+    }
+    StepOutcome::then(next, read)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,20 +226,4 @@ mod tests {
         // Concurrency 1 never slices.
         assert!(event_slices(0, 1000, Some(10), 1).is_empty());
     }
-}
-
-/// Where the events join of this instance stands, as a key.
-fn key(at: &Position) -> u64 {
-    fingerprint(&serde_json::to_string(at).unwrap_or_default())
-}
-
-/// Keep collecting the join towards `next` (or finish it), and go on there.
-fn keep<T: Transport>(ctx: &mut Ctx<'_, T>, next: Option<Position>, join: Option<EventJoin>, read: usize) -> StepOutcome {
-    if let Some(join) = join {
-        match &next {
-            Some(next) => ctx.cache.events_collecting = Some(Collecting { position: key(next), so_far: join }),
-            None => ctx.cache.events = Some(join),
-        }
-    }
-    StepOutcome::then(next, read)
 }
