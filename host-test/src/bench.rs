@@ -1053,7 +1053,28 @@ mod tests {
         assert!((1..=aws_apps).contains(&aws), "one app-users call per app with AWS rules: {aws}");
         assert_eq!(minimum(&["user_apps", "mfa_devices"]), 2 * 230);
         assert_eq!(minimum(&["privileges"]), 1 + 2 * privileges);
-        assert_eq!(minimum(&["events"]), event_calls);
+        // One chain of pages at concurrency 1; at the default, the connector's
+        // time slices after the first page, each at least one call.
+        let serial = |tenant: &Tenant, kinds: &[&str]| {
+            minimum_terms_at(tenant, &set(kinds), now, 1).iter().map(|t| t.calls).sum::<u64>()
+        };
+        assert_eq!(serial(&tenant, &["events"]), event_calls);
+        assert_eq!(minimum(&["events"]), event_calls, "7 pages: too few to slice");
+        // The default concurrency: the first page, then the connector's time
+        // slices of the rest (when it cuts any), each at least one call.
+        let sliced = |tenant: &Tenant| {
+            let until = now.div_euclid(1000);
+            let since = until - 90 * 86_400;
+            let window = tenant.all_events_between(since * 1000, until * 1000);
+            let last_at = window.iter().take(50).map(|e| e.created_at_ms.div_euclid(1000)).max();
+            let slices = onelogin_connector::event_slices(since, until, last_at, 8);
+            let calls: u64 = slices
+                .iter()
+                .map(|(a, b)| tenant.all_events_between(a * 1000, b * 1000).len().div_ceil(50).max(1) as u64)
+                .sum();
+            (slices.len(), 1 + calls)
+        };
+
         let logins = tenant.events.iter().filter(|e| e.created_at_ms >= since && e.event_type_id == 8).count();
         assert_eq!(minimum(&["app_logins"]), logins.div_ceil(50).max(1) as u64, "app logins alone");
         let mut busy = tenant.clone();
@@ -1062,7 +1083,12 @@ mod tests {
         assert!(generated > 10_000, "about 2 a day per active user: {generated}");
         let busy_minimum = |kinds: &[&str]| minimum_terms(&busy, &set(kinds), now).iter().map(|t| t.calls).sum::<u64>();
         assert_eq!(busy_minimum(&["app_logins"]), (logins + generated).div_ceil(50) as u64);
-        assert_eq!(busy_minimum(&["events", "app_logins"]), (in_window + generated).div_ceil(50) as u64);
+        let chain = (in_window + generated).div_ceil(50) as u64;
+        assert_eq!(serial(&busy, &["events", "app_logins"]), chain);
+        let (slices, calls) = sliced(&busy);
+        assert!(slices > 1, "a long window is read in slices");
+        assert_eq!(busy_minimum(&["events", "app_logins"]), calls);
+        assert!((chain..=chain + slices as u64).contains(&calls), "each slice may end on a part-filled page");
         assert_eq!(minimum(&[]), 0);
         let empty = Tenant { privileges: Vec::new(), events: Vec::new(), ..tenant.clone() };
         assert_eq!(minimum_requests(&empty, &set(&["privileges", "events"])), 2, "empty lists cost one call each");
