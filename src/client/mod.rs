@@ -293,6 +293,11 @@ impl<T: Transport> Client<T> {
         Ok(token)
     }
 
+    /// Whether an access token is held (none after a token request failed).
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
     fn bearer(&mut self) -> Result<String> {
         let now = self.transport.now();
         let token = match &self.token {

@@ -190,9 +190,11 @@ fn step<T: Transport>(
             run.overall_done = run.overall_done.saturating_add(outcome.read);
             outcome.next
         }
-        // Without a token no kind can be read (e.g. the credential's owner
-        // was deleted): the page fails, and the host's cursor stays where it was.
-        Err(error @ Error::AuthenticationFailed(_)) => return Err(error),
+        // No token to be had (e.g. the credential's owner was deleted): no
+        // kind can be read, so the page fails and the host's cursor stays
+        // where it was. (A 401 from one endpoint with a fresh token fails only
+        // its kind, below.)
+        Err(error @ Error::AuthenticationFailed(_)) if !client.has_token() => return Err(error),
         Err(error) if error.retryable() => {
             if out.len() == 0 {
                 return Err(error);
