@@ -53,6 +53,7 @@ pub use error::{Error, Result};
 /// The `fields` the sync asks of `GET /api/2/users` (every v2 user field),
 /// for tests that read the API as the connector does.
 pub use sync::USER_FIELDS;
+pub use sync::{event_slices, DEFAULT_CONCURRENCY};
 
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)] // the export macro expands to canonical-ABI glue

@@ -148,6 +148,39 @@ async fn sessions_passwords_and_invite_links() {
     }
 }
 
+/// `minutes: 0` locks for the user policy's lock period (docs lock-user):
+/// the outcome reports the `locked_until` OneLogin set, and a plan says the
+/// policy decides. A policy whose period is 0 locks indefinitely.
+#[tokio::test(flavor = "multi_thread")]
+async fn lock_for_the_policy_period_reports_what_onelogin_set() {
+    for policy_minutes in [45, 0] {
+        let config = SimulatorConfig { lock_policy_minutes: policy_minutes, ..common::test_config(20, 39) };
+        let fixture = Fixture::with_config(config).await;
+        let id = active_user(&fixture.sim.tenant());
+        let (mut instance, _) = fixture.manage().await;
+        let lock = format!(r#"{{"custom":{{"name":"lock_user","params":{{"principal":"{}","minutes":0}}}}}}"#, key(id));
+        let plan = try_plan(&mut instance, &lock).await.expect("plan");
+        assert!(!plan.changed && plan.summary.contains("lock period of the user's policy"), "{}", plan.summary);
+        assert_eq!(fixture.sim.tenant().user(id).unwrap().status, 1, "a plan writes nothing");
+
+        let before_ms = host_test::simulator::tenant::now_millis();
+        let outcome = run_idempotent(&mut instance, &lock).await;
+        let user = fixture.sim.tenant().user(id).unwrap().clone();
+        assert_eq!(user.status, 3);
+        let set = user.locked_until.clone().expect("locked_until");
+        let after: Value = serde_json::from_str(outcome.after.as_deref().expect("after")).unwrap();
+        assert_eq!(after["locked_until"], set.as_str(), "the outcome reports what OneLogin set");
+        assert!(outcome.summary.contains(&set), "{}", outcome.summary);
+        let until_ms = host_test::simulator::tenant::parse_iso_millis(&set).unwrap();
+        if policy_minutes == 0 {
+            assert_eq!(set, host_test::simulator::routes::users_v1::LOCKED_INDEFINITELY);
+        } else {
+            let period = policy_minutes as i64 * 60_000;
+            assert!((before_ms + period..before_ms + period + 60_000).contains(&until_ms), "{set}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn lock_unlock_and_state_downgrade() {
     for last_page in LAST_PAGE_ANSWERS {
@@ -473,4 +506,57 @@ async fn update_account_compares_values_not_their_json_types() {
     let title = format!(r#"{{"update-account":{{"principal":"{}","attributes":{{"title":"Later"}}}}}}"#, key(user.id));
     let outcome = run(&mut instance, &title).await;
     assert!(outcome.notes.iter().any(|n| n.contains("mappings=async")), "{:?}", outcome.notes);
+}
+
+/// Users without an email, or without email and username (the varied
+/// simulator serves them as null, `""` or left out): create-account finds
+/// an existing user by the identity it has, update-account is idempotent on
+/// them, and a link needs an email.
+#[tokio::test(flavor = "multi_thread")]
+async fn users_without_email_or_username_are_found_updated_and_refused_a_link() {
+    let config = SimulatorConfig { field_variance: FieldVariance::Varied, ..common::test_config(60, 40) };
+    let fixture = Fixture::with_config(config).await;
+    let tenant = fixture.sim.tenant();
+    let no_email = tenant.users.iter().find(|u| u.email.is_empty() && !u.username.is_empty()).expect("no email");
+    let neither = tenant.users.iter().find(|u| u.email.is_empty() && u.username.is_empty()).expect("neither");
+    let (mut instance, _) = fixture.manage().await;
+    let users_before = tenant.users.len();
+
+    // The user exists under its username; its email is free: no new user.
+    let create =
+        format!(r#"{{"create-account":{{"username":"{}","email":"fresh.address@example.com"}}}}"#, no_email.username);
+    let outcome = run(&mut instance, &create).await;
+    assert!(!outcome.changed, "{}", outcome.summary);
+    assert_eq!(outcome.key.as_deref(), Some(key(no_email.id).as_str()));
+    assert_eq!(fixture.sim.tenant().users.len(), users_before);
+
+    // A new user with a username only, created once.
+    let create = r#"{"create-account":{"username":"only.a.username","firstname":"Only"}}"#;
+    let created = run_idempotent(&mut instance, create).await;
+    assert_eq!(fixture.sim.tenant().users.len(), users_before + 1);
+    let id: u64 = created.key.as_deref().unwrap().trim_start_matches("onelogin_user:").parse().unwrap();
+    assert!(fixture.sim.tenant().user(id).unwrap().email.is_empty());
+
+    // A link goes to an email: a typed refusal for a user without one.
+    for user in [no_email, neither] {
+        let link = format!(r#"{{"issue-link":{{"principal":"{}","send":false}}}}"#, key(user.id));
+        let error = try_run(&mut instance, &link).await.expect_err("no email");
+        assert_eq!(error.kind, ErrorKind::InvalidInput("principal".into()), "{}", error.message);
+    }
+
+    // Updates on users without an identity are idempotent, and may give one.
+    for user in [no_email, neither] {
+        let title =
+            format!(r#"{{"update-account":{{"principal":"{}","attributes":{{"title":"Auditor"}}}}}}"#, key(user.id));
+        run_idempotent(&mut instance, &title).await;
+        let email = format!(
+            r#"{{"update-account":{{"principal":"{}","attributes":{{"email":"given.{}@example.com"}}}}}}"#,
+            key(user.id),
+            user.id
+        );
+        let outcome = run_idempotent(&mut instance, &email).await;
+        let before: Value = serde_json::from_str(outcome.before.as_deref().unwrap()).unwrap();
+        assert!(before["email"].is_null() || before["email"] == "", "{before}");
+        assert_eq!(fixture.sim.tenant().user(user.id).unwrap().email, format!("given.{}@example.com", user.id));
+    }
 }

@@ -85,8 +85,20 @@ pub struct MinimumTerm {
 
 /// Each term of [`minimum_requests`], in kind order, for a sync that
 /// started at `sync_start_ms` (unix milliseconds: the end of the events
-/// window). See [`minimum_requests`].
+/// window) at the connector's default concurrency. See [`minimum_requests`].
 pub fn minimum_terms(tenant: &Tenant, kinds: &BTreeSet<String>, sync_start_ms: i64) -> Vec<MinimumTerm> {
+    let concurrency = usize::try_from(onelogin_connector::DEFAULT_CONCURRENCY).unwrap_or(1);
+    minimum_terms_at(tenant, kinds, sync_start_ms, concurrency)
+}
+
+/// [`minimum_terms`] for a sync at `concurrency` (it decides how many time
+/// slices of the events window are read side by side).
+pub fn minimum_terms_at(
+    tenant: &Tenant,
+    kinds: &BTreeSet<String>,
+    sync_start_ms: i64,
+    concurrency: usize,
+) -> Vec<MinimumTerm> {
     let has = |kind: &str| kinds.contains(kind);
     let users = tenant.users.len();
     let apps = tenant.apps.len();
@@ -144,9 +156,7 @@ pub fn minimum_terms(tenant: &Tenant, kinds: &BTreeSet<String>, sync_start_ms: i
     }
     let since_ms = sync_start_ms.saturating_sub(EVENTS_LOOKBACK_MS);
     if has("events") {
-        // Every event of the window, the generated app logins included.
-        let in_window = tenant.all_events_between(since_ms, i64::MAX).len();
-        term("events", "GET /api/1/events", pages(in_window, EVENTS_PAGE));
+        term("events", "GET /api/1/events", event_pages(tenant, sync_start_ms, concurrency));
     } else if has("app_logins") {
         // Only the app logins (`event_type_id=8`): the stored ones and the generated ones.
         let stored = tenant.events_between(since_ms, i64::MAX).iter().filter(|e| e.event_type_id == 8).count();
@@ -163,6 +173,30 @@ pub fn minimum_terms(tenant: &Tenant, kinds: &BTreeSet<String>, sync_start_ms: i
         term("mfa_devices", "GET /api/2/mfa/users/{id}/devices", users as u64);
     }
     terms
+}
+
+/// `GET /api/1/events` calls of a full sync with `events` that began at
+/// `sync_start_ms` (the connector's clock: whole seconds count) at
+/// `concurrency`: the window's first page, then either the rest of the
+/// window in one chain, or, when the connector cuts the rest into time slices
+/// read side by side ([`onelogin_connector::event_slices`], the rule it runs
+/// by), Σ over the slices of max(1, ⌈events in the slice / 50⌉). Every event
+/// of the window counts, the generated app logins included.
+pub fn event_pages(tenant: &Tenant, sync_start_ms: i64, concurrency: usize) -> u64 {
+    let until = sync_start_ms.div_euclid(1000);
+    let since = until - EVENTS_LOOKBACK_MS / 1000;
+    let between = |since: i64, until: i64| tenant.all_events_between(since * 1000, until * 1000);
+    let window = between(since, until);
+    if window.len() <= EVENTS_PAGE {
+        return 1;
+    }
+    // The first page: the window's first 50 events by id; its latest event's second.
+    let last_at = window.iter().take(EVENTS_PAGE).map(|e| e.created_at_ms.div_euclid(1000)).max();
+    let slices = onelogin_connector::event_slices(since, until, last_at, concurrency);
+    if slices.is_empty() {
+        return pages(window.len(), EVENTS_PAGE);
+    }
+    1 + slices.iter().map(|&(since, until)| pages(between(since, until).len(), EVENTS_PAGE)).sum::<u64>()
 }
 
 /// The fewest OneLogin API calls a full sync of `kinds` can make on
@@ -183,7 +217,7 @@ pub fn minimum_terms(tenant: &Tenant, kinds: &BTreeSet<String>, sync_start_ms: i
 /// | `app_rules` | `GET /api/2/apps/{id}/rules`, and again with `enabled=false` | 2 × apps |
 /// | `aws_iam_roles` | `GET /api/2/apps/{id}/users` for each app with enabled `set_role` rules | Σ max(1, ⌈app users / 1000⌉) |
 /// | `privileges` | `GET /api/1/privileges`, `/{id}/users`, `/{id}/roles` | 1 + 2 × privileges |
-/// | `events` | `GET /api/1/events?since=now−90d` | max(1, ⌈events since now − 90 days / 50⌉) |
+/// | `events` | `GET /api/1/events?since=now−90d&until=now` | max(1, ⌈events in the window / 50⌉), or when the connector reads time slices side by side ([`event_pages`]): 1 + Σ over slices of max(1, ⌈events in the slice / 50⌉) |
 /// | `app_logins` (without `events`) | `GET /api/1/events?since=now−90d&event_type_id=8` | max(1, ⌈app logins since now − 90 days / 50⌉) |
 /// | `user_apps` | `GET /api/2/users/{id}/apps` | users; or, when no app has provisioning and apps × ⌈users / 1000⌉ ≤ users / 2, `GET /api/2/apps/{id}/users`: Σ max(1, ⌈app users / 1000⌉), and then no `aws_iam_roles` term |
 /// | `mfa_devices` | `GET /api/2/mfa/users/{id}/devices` | users |
@@ -816,14 +850,16 @@ pub async fn run_bench(config: &BenchConfig) -> anyhow::Result<BenchReport> {
     let mut serial = run_once(config, 1).await.context("the sync at concurrency 1")?;
     let mut concurrent = run_once(config, config.concurrency).await.context("the concurrent sync")?;
     for run in [&mut serial, &mut concurrent] {
-        run.run.minimum = minimum_terms(&run.tenant, &run.kinds, run.sync_start_ms).iter().map(|t| t.calls).sum();
+        let concurrency = usize::try_from(run.run.concurrency).unwrap_or(1);
+        run.run.minimum =
+            minimum_terms_at(&run.tenant, &run.kinds, run.sync_start_ms, concurrency).iter().map(|t| t.calls).sum();
     }
     let cpu = match config.measure_cpu {
         true => Some(cpu::measure(config).await.context("the CPU comparison")?),
         false => None,
     };
     let (tenant, kinds) = (serial.tenant, serial.kinds);
-    let minimum_terms = minimum_terms(&tenant, &kinds, serial.sync_start_ms);
+    let minimum_terms = minimum_terms_at(&tenant, &kinds, serial.sync_start_ms, 1);
     Ok(BenchReport {
         config: config.clone(),
         tenant_summary: TenantSummary {
@@ -1017,7 +1053,28 @@ mod tests {
         assert!((1..=aws_apps).contains(&aws), "one app-users call per app with AWS rules: {aws}");
         assert_eq!(minimum(&["user_apps", "mfa_devices"]), 2 * 230);
         assert_eq!(minimum(&["privileges"]), 1 + 2 * privileges);
-        assert_eq!(minimum(&["events"]), event_calls);
+        // One chain of pages at concurrency 1; at the default, the connector's
+        // time slices after the first page, each at least one call.
+        let serial = |tenant: &Tenant, kinds: &[&str]| {
+            minimum_terms_at(tenant, &set(kinds), now, 1).iter().map(|t| t.calls).sum::<u64>()
+        };
+        assert_eq!(serial(&tenant, &["events"]), event_calls);
+        assert_eq!(minimum(&["events"]), event_calls, "7 pages: too few to slice");
+        // The default concurrency: the first page, then the connector's time
+        // slices of the rest (when it cuts any), each at least one call.
+        let sliced = |tenant: &Tenant| {
+            let until = now.div_euclid(1000);
+            let since = until - 90 * 86_400;
+            let window = tenant.all_events_between(since * 1000, until * 1000);
+            let last_at = window.iter().take(50).map(|e| e.created_at_ms.div_euclid(1000)).max();
+            let slices = onelogin_connector::event_slices(since, until, last_at, 8);
+            let calls: u64 = slices
+                .iter()
+                .map(|(a, b)| tenant.all_events_between(a * 1000, b * 1000).len().div_ceil(50).max(1) as u64)
+                .sum();
+            (slices.len(), 1 + calls)
+        };
+
         let logins = tenant.events.iter().filter(|e| e.created_at_ms >= since && e.event_type_id == 8).count();
         assert_eq!(minimum(&["app_logins"]), logins.div_ceil(50).max(1) as u64, "app logins alone");
         let mut busy = tenant.clone();
@@ -1026,7 +1083,12 @@ mod tests {
         assert!(generated > 10_000, "about 2 a day per active user: {generated}");
         let busy_minimum = |kinds: &[&str]| minimum_terms(&busy, &set(kinds), now).iter().map(|t| t.calls).sum::<u64>();
         assert_eq!(busy_minimum(&["app_logins"]), (logins + generated).div_ceil(50) as u64);
-        assert_eq!(busy_minimum(&["events", "app_logins"]), (in_window + generated).div_ceil(50) as u64);
+        let chain = (in_window + generated).div_ceil(50) as u64;
+        assert_eq!(serial(&busy, &["events", "app_logins"]), chain);
+        let (slices, calls) = sliced(&busy);
+        assert!(slices > 1, "a long window is read in slices");
+        assert_eq!(busy_minimum(&["events", "app_logins"]), calls);
+        assert!((chain..=chain + slices as u64).contains(&calls), "each slice may end on a part-filled page");
         assert_eq!(minimum(&[]), 0);
         let empty = Tenant { privileges: Vec::new(), events: Vec::new(), ..tenant.clone() };
         assert_eq!(minimum_requests(&empty, &set(&["privileges", "events"])), 2, "empty lists cost one call each");

@@ -320,3 +320,73 @@ async fn bench_prints_the_table_with_targets_and_describe_lists_sync_kinds() {
         assert_eq!(kind(manage_only).expect(manage_only)["required_access"], "manage", "{manage_only}");
     }
 }
+
+/// The simulator's switches are flags of `sync --simulator` (and `simulator`,
+/// whose `--help` lists them), and each takes effect: a deleted credential
+/// owner fails the sync as an authentication error, varied fields serve
+/// users without an email; with `--config` they are a usage error.
+#[tokio::test(flavor = "multi_thread")]
+async fn simulator_switches_are_flags_that_take_effect() {
+    let help = run(args(&["simulator", "--help"])).await;
+    let help_text = text(&help);
+    for flag in [
+        "--last-page-cursor",
+        "--list-role-ids",
+        "--v2-max-in-flight",
+        "--v2-per-second",
+        "--v2-refusal",
+        "--field-variance",
+        "--app-logins-per-day",
+        "--personal-apps",
+        "--lock-policy-minutes",
+        "--credential-owner-deleted",
+    ] {
+        assert!(help_text.contains(flag), "simulator --help lacks {flag}: {help_text}");
+        assert!(text(&run(args(&["sync", "--help"])).await).contains(flag), "sync --help lacks {flag}");
+    }
+
+    let deleted = run(args(&["sync", "--simulator", "--users", "10", "--credential-owner-deleted"])).await;
+    assert_eq!(deleted.status.code(), Some(3), "{}", text(&deleted));
+    assert!(text(&deleted).contains("deleted"), "{}", text(&deleted));
+
+    let dir = temp_dir("switches");
+    let out = dir.join("out.jsonl");
+    let varied = run(args(&[
+        "sync",
+        "--simulator",
+        "--users",
+        "40",
+        "--field-variance",
+        "varied",
+        "--app-logins-per-day",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]))
+    .await;
+    assert!(varied.status.success(), "{}", text(&varied));
+    let records = std::fs::read_to_string(&out).unwrap();
+    let users: Vec<Value> = records
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["entity_type"] == "onelogin_user")
+        .collect();
+    assert_eq!(users.len(), 40);
+    let without_email = users.iter().filter(|u| u["properties"]["email"].is_null()).count();
+    assert!(without_email > 0, "--field-variance varied serves users without an email");
+
+    let documented = run(args(&["sync", "--simulator", "--users", "40", "--out", out.to_str().unwrap()])).await;
+    assert!(documented.status.success(), "{}", text(&documented));
+    let records = std::fs::read_to_string(&out).unwrap();
+    let emails = records
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["entity_type"] == "onelogin_user" && r["properties"]["email"].is_string())
+        .count();
+    assert_eq!(emails, 40, "without the switch every user has an email");
+
+    let config = write_config(&dir, "https://acme.onelogin.com", "id", "secret");
+    let misuse = run(args(&["sync", "--config", &config, "--field-variance", "varied"])).await;
+    assert_eq!(misuse.status.code(), Some(2), "{}", text(&misuse));
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -10,7 +10,7 @@ use host_test::data_model::{markdown, violations};
 use host_test::harness::config::component_path;
 use host_test::harness::types::ConnectorInfo;
 use host_test::harness::{sync_all, Harness, HarnessConfig, SyncOptions, SyncOutput};
-use host_test::simulator::{Simulator, SimulatorConfig};
+use host_test::simulator::{FieldVariance, Simulator, SimulatorConfig};
 use serde_json::Value;
 
 const TENANT_HOST: &str = "acme.onelogin.com";
@@ -73,6 +73,29 @@ async fn every_record_of_a_full_simulator_sync_conforms_to_the_data_model() {
         full_sync(SimulatorConfig { users: 120, seed: 3, rate_limit_per_hour: None, ..Default::default() }).await;
     let found = violations(&info, &output);
     assert!(found.is_empty(), "{} violations, the first: {:#?}", found.len(), &found[..found.len().min(20)]);
+
+    // Every user shape the evidence reports conforms too: string ids, nulls
+    // left out, users without an email or username (null there, never "").
+    let varied = full_sync(SimulatorConfig {
+        users: 120,
+        seed: 3,
+        rate_limit_per_hour: None,
+        field_variance: FieldVariance::Varied,
+        ..Default::default()
+    })
+    .await;
+    let found = violations(&info, &varied);
+    assert!(found.is_empty(), "varied: {} violations, the first: {:#?}", found.len(), &found[..found.len().min(20)]);
+    let users: Vec<Value> = varied
+        .entities
+        .iter()
+        .filter(|e| e.entity_type == "onelogin_user")
+        .map(|e| serde_json::from_str(&e.properties).unwrap())
+        .collect();
+    for name in ["email", "username", "employee_email"] {
+        assert!(users.iter().any(|u| u[name].is_null()), "some user without {name}");
+        assert!(users.iter().all(|u| u[name] != ""), "{name} is never an empty text");
+    }
 
     // JupiterOne's graph-onelogin types and classes (its docs/jupiterone.md), with
     // the application rule of its AppRuleRelationship, appear in the output.
@@ -222,7 +245,20 @@ async fn the_access_review_export_round_trips_every_user_grant_as_csv_and_json()
     let (out, csv_path, json_path) = (dir.join("out.jsonl"), dir.join("review.csv"), dir.join("review.json"));
     let (o, c, j) = (out.to_str().unwrap(), csv_path.to_str().unwrap(), json_path.to_str().unwrap());
     let steps: [Vec<&str>; 3] = [
-        vec!["sync", "--simulator", "--users", "60", "--seed", "8", "--out", o, "--quiet"],
+        // Every user shape, users without an email or username included.
+        vec![
+            "sync",
+            "--simulator",
+            "--users",
+            "60",
+            "--seed",
+            "8",
+            "--field-variance",
+            "varied",
+            "--out",
+            o,
+            "--quiet",
+        ],
         vec!["export", o, "--format", "csv", "--out", c],
         vec!["export", o, "--format", "json", "--out", j],
     ];
@@ -258,6 +294,7 @@ async fn the_access_review_export_round_trips_every_user_grant_as_csv_and_json()
         .map(|r| (r.user_key.clone(), r.resource_key.clone(), r.permission.clone(), r.via.clone()))
         .collect();
     assert_eq!(exported, grants.keys().cloned().collect::<BTreeSet<_>>(), "every grant, once");
+    assert!(csv_rows.iter().any(|r| r.email.is_empty()), "the grants of users without an email are rows too");
     for row in &csv_rows {
         let user = &users[&row.user_key]["properties"];
         assert_eq!(row.email, user["email"].as_str().unwrap_or_default());

@@ -371,9 +371,14 @@ async fn v1_lock_user_sets_status_3_with_a_lock_time() {
     assert_eq!(ua.status, 3);
     let until = ua.locked_until.unwrap();
     assert!(until.as_str() > "2024-01-01" && until.as_str() < "2099", "{until}");
+    // 0: the user policy's lock period (docs lock-user; F-UW-16), 30 minutes by default.
+    let before = host_test::simulator::tenant::now_millis();
     let r = with_body(&sim, &token, "PUT", &format!("/api/1/users/{b}/lock_user"), r#"{"locked_until":0}"#).await;
     assert_eq!(r.status, 200);
-    assert_eq!(sim.tenant().user(b).unwrap().locked_until.as_deref(), Some("2099-12-31T23:59:59.000Z"));
+    let until = sim.tenant().user(b).unwrap().locked_until.clone().unwrap();
+    let until_ms = host_test::simulator::tenant::parse_iso_millis(&until).unwrap();
+    let period = host_test::simulator::DEFAULT_LOCK_POLICY_MINUTES as i64 * 60_000;
+    assert!((before + period..before + period + 60_000).contains(&until_ms), "{until}");
     for bad in [r#"{"locked_until":-1}"#, r#"{}"#, "nope", r#"{"locked_until":"soon"}"#] {
         let r = with_body(&sim, &token, "PUT", &format!("/api/1/users/{a}/lock_user"), bad).await;
         assert_eq!(r.status, 400, "{bad}");

@@ -85,13 +85,16 @@ pub fn parse_token_response(response: &Response) -> Result<Token> {
             ))
         }
         429 => return Err(Error::RateLimited { retry_after: errors::retry_after(response) }),
+        // OneLogin documents a 500 here when the admin who created the API
+        // credential was deleted (generate-tokens v2); the client tried it
+        // again first (`Client::authenticate`). Retrying the same credential
+        // cannot help then, so it is a credential problem, not a retryable one.
         500 => {
-            return Err(Error::Upstream {
-                status: 500,
-                message: "the token endpoint failed; OneLogin documents this when the admin who created \
-                          the API credential was deleted"
+            return Err(Error::AuthenticationFailed(
+                "the token endpoint answered HTTP 500, which OneLogin documents when the admin who created the API \
+                 credential was deleted: create a new credential (or retry later if OneLogin reports an outage)"
                     .into(),
-            })
+            ))
         }
         status => return Err(errors::from_response(status, response, "POST /auth/oauth2/v2/token")),
     }
@@ -214,5 +217,10 @@ mod tests {
         assert!(matches!(parse_token_response(&response(200, "<html>")), Err(Error::UnexpectedResponse { .. })));
         assert!(matches!(parse_token_response(&response(200, "{}")), Err(Error::UnexpectedResponse { .. })));
         assert!(matches!(parse_token_response(&response(429, "")), Err(Error::RateLimited { .. })));
+        // The documented answer for a deleted credential owner: a credential
+        // problem, not retryable.
+        let deleted_owner = parse_token_response(&response(500, "")).unwrap_err();
+        assert!(matches!(&deleted_owner, Error::AuthenticationFailed(m) if m.contains("deleted")), "{deleted_owner:?}");
+        assert!(!deleted_owner.retryable());
     }
 }

@@ -270,6 +270,14 @@ impl<T: Transport> Client<T> {
             let sent = self.transport.send(&request);
             self.touch();
             match sent {
+                // A 500 may be a passing failure: the request changes nothing,
+                // so it is tried again before it counts as the documented
+                // answer for a credential whose owner was deleted.
+                Ok(response) if response.status == 500 && attempt < MAX_READ_RETRIES => {
+                    attempt += 1;
+                    logging::warn(&format!("{what}: HTTP 500; retry {attempt}"));
+                    self.backoff(attempt);
+                }
                 Ok(response) => break response,
                 Err(failure) if failure.retryable && attempt < MAX_READ_RETRIES => {
                     attempt += 1;
@@ -283,6 +291,11 @@ impl<T: Transport> Client<T> {
         self.token = Some((token.clone(), self.transport.now()));
         logging::debug("obtained an OAuth2 access token");
         Ok(token)
+    }
+
+    /// Whether an access token is held (none after a token request failed).
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
     }
 
     fn bearer(&mut self) -> Result<String> {

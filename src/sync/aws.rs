@@ -225,6 +225,13 @@ impl Condition {
         };
         let Some(field) = field else { return Truth::Unknown };
         let Some(test) = text_operator(&self.operator) else { return Truth::Unknown };
+        // No value (a user without an email, username, title, a null custom
+        // attribute): no source says how OneLogin compares it, so the
+        // condition is undetermined, neither "no" nor "yes". Assumption
+        // (FIDELITY.md F-RULE-13). `member_of` keeps its own rule below.
+        if self.source != "member_of" && text(field).is_empty() {
+            return Truth::Unknown;
+        }
         // `member_of` may come as one string or as a list of groups.
         let values: Vec<String> = match field {
             Value::Array(items) => items.iter().map(|v| text(v).to_lowercase()).collect(),
@@ -357,6 +364,19 @@ mod tests {
         assert_eq!(rule.matches(&json!({"email": "X@Gmail.com", "role_ids": [310]}), None), Truth::Yes);
         assert_eq!(rule.matches(&json!({"email": "x@corp.com", "role_ids": [310]}), None), Truth::No);
         assert_eq!(rule.matches(&json!({"email": "x@gmail.com"}), None), Truth::Unknown, "no role_ids: not decided");
+        // A user without an email: neither "no" nor "yes", whatever the operator.
+        for operator in ["=", "!=", "~", "!~", "bw", "ew"] {
+            let rule = parse_rule(
+                9,
+                &json!({"id": 1, "enabled": true, "match": "all",
+                    "conditions": [{"source": "email", "operator": operator, "value": "gmail.com"}],
+                    "actions": [{"action": "set_role", "value": ["arn:aws:iam::123456789012:role/Dev"]}]}),
+            )
+            .unwrap();
+            for user in [json!({"email": null}), json!({"email": ""}), json!({})] {
+                assert_eq!(rule.matches(&user, None), Truth::Unknown, "{operator} on {user}");
+            }
+        }
     }
 
     #[test]
@@ -371,7 +391,9 @@ mod tests {
         assert_eq!(eval("department", "bw", "engineering"), Truth::No);
         assert_eq!(eval("member_of", "=", "cn=dev"), Truth::Yes, "any group of a list");
         assert_eq!(eval("member_of", "!~", "admins"), Truth::No, "no group may contain it");
-        assert_eq!(eval("custom_attribute_dept", "=", ""), Truth::Yes, "null is empty");
+        // No value (null or blank): how OneLogin compares it is unknown (F-RULE-13).
+        assert_eq!(eval("custom_attribute_dept", "=", ""), Truth::Unknown, "null is no value");
+        assert_eq!(eval("custom_attribute_dept", "!=", "x"), Truth::Unknown, "null is no value");
         assert_eq!(eval("custom_attribute_site", "!=", "x"), Truth::Unknown, "missing is not empty");
         assert_eq!(eval("title", "!=", "x"), Truth::Unknown, "a field the object lacks");
         assert_eq!(eval("department", ">", "3"), Truth::Unknown, "not a text operator");

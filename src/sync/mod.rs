@@ -32,6 +32,7 @@ use std::time::Duration;
 pub use self::cache::SyncCache;
 use self::cursor::{Checkpoint, Cursor, CursorKey};
 use self::kinds::{Kind, Selection};
+pub use self::phases::events::event_slices;
 use self::phases::Phase;
 use self::state::{Plan, Status, SyncState};
 use self::step::{Account, Ctx, Output, Position};
@@ -199,6 +200,11 @@ fn step<T: Transport>(
             run.overall_done = run.overall_done.saturating_add(outcome.read);
             outcome.next
         }
+        // No token to be had (e.g. the credential's owner was deleted): no
+        // kind can be read, so the page fails and the host's cursor stays
+        // where it was. (A 401 from one endpoint with a fresh token fails only
+        // its kind, below.)
+        Err(error @ Error::AuthenticationFailed(_)) if !client.has_token() => return Err(error),
         Err(error) if error.retryable() => {
             if out.len() == 0 {
                 return Err(error);

@@ -10,6 +10,7 @@
 //! | `manager_ad_id` | text, or null (go-sdk #87: a string) |
 //! | `member_of` | array of texts, or null (py-sdk: one `;`-joined string; go-sdk 4.2: an array) |
 //! | dates (`created_at`, `last_login`, …) | ISO 8601 text, or null (`0001-01-01…` means never) |
+//! | `email`, `username` | text, or null when missing, null or blank (real users may have no username: `""` in recorded traffic; neither is required of every user) |
 //! | every other field asked for in [`FIELDS`] but not sent | null (OneLogin may leave out a null field) |
 //!
 //! `custom_attributes` and `role_ids` are not filled in when missing: their
@@ -44,6 +45,9 @@ const DATES: [&str; 7] = [
     "locked_until",
 ];
 
+/// Identity fields a user may lack: blank is no value (null).
+const IDENTITIES: [&str; 2] = ["email", "username"];
+
 /// Fields whose absence is not a null (see the module docs).
 const NOT_FILLED: [&str; 2] = ["role_ids", "custom_attributes"];
 
@@ -76,6 +80,14 @@ pub fn normalize(user: &Value) -> Value {
     }
     if let Some(value) = out.get_mut("member_of") {
         *value = member_of(value).map_or(Value::Null, |groups| groups.into_iter().map(Value::from).collect());
+    }
+    for name in IDENTITIES {
+        if let Some(value) = out.get_mut(name) {
+            *value = match value {
+                Value::String(s) if !s.trim().is_empty() => Value::from(s.trim()),
+                _ => Value::Null,
+            };
+        }
     }
     for name in DATES {
         if let Some(value) = out.get_mut(name) {
@@ -125,6 +137,20 @@ mod tests {
         assert_eq!(n["title"], Value::Null, "asked for, not sent: null");
         assert_eq!(normalize(&json!({"manager_ad_id": 12}))["manager_ad_id"], "12");
         assert_eq!(normalize(&json!({"member_of": ""}))["member_of"], Value::Null);
+    }
+
+    #[test]
+    fn users_without_email_or_username_have_null_there_in_every_shape() {
+        for user in [
+            json!({"id": 1}),
+            json!({"id": 1, "email": null, "username": null}),
+            json!({"id": 1, "email": "", "username": "  "}),
+        ] {
+            let n = normalize(&user);
+            assert_eq!(n["email"], Value::Null, "{user}");
+            assert_eq!(n["username"], Value::Null, "{user}");
+        }
+        assert_eq!(normalize(&json!({"email": " a@b.c "}))["email"], "a@b.c");
     }
 
     #[test]

@@ -25,7 +25,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
-use super::errors::{json_response, v1_bad_request, v1_error, v1_success_status};
+use super::errors::{json_response, v1_bad_request, v1_error, v1_success_status, v1_type};
 use super::tenant::iso_millis;
 use super::{lock, Credentials, Shared};
 
@@ -267,6 +267,16 @@ pub async fn token(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -
     if fields.get("grant_type") != Some("client_credentials") {
         // Assumption (FIDELITY.md F-TOK-3): credentials are checked before grant_type.
         return v1_bad_request("grant_type is incorrect/absent");
+    }
+    if st.credential_owner_deleted {
+        // docs generate-tokens v2: the credential's owner was deleted → 500.
+        // Assumption (FIDELITY.md F-TOK-16): the body (v1 envelope) and that it
+        // comes after the credential and grant checks.
+        return v1_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            v1_type(StatusCode::INTERNAL_SERVER_ERROR),
+            "Internal Server Error",
+        );
     }
     let client_id = creds.map(|(id, _)| id).unwrap_or_default();
     let info = st.tokens.issue(&client_id, scope, now);

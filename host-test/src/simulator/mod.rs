@@ -141,6 +141,13 @@ pub struct SimulatorConfig {
     /// the other events ([`app_logins`]; FIDELITY.md F-EVT-10). Real tenants log
     /// several; 0 turns them off.
     pub app_logins_per_user_per_day: f64,
+    /// The "lock effective period" (minutes) of the user policy every user is
+    /// under (the tenant's default policy): how long `lock_user` with
+    /// `{"locked_until":0}` locks. 0: until an admin unlocks (FIDELITY.md F-UW-16).
+    pub lock_policy_minutes: u64,
+    /// Whether the admin who created the API credentials was deleted: token
+    /// requests with valid credentials then answer 500 (FIDELITY.md F-TOK-16).
+    pub credential_owner_deleted: bool,
 }
 
 /// Whether the last page of a v2 list carries an `After-Cursor` header.
@@ -185,9 +192,15 @@ impl Default for SimulatorConfig {
             personal_apps: true,
             field_variance: FieldVariance::default(),
             app_logins_per_user_per_day: DEFAULT_APP_LOGINS_PER_DAY,
+            lock_policy_minutes: DEFAULT_LOCK_POLICY_MINUTES,
+            credential_owner_deleted: false,
         }
     }
 }
+
+/// [`SimulatorConfig::lock_policy_minutes`] by default. Assumption (FIDELITY.md
+/// F-UW-16): OneLogin's default policy's period is not documented.
+pub const DEFAULT_LOCK_POLICY_MINUTES: u64 = 30;
 
 /// [`SimulatorConfig::app_logins_per_user_per_day`] by default: a few a day.
 pub const DEFAULT_APP_LOGINS_PER_DAY: f64 = 3.0;
@@ -242,6 +255,13 @@ pub struct Inner {
     pub personal_apps: bool,
     /// [`SimulatorConfig::field_variance`].
     pub field_variance: FieldVariance,
+    /// The `(since, until)` bounds (unix ms) of every `GET /api/1/events`
+    /// request: the window a client chose by its own clock.
+    pub event_windows: std::collections::BTreeSet<(i64, i64)>,
+    /// [`SimulatorConfig::lock_policy_minutes`].
+    pub lock_policy_minutes: u64,
+    /// [`SimulatorConfig::credential_owner_deleted`].
+    pub credential_owner_deleted: bool,
 }
 
 impl Inner {
@@ -295,6 +315,9 @@ impl Simulator {
         if !config.privileges {
             tenant.privileges.clear();
         }
+        if config.field_variance == FieldVariance::Varied {
+            variance::drop_identities(&mut tenant);
+        }
         let shared: Shared = Arc::new(Mutex::new(Inner {
             tenant,
             tokens: auth::TokenStore::new(config.seed, config.token_ttl),
@@ -313,6 +336,9 @@ impl Simulator {
             last_page_cursor: config.last_page_cursor,
             personal_apps: config.personal_apps,
             field_variance: config.field_variance,
+            event_windows: Default::default(),
+            lock_policy_minutes: config.lock_policy_minutes,
+            credential_owner_deleted: config.credential_owner_deleted,
         }));
         let app = router(shared.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -424,6 +450,14 @@ impl Simulator {
         lock(&self.shared).total
     }
 
+    /// The distinct `(since, until)` bounds (unix ms; `i64::MIN`/`MAX` when
+    /// absent) that `GET /api/1/events` requests asked for, in order: the
+    /// first is the widest window a sync read (its `until` is the sync's
+    /// start by the client's clock).
+    pub fn event_windows(&self) -> Vec<(i64, i64)> {
+        lock(&self.shared).event_windows.iter().copied().collect()
+    }
+
     /// Responses with status 429 (throttled) since the counters were reset.
     pub fn throttled_requests(&self) -> u64 {
         lock(&self.shared).throttled
@@ -460,6 +494,19 @@ impl Simulator {
     /// Invalidates every issued token: the next API call with one gets 401.
     pub fn revoke_all_tokens(&self) {
         lock(&self.shared).tokens.revoke_all();
+    }
+
+    /// Deletes (or restores) the admin who created the API credentials: from
+    /// now on a token request with valid credentials answers 500, and the
+    /// tokens already issued stop working (the next API call gets 401).
+    /// Sources: docs generate-tokens v2 (the 500); assumption (FIDELITY.md
+    /// F-TOK-16): the issued tokens are revoked with their owner.
+    pub fn set_credential_owner_deleted(&self, deleted: bool) {
+        let mut st = lock(&self.shared);
+        st.credential_owner_deleted = deleted;
+        if deleted {
+            st.tokens.revoke_all();
+        }
     }
 
     /// Stops the server, waiting up to 5 s for in-flight requests.

@@ -180,11 +180,11 @@ fn member_of_op(member_of: Option<&str>, operator: &str, value: &str) -> Truth {
 /// * `member_of`: per group (see `member_of_op`); the text
 ///   attributes (`email`, `username`, `firstname`, `lastname`, `title`,
 ///   `department`, `company`, `phone`, `samaccountname`, `userprincipalname`,
-///   `distinguished_name`; empty when null), the numbers `group_id`,
-///   `manager_user_id` (decimal, empty when none), `status`, `state`, and
-///   `custom_attribute_<shortname>` (empty when null): the string operators `=`,
-///   `!=`, `~` contains, `!~` does not contain, `bw` begins with, `ew` ends
-///   with, all case-insensitive.
+///   `distinguished_name`), the numbers `group_id`, `manager_user_id`
+///   (decimal), `status`, `state`, and `custom_attribute_<shortname>`: the
+///   string operators `=`, `!=`, `~` contains, `!~` does not contain, `bw`
+///   begins with, `ew` ends with, all case-insensitive; unknown when the user
+///   has no value there (empty or null: a user without an email or username).
 /// * Anything else (e.g. an unknown custom attribute) is [`Truth::Unknown`].
 pub fn eval_condition(user: &User, c: &RuleCondition, now_ms: i64) -> Truth {
     let source = c.source.as_str();
@@ -237,6 +237,12 @@ pub fn eval_condition(user: &User, c: &RuleCondition, now_ms: i64) -> Truth {
             None => return Truth::Unknown,
         },
     };
+    // No value (no email, no username, a null field or custom attribute): no
+    // source says how OneLogin compares it. Assumption (FIDELITY.md F-RULE-13):
+    // undetermined, whatever the operator.
+    if attr.trim().is_empty() {
+        return Truth::Unknown;
+    }
     string_op(&attr, &c.operator, c.value.trim())
 }
 

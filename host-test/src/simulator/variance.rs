@@ -15,7 +15,12 @@
 //! - id % 3 == 1: null fields left out instead of sent as null (FIDELITY.md
 //!   F-DATA-13).
 //!
-//! Users without a username already occur in every tenant (FIDELITY.md F-DATA-4).
+//! - users without an email (id % 11 == 4) or without either email or username
+//!   (id % 11 == 9), besides those without a username that every tenant has
+//!   (FIDELITY.md F-DATA-4, F-DATA-14): [`drop_identities`] takes the values out
+//!   of the tenant itself, so rules and lookups see the same users; a missing
+//!   value is served as `null` when id % 4 < 2, else as `""` (and left out with
+//!   the other nulls when id % 3 == 1).
 
 use serde_json::{json, Value};
 
@@ -37,6 +42,24 @@ pub const NEVER: &str = "0001-01-01T00:00:00.000Z";
 
 /// Date fields that may be the "never" placeholder.
 const DATES: [&str; 5] = ["activated_at", "last_login", "password_changed_at", "invitation_sent_at", "locked_until"];
+
+/// Takes the email (id % 11 == 4), or the email and the username (id % 11 == 9),
+/// away from some users: real tenants have users without them (the j1 HAR's
+/// `"username":""`; the docs' create-user needs only one of the two, and directory
+/// imports need neither). Assumption (FIDELITY.md F-DATA-14): which users, and that
+/// users with neither exist.
+pub fn drop_identities(tenant: &mut Tenant) {
+    for user in &mut tenant.users {
+        match user.id % 11 {
+            4 => user.email.clear(),
+            9 => {
+                user.email.clear();
+                user.username.clear();
+            }
+            _ => {}
+        }
+    }
+}
 
 /// Rewrites a v2 user object (as [`super::routes::users::v2_user`] renders it) into
 /// its varied shape.
@@ -66,6 +89,13 @@ pub fn vary(tenant: &Tenant, user: &User, value: &mut Value) {
         .map(|m| m.external_id.clone().unwrap_or_else(|| format!("ext-{}", m.id)));
     if let Some(ad_id) = manager_ad {
         fields.insert("manager_ad_id".into(), json!(ad_id));
+    }
+    if id % 4 < 2 {
+        for name in ["email", "username"] {
+            if fields.get(name).and_then(Value::as_str).is_some_and(str::is_empty) {
+                fields.insert(name.into(), Value::Null);
+            }
+        }
     }
     match id % 3 {
         0 => {

@@ -1,6 +1,6 @@
 //! `custom:lock_user`: `PUT /api/1/users/{id}/lock_user` `{"locked_until":minutes}`.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::account_status::status_of;
 use crate::client::transport::{Method, Transport};
@@ -45,7 +45,10 @@ pub fn parse(params: &mut Params) -> Result<Lock> {
     Ok(Lock { user, minutes })
 }
 
-/// Lock the user unless locked.
+/// Lock the user unless locked. With `minutes` 0 OneLogin locks for the lock
+/// period of the user's policy (indefinitely when it has none; docs lock-user),
+/// which the user read does not name: after the lock, the user is read again
+/// and the outcome reports the `locked_until` OneLogin set.
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, lock: Lock) -> Result<Outcome> {
     let Lock { user, minutes } = lock;
     let key = USER.key(user);
@@ -53,8 +56,25 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, lock: Lock) -> Result<Outcome> {
     if status_of(&current) == Some(LOCKED) {
         return Ok(Outcome::unchanged(&key, format!("{key} is already locked: no change")));
     }
-    ctx.write(Method::Put, &format!("/api/1/users/{user}/lock_user"), Some(json!({"locked_until": minutes})), &[])?;
-    let period = if minutes == 0 { "for the policy's lock period".to_string() } else { format!("for {minutes} min") };
-    Ok(Outcome::changed(&key, format!("lock {key} {period}"))
-        .with_before_after(json!({"status": status_of(&current)}), json!({"status": LOCKED})))
+    let sent =
+        ctx.write(Method::Put, &format!("/api/1/users/{user}/lock_user"), Some(json!({"locked_until": minutes})), &[])?;
+    let before = json!({"status": status_of(&current)});
+    if minutes > 0 {
+        return Ok(Outcome::changed(&key, format!("lock {key} for {minutes} min"))
+            .with_before_after(before, json!({"status": LOCKED})));
+    }
+    let policy = "for the lock period of the user's policy (indefinitely if it has none)";
+    if sent.is_none() {
+        // A plan: OneLogin decides the period when the lock is made.
+        return Ok(
+            Outcome::changed(&key, format!("lock {key} {policy}")).with_before_after(before, json!({"status": LOCKED}))
+        );
+    }
+    let locked_until = read_user(ctx, user)?.get("locked_until").cloned().unwrap_or(Value::Null);
+    let until = match &locked_until {
+        Value::String(at) => format!("until {at}"),
+        _ => "(OneLogin reports no end)".to_string(),
+    };
+    Ok(Outcome::changed(&key, format!("lock {key} {policy}: locked {until}"))
+        .with_before_after(before, json!({"status": LOCKED, "locked_until": locked_until})))
 }

@@ -10,7 +10,9 @@ use clap::Args;
 use host_test::harness::config::{ConfigError, ConnectorConfig};
 use host_test::harness::types::{AccessLevel, AccountInfo, ConnectorError, ErrorKind};
 use host_test::harness::{ConnectorInstance, Harness, HarnessConfig, Limits};
-use host_test::simulator::{Simulator, SimulatorConfig, MAX_USERS};
+use host_test::simulator::{
+    FieldVariance, LastPageCursor, ListRoleIds, Refusal, Simulator, SimulatorConfig, TokenBucket, V2Throttle, MAX_USERS,
+};
 
 /// Exit status: anything not covered below (host failure, upstream error, ...).
 pub const EXIT_FAILURE: u8 = 1;
@@ -205,6 +207,193 @@ pub struct SimulatorOptions {
     /// Latency the simulator adds to every request, in milliseconds.
     #[arg(long, value_name = "MS", conflicts_with = "config")]
     pub latency_ms: Option<u64>,
+    /// Which of the answers the evidence allows the simulator gives.
+    #[command(flatten)]
+    pub switches: SimulatorSwitches,
+}
+
+/// The simulator's switches between answers the evidence allows (each names
+/// its row in `host-test/src/simulator/FIDELITY.md`). Only with a simulator.
+#[derive(Args, Clone, Debug, Default)]
+#[command(next_help_heading = "Simulator switches")]
+pub struct SimulatorSwitches {
+    /// Whether the last page of a v2 list carries an `After-Cursor` (F-PAGE-7) [default: absent].
+    #[arg(long, value_enum, value_name = "ANSWER")]
+    pub last_page_cursor: Option<LastPageCursorArg>,
+    /// When `GET /api/2/users` items carry `role_ids` and `custom_attributes` (F-USER-2) [default: when-asked].
+    #[arg(long, value_enum, value_name = "ANSWER")]
+    pub list_role_ids: Option<ListRoleIdsArg>,
+    /// v2 load throttle: refuse a v2 call while N are in flight (F-RATE-10) [default: no limit].
+    #[arg(long, value_name = "N")]
+    pub v2_max_in_flight: Option<usize>,
+    /// v2 load throttle: a token bucket of RATE calls per second and bursts of BURST (default 1) [default: no limit].
+    #[arg(long, value_name = "RATE[:BURST]", value_parser = parse_bucket)]
+    pub v2_per_second: Option<TokenBucket>,
+    /// How the v2 throttle refuses a call [default: 429].
+    #[arg(long, value_enum, value_name = "ANSWER")]
+    pub v2_refusal: Option<RefusalArg>,
+    /// Which user shapes are served: the documented one, or every shape the evidence reports
+    /// (string ids, `member_of` arrays, 0001-01-01 dates, nulls left out, users without email or
+    /// username; F-DATA-5..8, F-DATA-13, F-DATA-14) [default: documented].
+    #[arg(long, value_enum, value_name = "SHAPES")]
+    pub field_variance: Option<FieldVarianceArg>,
+    /// App logins (event type 8) per active user per day, 0 for none (F-EVT-10) [default: 3].
+    #[arg(long, value_name = "N", value_parser = parse_rate)]
+    pub app_logins_per_day: Option<f64>,
+    /// Whether users' app lists carry their personal apps (F-APP-16) [default: on].
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    pub personal_apps: Option<bool>,
+    /// The user policy's lock period, in minutes, for a `lock_user` with 0; 0 locks until an
+    /// admin unlocks (F-UW-16) [default: 30].
+    #[arg(long, value_name = "MIN")]
+    pub lock_policy_minutes: Option<u64>,
+    /// The admin who created the API credentials is deleted: token requests answer 500 (F-TOK-16).
+    #[arg(long)]
+    pub credential_owner_deleted: bool,
+}
+
+/// `--last-page-cursor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LastPageCursorArg {
+    /// No `After-Cursor` on the last page.
+    Absent,
+    /// An `After-Cursor` one page past the end (which serves `[]`).
+    PastTheEnd,
+}
+
+/// `--list-role-ids`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListRoleIdsArg {
+    /// Only when `fields` names them.
+    WhenAsked,
+    /// Never.
+    Never,
+}
+
+/// `--v2-refusal`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RefusalArg {
+    /// 429 without any rate header.
+    #[value(name = "429")]
+    TooManyRequests,
+    /// 429 with `Retry-After`.
+    #[value(name = "429-retry-after")]
+    TooManyRequestsRetryAfter,
+    /// 502 with a small HTML page.
+    #[value(name = "502")]
+    BadGateway,
+}
+
+/// `--field-variance`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FieldVarianceArg {
+    /// The documented get-user sample's shape.
+    Documented,
+    /// Every shape the evidence reports, spread over the users.
+    Varied,
+}
+
+/// `RATE[:BURST]`: calls per second (greater than 0) and the burst (at least 1).
+fn parse_bucket(text: &str) -> Result<TokenBucket, String> {
+    let (rate, burst) = text.split_once(':').unwrap_or((text, "1"));
+    let rate = parse_rate(rate).ok().filter(|r| *r > 0.0);
+    let burst = burst.trim().parse::<u32>().ok().filter(|b| *b >= 1);
+    match (rate, burst) {
+        (Some(rate), Some(burst)) => Ok(TokenBucket { rate, burst }),
+        _ => Err(format!("expected RATE[:BURST] (calls per second > 0, burst >= 1), not {text:?}")),
+    }
+}
+
+/// A finite number at least 0.
+fn parse_rate(text: &str) -> Result<f64, String> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .ok_or_else(|| format!("expected a number at least 0, not {text:?}"))
+}
+
+/// `on` or `off`.
+fn parse_on_off(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("expected `on` or `off`, not {text:?}")),
+    }
+}
+
+impl SimulatorSwitches {
+    /// Whether any switch was given.
+    pub fn any(&self) -> bool {
+        let SimulatorSwitches {
+            last_page_cursor,
+            list_role_ids,
+            v2_max_in_flight,
+            v2_per_second,
+            v2_refusal,
+            field_variance,
+            app_logins_per_day,
+            personal_apps,
+            lock_policy_minutes,
+            credential_owner_deleted,
+        } = self;
+        last_page_cursor.is_some()
+            || list_role_ids.is_some()
+            || v2_max_in_flight.is_some()
+            || v2_per_second.is_some()
+            || v2_refusal.is_some()
+            || field_variance.is_some()
+            || app_logins_per_day.is_some()
+            || personal_apps.is_some()
+            || lock_policy_minutes.is_some()
+            || *credential_owner_deleted
+    }
+
+    /// Sets the switches given on `config`.
+    pub fn apply(&self, config: &mut SimulatorConfig) {
+        if let Some(answer) = self.last_page_cursor {
+            config.last_page_cursor = match answer {
+                LastPageCursorArg::Absent => LastPageCursor::Absent,
+                LastPageCursorArg::PastTheEnd => LastPageCursor::PastTheEnd,
+            };
+        }
+        if let Some(answer) = self.list_role_ids {
+            config.list_role_ids = match answer {
+                ListRoleIdsArg::WhenAsked => ListRoleIds::WhenAsked,
+                ListRoleIdsArg::Never => ListRoleIds::Never,
+            };
+        }
+        let V2Throttle { max_in_flight, per_second, refusal } = &mut config.v2_throttle;
+        if let Some(n) = self.v2_max_in_flight {
+            *max_in_flight = Some(n.max(1));
+        }
+        if let Some(bucket) = self.v2_per_second {
+            *per_second = Some(bucket);
+        }
+        if let Some(answer) = self.v2_refusal {
+            *refusal = match answer {
+                RefusalArg::TooManyRequests => Refusal::TooManyRequests,
+                RefusalArg::TooManyRequestsRetryAfter => Refusal::TooManyRequestsRetryAfter,
+                RefusalArg::BadGateway => Refusal::BadGateway,
+            };
+        }
+        if let Some(shapes) = self.field_variance {
+            config.field_variance = match shapes {
+                FieldVarianceArg::Documented => FieldVariance::Documented,
+                FieldVarianceArg::Varied => FieldVariance::Varied,
+            };
+        }
+        if let Some(n) = self.app_logins_per_day {
+            config.app_logins_per_user_per_day = n;
+        }
+        if let Some(on) = self.personal_apps {
+            config.personal_apps = on;
+        }
+        if let Some(minutes) = self.lock_policy_minutes {
+            config.lock_policy_minutes = minutes;
+        }
+        config.credential_owner_deleted |= self.credential_owner_deleted;
+    }
 }
 
 impl SimulatorOptions {
@@ -228,6 +417,7 @@ impl SimulatorOptions {
         if let Some(secs) = self.rate_window_secs {
             config.rate_limit_window = Duration::from_secs(secs.max(1));
         }
+        self.switches.apply(&mut config);
         config
     }
 }
@@ -315,6 +505,12 @@ impl Session {
             tracing::info!(addr = %simulator.addr(), "simulator started");
             (harness_config, fields, Some(simulator))
         } else {
+            if sim.switches.any() {
+                return Err(UsageError(
+                    "the simulator switches (--field-variance, --v2-max-in-flight, ...) need --simulator".into(),
+                )
+                .into());
+            }
             let path = target.config.as_deref().map(resolve_path);
             let config = ConnectorConfig::load(path.as_deref())?;
             tracing::debug!(config = ?config, "connector config (secrets redacted)");

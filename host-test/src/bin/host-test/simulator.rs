@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::Args;
 use host_test::simulator::{Credentials, Simulator};
 
-use crate::common::{parse_users, resolve_path, RateLimit, SimulatorOptions};
+use crate::common::{parse_users, resolve_path, RateLimit, SimulatorOptions, SimulatorSwitches};
 
 /// Serve the OneLogin API simulator until Ctrl-C. Prints a connector config
 /// for it (valid TOML, usable as is with `sync --config`): its base URL and
@@ -35,6 +35,9 @@ pub struct SimulatorCommand {
     /// Also write the config to FILE (for `sync --config FILE`).
     #[arg(long, value_name = "FILE")]
     config_out: Option<PathBuf>,
+    /// Which of the answers the evidence allows the simulator gives.
+    #[command(flatten)]
+    switches: SimulatorSwitches,
 }
 
 /// A TOML string literal.
@@ -69,6 +72,7 @@ impl SimulatorCommand {
             rate_limit: self.rate_limit,
             rate_window_secs: self.rate_window_secs,
             latency_ms: Some(self.latency_ms),
+            switches: self.switches,
         };
         let config = options.config();
         let users = config.users;

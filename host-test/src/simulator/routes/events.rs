@@ -227,7 +227,9 @@ async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let st = lock(&sim);
+    let mut st = lock(&sim);
+    st.event_windows.insert((filter.since, filter.until));
+    let st = st;
     let account_id = st.tenant.account_id;
     let events = st.tenant.events_between(filter.since, filter.until);
     let below = |x: u64| events.partition_point(|e| e.id < x) as isize; // first index with id >= x

@@ -92,10 +92,13 @@ async fn logout(State(sim): State<Shared>, Path(id): Path<String>) -> Response {
     })
 }
 
-/// `PUT /api/1/users/{id}/lock_user` `{"locked_until": minutes}` (integer ≥ 0; 0 locks
-/// indefinitely, i.e. until [`LOCKED_INDEFINITELY`]) → status 3.
-/// (Assumption, FIDELITY.md F-UW-16, contradicts evidence: 0 means the policy's lock period
-/// when there is a policy.)
+/// `PUT /api/1/users/{id}/lock_user` `{"locked_until": minutes}` (integer ≥ 0) → status
+/// 3 for that many minutes; 0 locks for the user policy's lock period
+/// ([`crate::simulator::SimulatorConfig::lock_policy_minutes`]), and when that is 0
+/// too, indefinitely (until [`LOCKED_INDEFINITELY`]). Source: docs lock-user (0 = the
+/// policy's lock period, indefinite without one); KB0010420 (every tenant has a
+/// default user policy). Assumption (FIDELITY.md F-UW-16): one policy for every user,
+/// and a period of 0 meaning "until unlocked".
 async fn lock_user(State(sim): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
     with_user(&sim, &id, |st, uid| {
         let obj = object_body(&body)?;
@@ -107,6 +110,7 @@ async fn lock_user(State(sim): State<Shared>, Path(id): Path<String>, body: Byte
                 _ => None,
             })
             .ok_or_else(|| v1_bad_request("locked_until is invalid"))?;
+        let minutes = if minutes == 0 { st.lock_policy_minutes } else { minutes };
         let until = if minutes == 0 {
             LOCKED_INDEFINITELY.to_string()
         } else {
