@@ -202,25 +202,33 @@ pub struct TransportFailure {
     pub retryable: bool,
 }
 
+/// What [`Transport::send_window`] tells its caller.
+#[derive(Debug)]
+pub enum WindowEvent {
+    /// The request of this index goes out now.
+    Sent(usize),
+    /// The outcome of the request of this index.
+    Done(usize, Result<Response, TransportFailure>),
+}
+
 /// Sends requests and tells time. Implementations must be usable from a
 /// single-threaded component.
 pub trait Transport {
     /// Send one request and read the whole response.
     fn send(&self, request: &Request) -> Result<Response, TransportFailure>;
     /// Send `requests` through a sliding window: at most `window` in flight
-    /// at every moment, the next one sent as soon as one finishes (never in
-    /// waves, where the slowest request holds the rest). Each outcome goes to
-    /// `each` with the request's index as soon as it is read, in the order
-    /// they finish. The default sends them one by one.
-    fn send_window(
-        &self,
-        requests: &[Request],
-        window: usize,
-        each: &mut dyn FnMut(usize, Result<Response, TransportFailure>),
-    ) {
+    /// at first, the next one sent as soon as one finishes (never in waves,
+    /// where the slowest request holds the rest). Requests go out in index
+    /// order; each sending and each outcome (as soon as it is read, in the
+    /// order they finish) goes to `each` with the request's index, which
+    /// answers with the window to keep from then on (at least 1: the caller
+    /// may narrow or widen it as responses come in). The default sends them
+    /// one by one.
+    fn send_window(&self, requests: &[Request], window: usize, each: &mut dyn FnMut(WindowEvent) -> usize) {
         let _ = window;
         for (index, request) in requests.iter().enumerate() {
-            each(index, self.send(request));
+            each(WindowEvent::Sent(index));
+            each(WindowEvent::Done(index, self.send(request)));
         }
     }
     /// Monotonic time since an arbitrary origin.
