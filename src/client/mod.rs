@@ -20,7 +20,7 @@ use self::concurrency::Concurrency;
 use self::pagination::{List, Page, PageCursor};
 use self::rate::{Api, RateState};
 use self::transport::{
-    memory, Bounds, Method, Request, Response, Transport, TransportFailure, TransportKind, WindowEvent,
+    memory, Bounds, Method, Request, Response, Transport, TransportFailure, TransportKind, WindowAnswer, WindowEvent,
 };
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -490,10 +490,11 @@ impl<T: Transport> Client<T> {
     /// `each` as soon as it is read, those re-done alone last.
     ///
     /// A v2 window keeps the controller's limit in flight (see
-    /// [`concurrency`]), narrowing as soon as a throttle comes back; the
-    /// requests throttled and absorbed by a cut go out again in another
-    /// window once this one is done (after a `Retry-After`, if one was
-    /// sent), up to [`MAX_RATE_LIMIT_WAITS`] times.
+    /// [`concurrency`]), narrowing as soon as a throttle comes back. A
+    /// request throttled and answered by a cut goes out again in the same
+    /// window, without a cool-down (up to [`MAX_RATE_LIMIT_WAITS`] times);
+    /// one told to wait (`Retry-After`) goes out in another window once this
+    /// one is done and the wait is over.
     fn get_json_window(
         &mut self,
         paths: &[String],
@@ -536,8 +537,8 @@ impl<T: Transport> Client<T> {
 
     /// One sliding window over `paths[todo]`, starting at `limit` in flight,
     /// each holding a `share` of the memory plan. Results go to `each`;
-    /// requests to re-do alone go to `redo`; those throttled and absorbed by
-    /// a cut are returned, to go out again.
+    /// requests to re-do alone go to `redo`; those throttled, answered by a
+    /// cut and told to wait are returned, to go out again after the wait.
     // Long: one pass over the window's events, sorting each outcome into a
     // result, a request to re-do alone or one to send again.
     #[allow(clippy::too_many_arguments)]
@@ -572,6 +573,7 @@ impl<T: Transport> Client<T> {
         let mut again = Vec::new();
         let mut outcomes = Vec::new();
         let mut epochs = vec![0u64; todo.len()];
+        let mut resends = vec![0u32; todo.len()];
         let (transport, control) = (&self.transport, &mut self.control);
         let window_limit = |control: &Concurrency, v2: bool| if v2 { control.limit() } else { control.max() };
         transport.send_window(&requests, limit, &mut |event| {
@@ -581,13 +583,14 @@ impl<T: Transport> Client<T> {
                         *epoch = control.epoch();
                     }
                     let v2 = todo.get(position).and_then(|i| paths.get(*i)).is_some_and(|p| Api::of(p) == Api::V2);
-                    return window_limit(control, v2);
+                    return WindowAnswer::window(window_limit(control, v2));
                 }
                 WindowEvent::Done(position, sent) => (position, sent),
             };
             let Some((index, path)) = todo.get(position).and_then(|i| Some((*i, paths.get(*i)?))) else {
-                return control.limit();
+                return WindowAnswer::window(control.limit());
             };
+            let mut resend = false;
             let api = Api::of(path);
             let what = format!("GET {}", path_only(path));
             let result = match sent {
@@ -602,12 +605,23 @@ impl<T: Transport> Client<T> {
                         }
                         status @ (429 | 502) if api == Api::V2 => {
                             let epoch = epochs.get(position).copied().unwrap_or_default();
-                            if control.throttled(epoch).absorbed() {
-                                observed.absorbed = true;
-                                again.push(index);
-                            } else {
-                                logging::debug(&format!("{what}: HTTP {status}; re-done alone"));
-                                redo.push(index);
+                            let told = response.header("retry-after").is_some()
+                                || response.header("x-ratelimit-reset").is_some();
+                            let sends = resends.get_mut(position);
+                            let absorbed = control.throttled(epoch).absorbed();
+                            observed.absorbed = absorbed;
+                            match (absorbed, told, sends) {
+                                // The cut answers it: send it again in this window.
+                                (true, false, Some(sends)) if *sends < MAX_RATE_LIMIT_WAITS => {
+                                    *sends += 1;
+                                    resend = true;
+                                }
+                                // Told to wait: again after this window, once waited.
+                                (true, true, _) => again.push(index),
+                                _ => {
+                                    logging::debug(&format!("{what}: HTTP {status}; re-done alone"));
+                                    redo.push(index);
+                                }
                             }
                             None
                         }
@@ -629,7 +643,7 @@ impl<T: Transport> Client<T> {
             if let Some(result) = result {
                 each(index, result);
             }
-            window_limit(control, api == Api::V2)
+            WindowAnswer { window: window_limit(control, api == Api::V2), resend }
         });
         self.touch();
         for observed in outcomes {
@@ -743,7 +757,7 @@ pub mod testing {
     use std::collections::VecDeque;
     use std::time::Duration;
 
-    use super::transport::{Request, Response, Transport, TransportFailure, TransportKind, WindowEvent};
+    use super::transport::{Request, Response, Transport, TransportFailure, TransportKind, WindowAnswer, WindowEvent};
 
     #[derive(Default)]
     pub struct Scripted {
@@ -788,18 +802,27 @@ pub mod testing {
 
         /// A window without time: up to `window` sent, then the oldest
         /// answered (the script's next response), and so on.
-        fn send_window(&self, requests: &[Request], window: usize, each: &mut dyn FnMut(WindowEvent) -> usize) {
+        fn send_window(
+            &self,
+            requests: &[Request],
+            window: usize,
+            each: &mut dyn FnMut(WindowEvent) -> WindowAnswer,
+        ) {
             let mut window = window.max(1);
+            let mut queue: VecDeque<usize> = (0..requests.len()).collect();
             let mut in_flight = VecDeque::new();
-            let mut next = 0;
             loop {
-                while in_flight.len() < window && next < requests.len() {
-                    window = each(WindowEvent::Sent(next)).max(1);
-                    in_flight.push_back(next);
-                    next += 1;
+                while in_flight.len() < window {
+                    let Some(index) = queue.pop_front() else { break };
+                    window = each(WindowEvent::Sent(index)).window.max(1);
+                    in_flight.push_back(index);
                 }
                 let Some(index) = in_flight.pop_front() else { return };
-                window = each(WindowEvent::Done(index, self.send(&requests[index]))).max(1);
+                let answer = each(WindowEvent::Done(index, self.send(&requests[index])));
+                window = answer.window.max(1);
+                if answer.resend {
+                    queue.push_front(index);
+                }
             }
         }
 
@@ -1023,7 +1046,7 @@ mod tests {
         script.push(429, &[], "");
         script.push(429, &[], "");
         script.push(200, &[], "[3]");
-        // The second window: the two throttled requests again.
+        // The two throttled requests, sent again in the same window.
         script.push(200, &[], "[1]");
         script.push(200, &[], "[2]");
         let mut client = client(&script);

@@ -11,9 +11,12 @@
 //! (which no between-bytes timeout catches), ends in a retryable timeout by
 //! the deadline; its body cap stops reading a body that grows past it.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::transport::{Bounds, Method, Request, Response, Transport, TransportFailure, TransportKind, WindowEvent};
+use super::transport::{
+    Bounds, Method, Request, Response, Transport, TransportFailure, TransportKind, WindowAnswer, WindowEvent,
+};
 use crate::config::Scheme;
 use crate::wasi::clocks::monotonic_clock;
 use crate::wasi::http::outgoing_handler;
@@ -52,9 +55,10 @@ impl Transport for WasiHttp {
     /// and only then is a 2xx response handed to `each`, so the guest's work
     /// on it overlaps the requests in flight; other answers (a 429 may
     /// narrow the window) go to `each` before the next request starts.
-    fn send_window(&self, requests: &[Request], window: usize, each: &mut dyn FnMut(WindowEvent) -> usize) {
+    fn send_window(&self, requests: &[Request], window: usize, each: &mut dyn FnMut(WindowEvent) -> WindowAnswer) {
         let mut window = window.max(1);
-        let mut pending = requests.iter().enumerate();
+        let mut fresh = 0..requests.len();
+        let mut again: VecDeque<usize> = VecDeque::new();
         let mut in_flight: Vec<(usize, InFlight, Bounds)> = Vec::with_capacity(window);
         let mut outcomes: Vec<(usize, Result<Response, TransportFailure>)> = Vec::new();
         loop {
@@ -65,24 +69,26 @@ impl Transport for WasiHttp {
                 .partition(|(_, outcome)| !matches!(outcome, Ok(r) if (200..300).contains(&r.status)));
             outcomes = parse;
             for (index, outcome) in answered {
-                window = each(WindowEvent::Done(index, outcome)).max(1);
+                hand(each, index, outcome, &mut window, &mut again);
             }
             while in_flight.len() < window {
-                let Some((index, request)) = pending.next() else { break };
-                window = each(WindowEvent::Sent(index)).max(1);
+                let Some(index) = again.pop_front().or_else(|| fresh.next()) else { break };
+                let Some(request) = requests.get(index) else { continue };
+                window = each(WindowEvent::Sent(index)).window.max(1);
                 let bounds = request.bounds.sent_at(self.now());
                 match start(request, bounds) {
                     Ok(future) => in_flight.push((index, future, bounds)),
                     Err(failure) => outcomes.push((index, Err(failure))),
                 }
             }
-            for (index, outcome) in outcomes.drain(..) {
-                window = each(WindowEvent::Done(index, outcome)).max(1);
+            for (index, outcome) in std::mem::take(&mut outcomes) {
+                hand(each, index, outcome, &mut window, &mut again);
             }
-            if in_flight.is_empty() && pending.len() == 0 {
+            let waiting = again.len() + fresh.len();
+            if in_flight.is_empty() && waiting == 0 {
                 return;
             }
-            if in_flight.len() >= window || pending.len() == 0 {
+            if in_flight.len() >= window || waiting == 0 {
                 self.wait_for_some(&mut in_flight, &mut outcomes);
             }
         }
@@ -95,6 +101,22 @@ impl Transport for WasiHttp {
     fn sleep(&self, duration: Duration) {
         let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
         monotonic_clock::subscribe_duration(nanos).block();
+    }
+}
+
+/// Hand one outcome of a window to its caller, noting the window it keeps
+/// and whether to send the request again.
+fn hand(
+    each: &mut dyn FnMut(WindowEvent) -> WindowAnswer,
+    index: usize,
+    outcome: Result<Response, TransportFailure>,
+    window: &mut usize,
+    again: &mut VecDeque<usize>,
+) {
+    let answer = each(WindowEvent::Done(index, outcome));
+    *window = answer.window.max(1);
+    if answer.resend {
+        again.push_back(index);
     }
 }
 
