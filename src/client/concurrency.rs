@@ -201,11 +201,12 @@ mod tests {
     /// Successes until the limit changes (at most `cap`), and how many.
     fn succeed_until_change(c: &mut Concurrency, cap: usize) -> usize {
         let before = c.limit();
-        (1..=cap).find(|_| {
-            c.success();
-            c.limit() != before
-        })
-        .unwrap_or(cap)
+        (1..=cap)
+            .find(|_| {
+                c.success();
+                c.limit() != before
+            })
+            .unwrap_or(cap)
     }
 
     #[test]

@@ -802,12 +802,7 @@ pub mod testing {
 
         /// A window without time: up to `window` sent, then the oldest
         /// answered (the script's next response), and so on.
-        fn send_window(
-            &self,
-            requests: &[Request],
-            window: usize,
-            each: &mut dyn FnMut(WindowEvent) -> WindowAnswer,
-        ) {
+        fn send_window(&self, requests: &[Request], window: usize, each: &mut dyn FnMut(WindowEvent) -> WindowAnswer) {
             let mut window = window.max(1);
             let mut queue: VecDeque<usize> = (0..requests.len()).collect();
             let mut in_flight = VecDeque::new();

@@ -286,7 +286,10 @@ impl ThrottledReport {
         if !incomplete.is_empty() {
             let _ = writeln!(out, "failed: {}", incomplete.join("; "));
         }
-        let _ = writeln!(out, "(concurrency: what the pages reported, lowest..last; peak: v2 calls in flight at the simulator)");
+        let _ = writeln!(
+            out,
+            "(concurrency: what the pages reported, lowest..last; peak: v2 calls in flight at the simulator)"
+        );
         let _ = writeln!(out);
         let _ = writeln!(out, "targets:");
         for check in self.targets() {
@@ -352,7 +355,8 @@ impl ThrottledReport {
 pub async fn run_throttled(config: &ThrottledConfig) -> anyhow::Result<ThrottledReport> {
     let mut fixed = Vec::new();
     for &concurrency in &config.fixed {
-        let run = run_once(config, concurrency, false).await.with_context(|| format!("the run at fixed {concurrency}"))?;
+        let run =
+            run_once(config, concurrency, false).await.with_context(|| format!("the run at fixed {concurrency}"))?;
         tracing::info!(concurrency, wall_ms = run.wall.as_millis() as u64, "throttled bench: fixed run done");
         fixed.push(run);
     }
@@ -404,8 +408,12 @@ async fn sync_once(
     simulator.reset_counts();
     let refused_before = simulator.v2_refused();
 
-    let options =
-        SyncOptions { kinds: config.kinds.clone(), max_wait_ms: config.max_wait_ms, concurrency, ..SyncOptions::default() };
+    let options = SyncOptions {
+        kinds: config.kinds.clone(),
+        max_wait_ms: config.max_wait_ms,
+        concurrency,
+        ..SyncOptions::default()
+    };
     let started = Instant::now();
     let mut cursor = None;
     let (mut pages, mut page_retries, mut entities) = (0u64, 0u64, 0u64);

@@ -61,7 +61,11 @@ impl BenchCommand {
             seed: self.seed,
             latency: Duration::from_millis(self.latency_ms),
             latency_max: self.latency_max_ms.map(Duration::from_millis),
-            throttle: V2Throttle { max_in_flight: Some(self.throttle.throttle_in_flight), refusal, ..V2Throttle::default() },
+            throttle: V2Throttle {
+                max_in_flight: Some(self.throttle.throttle_in_flight),
+                refusal,
+                ..V2Throttle::default()
+            },
             fixed: self.throttle.fixed.clone(),
             adaptive_max: self.concurrency.unwrap_or(DEFAULT_MAX),
             kinds: self.kinds.iter().map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
