@@ -76,8 +76,8 @@ pub struct Concurrency {
     run: usize,
     /// Counts cuts: a request carries the epoch it was sent in.
     epoch: u64,
-    /// Whether a maximum was set yet.
-    started: bool,
+    /// Whether the limit was learnt (a throttle seen, or a resumed limit).
+    learnt: bool,
 }
 
 impl Concurrency {
@@ -91,34 +91,33 @@ impl Concurrency {
             probe_rounds: PROBE_ROUNDS,
             run: 0,
             epoch: 0,
-            started: false,
+            learnt: false,
         }
     }
 
     /// The host's maximum (`sync-request.concurrency`), set on every page.
-    /// The first one is the starting limit; later ones keep what was learnt
-    /// (only lowering the limit to a lower maximum), unless nothing
-    /// throttled since: then the limit is the maximum again.
+    /// Until something is learnt it is the limit; after, the limit learnt
+    /// is kept (only lowered to a lower maximum).
     pub fn set_max(&mut self, max: usize) {
         self.max = max.max(1);
-        if !self.adaptive || !self.started || self.ceiling.is_none() {
+        if !self.adaptive || !self.learnt {
             self.limit = self.max;
         }
         self.limit = self.limit.clamp(1, self.max);
-        self.started = true;
     }
 
     /// Start from `limit` (what a resumed cursor carries) instead of the
     /// maximum, if this instance has learnt nothing itself yet; a limit
     /// below the maximum is taken as one below a ceiling.
     pub fn resume(&mut self, limit: usize) {
-        if !self.adaptive || self.epoch > 0 || self.ceiling.is_some() {
+        if !self.adaptive || self.learnt {
             return;
         }
         let limit = limit.clamp(1, self.max);
         if limit < self.max {
             self.limit = limit;
             self.ceiling = Some(limit + 1);
+            self.learnt = true;
         }
     }
 
@@ -170,6 +169,7 @@ impl Concurrency {
             return Signal::SameBurst;
         }
         self.epoch = self.epoch.wrapping_add(1);
+        self.learnt = true;
         self.run = 0;
         let from = self.limit;
         if from <= 1 {
@@ -284,6 +284,13 @@ mod tests {
         assert_eq!(c.limit(), 11);
         c.set_max(16);
         assert_eq!(c.limit(), 11, "a later page keeps what was learnt");
+        for _ in 0..10_000 {
+            c.success();
+        }
+        assert_eq!(c.limit(), 16);
+        c.throttled(c.epoch());
+        c.set_max(32);
+        assert_eq!(c.limit(), 11, "a larger maximum later: grown to, not jumped to");
         c.set_max(6);
         assert_eq!(c.limit(), 6);
         c.set_max(0);
@@ -295,6 +302,9 @@ mod tests {
         let mut fresh = adaptive(16);
         fresh.resume(5);
         assert_eq!(fresh.limit(), 5);
+        fresh.set_max(16);
+        fresh.resume(5);
+        assert_eq!(fresh.limit(), 5, "the next page of the same instance keeps it");
         assert_eq!(succeed_until_change(&mut fresh, 10_000), 5 * PROBE_ROUNDS, "6 is probed slowly");
         let mut learnt = adaptive(16);
         learnt.throttled(learnt.epoch());
