@@ -611,7 +611,7 @@ mod tests {
     }
 
     #[test]
-    fn timeouts_default_to_the_maximum_and_are_bounded() {
+    fn timeouts_and_adaptive_concurrency_have_defaults_and_bounds() {
         let base = [("client_id", "id"), ("client_secret", "s"), ("subdomain", "acme")];
         assert_eq!(parse(&fields(&base)).unwrap().timeouts, Timeouts::default());
         let with = |name: &str, v: &str| parse(&fields(&[base.as_slice(), &[(name, v)]].concat()));
@@ -622,6 +622,12 @@ mod tests {
         }
         for bad in ["1", "76", "99999999999999999999"] {
             assert_eq!(field_of(with(CALL_BUDGET_SECS, bad)), CALL_BUDGET_SECS, "{bad}");
+        }
+        assert!(parse(&fields(&base)).unwrap().adaptive_concurrency, "on by default");
+        assert!(with(ADAPTIVE_CONCURRENCY, "on").unwrap().adaptive_concurrency);
+        assert!(!with(ADAPTIVE_CONCURRENCY, "off").unwrap().adaptive_concurrency);
+        for bad in ["yes", "0", "OFF "] {
+            assert_eq!(field_of(with(ADAPTIVE_CONCURRENCY, bad)), ADAPTIVE_CONCURRENCY, "{bad}");
         }
     }
 
