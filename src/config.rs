@@ -22,6 +22,7 @@ pub const BASE_URL: &str = "base_url";
 pub const EVENT_LOOKBACK_DAYS: &str = "event_lookback_days";
 pub const REQUEST_TIMEOUT_SECS: &str = "request_timeout_secs";
 pub const CALL_BUDGET_SECS: &str = "call_budget_secs";
+pub const ADAPTIVE_CONCURRENCY: &str = "adaptive_concurrency";
 
 /// How far back the first (full) sync reads events, unless configured.
 pub const DEFAULT_EVENT_LOOKBACK_DAYS: u32 = 90;
@@ -153,6 +154,16 @@ pub fn schema() -> Vec<ConfigFieldSpec> {
             &[],
             false,
         ),
+        field(
+            ADAPTIVE_CONCURRENCY,
+            "`on` (default): when OneLogin throttles (429/502), keep fewer requests in flight than the \
+             sync's concurrency and probe back up; `off`: always the sync's concurrency.",
+            ValueType::Choice,
+            false,
+            false,
+            &["on", "off"],
+            false,
+        ),
     ]
 }
 
@@ -218,6 +229,9 @@ pub struct Config {
     pub event_lookback_days: u32,
     /// Request and per-call time budgets.
     pub timeouts: Timeouts,
+    /// Whether v2 concurrency adapts to throttling (`client::concurrency`);
+    /// off, the sync keeps the host's concurrency whatever OneLogin answers.
+    pub adaptive_concurrency: bool,
 }
 
 /// Validate the fields a host passed to `configure`.
@@ -228,6 +242,7 @@ pub fn parse(fields: &[ConfigField]) -> Result<Config> {
     let mut lookback = None;
     let mut request_timeout = None;
     let mut call_budget = None;
+    let mut adaptive = None;
     let mut hosts: Vec<(&str, &str)> = Vec::new();
     for field in fields {
         if field.name.len() > MAX_OTHER_LEN {
@@ -250,6 +265,7 @@ pub fn parse(fields: &[ConfigField]) -> Result<Config> {
             EVENT_LOOKBACK_DAYS => &mut lookback,
             REQUEST_TIMEOUT_SECS => &mut request_timeout,
             CALL_BUDGET_SECS => &mut call_budget,
+            ADAPTIVE_CONCURRENCY => &mut adaptive,
             SUBDOMAIN | REGION | BASE_URL => {
                 if !value.is_empty() {
                     hosts.push((field.name.as_str(), value));
@@ -313,12 +329,19 @@ pub fn parse(fields: &[ConfigField]) -> Result<Config> {
         call: seconds(CALL_BUDGET_SECS, call_budget, 2..=MAX_CALL_BUDGET.as_secs())?,
     };
 
+    let adaptive_concurrency = match adaptive.filter(|v| !v.is_empty()) {
+        None | Some("on") => true,
+        Some("off") => false,
+        Some(_) => return Err(Error::config(ADAPTIVE_CONCURRENCY, "must be `on` or `off`")),
+    };
+
     Ok(Config {
         client_id: client_id.to_string(),
         client_secret: Secret::new(client_secret),
         base_url,
         event_lookback_days,
         timeouts,
+        adaptive_concurrency,
     })
 }
 
@@ -588,7 +611,7 @@ mod tests {
     }
 
     #[test]
-    fn timeouts_default_to_the_maximum_and_are_bounded() {
+    fn timeouts_and_adaptive_concurrency_have_defaults_and_bounds() {
         let base = [("client_id", "id"), ("client_secret", "s"), ("subdomain", "acme")];
         assert_eq!(parse(&fields(&base)).unwrap().timeouts, Timeouts::default());
         let with = |name: &str, v: &str| parse(&fields(&[base.as_slice(), &[(name, v)]].concat()));
@@ -599,6 +622,12 @@ mod tests {
         }
         for bad in ["1", "76", "99999999999999999999"] {
             assert_eq!(field_of(with(CALL_BUDGET_SECS, bad)), CALL_BUDGET_SECS, "{bad}");
+        }
+        assert!(parse(&fields(&base)).unwrap().adaptive_concurrency, "on by default");
+        assert!(with(ADAPTIVE_CONCURRENCY, "on").unwrap().adaptive_concurrency);
+        assert!(!with(ADAPTIVE_CONCURRENCY, "off").unwrap().adaptive_concurrency);
+        for bad in ["yes", "0", "OFF "] {
+            assert_eq!(field_of(with(ADAPTIVE_CONCURRENCY, bad)), ADAPTIVE_CONCURRENCY, "{bad}");
         }
     }
 

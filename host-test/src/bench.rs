@@ -21,6 +21,7 @@
 //! [`BenchReport::targets`].
 
 pub mod cpu;
+pub mod throttled;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

@@ -148,6 +148,7 @@ mod tests {
             base_url: BaseUrl { scheme: Scheme::Https, authority: "acme.onelogin.com".into() },
             event_lookback_days: 90,
             timeouts: Default::default(),
+            adaptive_concurrency: true,
         }
     }
 

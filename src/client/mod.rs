@@ -3,6 +3,7 @@
 //! `sync/` and `provision/` build on it.
 
 pub mod auth;
+pub mod concurrency;
 pub mod errors;
 pub mod pagination;
 pub mod rate;
@@ -15,9 +16,12 @@ use std::time::Duration;
 use serde_json::Value;
 
 use self::auth::Token;
+use self::concurrency::Concurrency;
 use self::pagination::{List, Page, PageCursor};
 use self::rate::{Api, RateState};
-use self::transport::{memory, Bounds, Method, Request, Response, Transport, TransportFailure, TransportKind};
+use self::transport::{
+    memory, Bounds, Method, Request, Response, Transport, TransportFailure, TransportKind, WindowAnswer, WindowEvent,
+};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::logging;
@@ -76,12 +80,22 @@ struct Observed {
     api: Option<Api>,
     head: Response,
     at: Duration,
+    /// A v2 throttle answered by cutting the concurrency (see
+    /// [`concurrency`]): without a `Retry-After` (or reset) it sets no
+    /// cool-down of its own.
+    absorbed: bool,
 }
 
 impl Observed {
     fn new(api: Option<Api>, response: &Response, at: Duration) -> Self {
         let head = Response { status: response.status, headers: response.headers.clone(), body: Vec::new() };
-        Observed { api, head, at }
+        Observed { api, head, at, absorbed: false }
+    }
+
+    /// Whether the rate state should record this response: all but an
+    /// absorbed throttle that names no wait.
+    fn recorded(&self) -> bool {
+        !self.absorbed || self.head.header("retry-after").is_some() || self.head.header("x-ratelimit-reset").is_some()
     }
 }
 
@@ -91,8 +105,9 @@ pub struct Client<T: Transport> {
     config: Config,
     token: Option<(Token, Duration)>,
     budget: Budget,
-    /// The most requests [`Client::get_json_many`] has in flight at once.
-    concurrency: usize,
+    /// How many requests [`Client::get_json_many`] keeps in flight: the
+    /// host's maximum, or less while v2 throttles (see [`concurrency`]).
+    control: Concurrency,
     call: CallBudget,
 }
 
@@ -105,12 +120,13 @@ impl<T: Transport> Client<T> {
             format!("{}:{}", config.client_id, config.client_secret.expose()),
         );
         errors::Redactions::set_credentials(&[&config.client_id, config.client_secret.expose(), &basic]);
+        let adaptive = config.adaptive_concurrency;
         let mut client = Client {
             transport,
             config,
             token: None,
             budget: Budget::default(),
-            concurrency: 1,
+            control: Concurrency::new(adaptive),
             call: CallBudget::default(),
         };
         client.begin_call();
@@ -118,9 +134,21 @@ impl<T: Transport> Client<T> {
     }
 
     /// Let [`Client::get_json_many`] keep up to `n` requests in flight (1 to
-    /// [`memory::MAX_IN_FLIGHT`]).
+    /// [`memory::MAX_IN_FLIGHT`]): the maximum; the adaptive controller
+    /// keeps fewer while OneLogin throttles (see [`concurrency`]).
     pub fn set_concurrency(&mut self, n: usize) {
-        self.concurrency = n.clamp(1, memory::MAX_IN_FLIGHT);
+        self.control.set_max(n.clamp(1, memory::MAX_IN_FLIGHT));
+    }
+
+    /// Start the adaptive controller from `limit` (what a resumed cursor
+    /// carries) if this instance has learnt nothing of its own.
+    pub fn resume_concurrency(&mut self, limit: usize) {
+        self.control.resume(limit);
+    }
+
+    /// The v2 requests kept in flight now (the maximum unless throttled).
+    pub fn concurrency_limit(&self) -> usize {
+        self.control.limit()
     }
 
     /// Start the network-time budget of an export call (`config.timeouts.call`
@@ -211,7 +239,7 @@ impl<T: Transport> Client<T> {
     /// [`Client::observe`] on the head kept from a response.
     fn observe_headers(&mut self, observed: &Observed) {
         let now = observed.at;
-        if let Some(api) = observed.api {
+        if let (Some(api), true) = (observed.api, observed.recorded()) {
             self.budget.rate.record(api, now, &observed.head);
         }
         if let Some(limit) = observed.head.header("x-ratelimit-limit").and_then(|v| v.trim().parse::<u64>().ok()) {
@@ -349,6 +377,7 @@ impl<T: Transport> Client<T> {
             let mut request = self.build(method, path_and_query, body, bearer);
             request.bounds = self.attempt_bounds(&what, in_flight)?;
             let retry_allowed = method == Method::Get && attempt < MAX_READ_RETRIES;
+            let epoch = self.control.epoch();
             let sent = self.transport.send(&request);
             self.touch();
             let response = match sent {
@@ -362,6 +391,17 @@ impl<T: Transport> Client<T> {
                 Err(failure) => return Err(transport_error(&what, &failure)),
             };
             self.observe(Some(Api::of(path_and_query)), &response);
+            if Api::of(path_and_query) == Api::V2 {
+                // Alone in flight, a throttled request still cools down (the
+                // rate state); the cut is for the windows that follow.
+                match response.status {
+                    200..=299 => self.control.success(),
+                    429 | 502 => {
+                        self.control.throttled(epoch);
+                    }
+                    _ => {}
+                }
+            }
             match response.status {
                 200..=299 => {
                     within_parse_budget(&response, &what, memory::parse_budget(in_flight))?;
@@ -461,75 +501,168 @@ impl<T: Transport> Client<T> {
     /// The window behind [`Client::get_json_many`]: `admit` checks a 2xx
     /// body against the memory plan before it is parsed; each result goes to
     /// `each` as soon as it is read, those re-done alone last.
-    // Long: one pass over the window's outcomes, sorting each into a result
-    // or a request to re-do alone.
+    ///
+    /// A v2 window keeps the controller's limit in flight (see
+    /// [`concurrency`]), narrowing as soon as a throttle comes back. A
+    /// request throttled and answered by a cut goes out again in the same
+    /// window, without a cool-down (up to [`MAX_RATE_LIMIT_WAITS`] times);
+    /// one told to wait (`Retry-After`) goes out in another window once this
+    /// one is done and the wait is over.
     fn get_json_window(
         &mut self,
         paths: &[String],
         admit: &mut dyn FnMut(&Response, &str) -> Result<()>,
         each: &mut dyn FnMut(usize, Result<(Response, Value)>),
     ) {
-        let window = self.concurrency.min(paths.len()).max(1);
-        let now = self.transport.now();
-        if window < 2 || !self.budget.rate.fits(paths, now) {
-            for (index, path) in paths.iter().enumerate() {
-                each(index, self.get_json_sharing(path, window));
+        // The memory plan is made for the maximum, whatever the limit.
+        let share = self.control.max().min(paths.len()).max(1);
+        let mut todo: Vec<usize> = (0..paths.len()).collect();
+        let mut redo = Vec::new();
+        for pass in 0..=MAX_RATE_LIMIT_WAITS {
+            if todo.is_empty() {
+                break;
             }
-            return;
+            let subset: Vec<String> = todo.iter().filter_map(|i| paths.get(*i).cloned()).collect();
+            let v2 = subset.iter().any(|p| Api::of(p) == Api::V2);
+            let limit = if v2 { self.control.limit() } else { self.control.max() };
+            if pass > 0 {
+                // A `Retry-After` of the last window is waited out first.
+                if let Some(first) = subset.first() {
+                    if self.respect_budget(first, "GET (window)").is_err() {
+                        break;
+                    }
+                }
+            }
+            let now = self.transport.now();
+            if share < 2 || limit.min(todo.len()) < 2 || !self.budget.rate.fits(&subset, now) {
+                break;
+            }
+            todo = self.window_pass(paths, &todo, limit, share, admit, each, &mut redo);
         }
-        let prepared = self.bearer().and_then(|bearer| Ok((bearer, self.attempt_bounds("GET (window)", window)?)));
+        redo.extend(todo);
+        redo.sort_unstable();
+        for index in redo {
+            if let Some(path) = paths.get(index) {
+                each(index, self.get_json_sharing(path, share));
+            }
+        }
+    }
+
+    /// One sliding window over `paths[todo]`, starting at `limit` in flight,
+    /// each holding a `share` of the memory plan. Results go to `each`;
+    /// requests to re-do alone go to `redo`; those throttled, answered by a
+    /// cut and told to wait are returned, to go out again after the wait.
+    // Long: one pass over the window's events, sorting each outcome into a
+    // result, a request to re-do alone or one to send again.
+    #[allow(clippy::too_many_arguments)]
+    fn window_pass(
+        &mut self,
+        paths: &[String],
+        todo: &[usize],
+        limit: usize,
+        share: usize,
+        admit: &mut dyn FnMut(&Response, &str) -> Result<()>,
+        each: &mut dyn FnMut(usize, Result<(Response, Value)>),
+        redo: &mut Vec<usize>,
+    ) -> Vec<usize> {
+        let prepared = self.bearer().and_then(|bearer| Ok((bearer, self.attempt_bounds("GET (window)", share)?)));
         let (bearer, bounds) = match prepared {
             Ok(prepared) => prepared,
             Err(error) => {
-                for index in 0..paths.len() {
-                    each(index, Err(error.clone()));
+                for index in todo {
+                    each(*index, Err(error.clone()));
                 }
-                return;
+                return Vec::new();
             }
         };
         // The window's deadline is the call's; each attempt gets its own
         // timeout when it is sent.
         let bounds = Bounds { deadline: self.call_deadline(), ..bounds };
-        let requests: Vec<Request> = paths
+        let requests: Vec<Request> = todo
             .iter()
+            .filter_map(|i| paths.get(*i))
             .map(|path| Request { bounds, ..self.build(Method::Get, path, None, bearer.clone()) })
             .collect();
-        let mut redo = Vec::new();
+        let mut again = Vec::new();
         let mut outcomes = Vec::new();
-        let transport = &self.transport;
-        transport.send_window(&requests, window, &mut |index, sent| {
-            let Some(path) = paths.get(index) else { return };
+        let mut epochs = vec![0u64; todo.len()];
+        let mut resends = vec![0u32; todo.len()];
+        let (transport, control) = (&self.transport, &mut self.control);
+        let window_limit = |control: &Concurrency, v2: bool| if v2 { control.limit() } else { control.max() };
+        transport.send_window(&requests, limit, &mut |event| {
+            let (position, sent) = match event {
+                WindowEvent::Sent(position) => {
+                    if let Some(epoch) = epochs.get_mut(position) {
+                        *epoch = control.epoch();
+                    }
+                    let v2 = todo.get(position).and_then(|i| paths.get(*i)).is_some_and(|p| Api::of(p) == Api::V2);
+                    return WindowAnswer::window(window_limit(control, v2));
+                }
+                WindowEvent::Done(position, sent) => (position, sent),
+            };
+            let Some((index, path)) = todo.get(position).and_then(|i| Some((*i, paths.get(*i)?))) else {
+                return WindowAnswer::window(control.limit());
+            };
+            let mut resend = false;
+            let api = Api::of(path);
             let what = format!("GET {}", path_only(path));
             let result = match sent {
                 Ok(response) => {
-                    outcomes.push(Observed::new(Some(Api::of(path)), &response, transport.now()));
-                    match response.status {
-                        200..=299 => admit(&response, &what).and_then(|()| checked_json(response, path)),
+                    let mut observed = Observed::new(Some(api), &response, transport.now());
+                    let result = match response.status {
+                        200..=299 => {
+                            if api == Api::V2 {
+                                control.success();
+                            }
+                            Some(admit(&response, &what).and_then(|()| checked_json(response, path)))
+                        }
+                        status @ (429 | 502) if api == Api::V2 => {
+                            let epoch = epochs.get(position).copied().unwrap_or_default();
+                            let told = response.header("retry-after").is_some()
+                                || response.header("x-ratelimit-reset").is_some();
+                            let sends = resends.get_mut(position);
+                            let absorbed = control.throttled(epoch).absorbed();
+                            observed.absorbed = absorbed;
+                            match (absorbed, told, sends) {
+                                // The cut answers it: send it again in this window.
+                                (true, false, Some(sends)) if *sends < MAX_RATE_LIMIT_WAITS => {
+                                    *sends += 1;
+                                    resend = true;
+                                }
+                                // Told to wait: again after this window, once waited.
+                                (true, true, _) => again.push(index),
+                                _ => {
+                                    logging::debug(&format!("{what}: HTTP {status}; re-done alone"));
+                                    redo.push(index);
+                                }
+                            }
+                            None
+                        }
                         401 | 429 | 500 | 502 | 503 | 504 => {
                             redo.push(index);
-                            return;
+                            None
                         }
-                        status => Err(errors::from_response(status, &response, &what)),
-                    }
+                        status => Some(Err(errors::from_response(status, &response, &what))),
+                    };
+                    outcomes.push(observed);
+                    result
                 }
                 Err(failure) if failure.retryable => {
                     redo.push(index);
-                    return;
+                    None
                 }
-                Err(failure) => Err(transport_error(&what, &failure)),
+                Err(failure) => Some(Err(transport_error(&what, &failure))),
             };
-            each(index, result);
+            if let Some(result) = result {
+                each(index, result);
+            }
+            WindowAnswer { window: window_limit(control, api == Api::V2), resend }
         });
         self.touch();
         for observed in outcomes {
             self.observe_headers(&observed);
         }
-        redo.sort_unstable();
-        for index in redo {
-            if let Some(path) = paths.get(index) {
-                each(index, self.get_json_sharing(path, window));
-            }
-        }
+        again
     }
 
     /// One page of a list, through the paging guard (see [`pagination`]).
@@ -637,7 +770,7 @@ pub mod testing {
     use std::collections::VecDeque;
     use std::time::Duration;
 
-    use super::transport::{Request, Response, Transport, TransportFailure, TransportKind};
+    use super::transport::{Request, Response, Transport, TransportFailure, TransportKind, WindowAnswer, WindowEvent};
 
     #[derive(Default)]
     pub struct Scripted {
@@ -681,6 +814,27 @@ pub mod testing {
             })
         }
 
+        /// A window without time: up to `window` sent, then the oldest
+        /// answered (the script's next response), and so on.
+        fn send_window(&self, requests: &[Request], window: usize, each: &mut dyn FnMut(WindowEvent) -> WindowAnswer) {
+            let mut window = window.max(1);
+            let mut queue: VecDeque<usize> = (0..requests.len()).collect();
+            let mut in_flight = VecDeque::new();
+            loop {
+                while in_flight.len() < window {
+                    let Some(index) = queue.pop_front() else { break };
+                    window = each(WindowEvent::Sent(index)).window.max(1);
+                    in_flight.push_back(index);
+                }
+                let Some(index) = in_flight.pop_front() else { return };
+                let answer = each(WindowEvent::Done(index, self.send(&requests[index])));
+                window = answer.window.max(1);
+                if answer.resend {
+                    queue.push_front(index);
+                }
+            }
+        }
+
         fn now(&self) -> Duration {
             *self.clock.borrow()
         }
@@ -707,6 +861,7 @@ mod tests {
             base_url: BaseUrl { scheme: Scheme::Https, authority: "acme.onelogin.com".into() },
             event_lookback_days: 90,
             timeouts: Default::default(),
+            adaptive_concurrency: true,
         };
         Client::new(script, config)
     }
@@ -890,6 +1045,84 @@ mod tests {
         assert_eq!(results[1].as_ref().unwrap().1, serde_json::json!([2]), "the 503 was retried alone");
         assert!(matches!(results[2], Err(Error::NotFound(_))));
         assert_eq!(client.unix_now(), crate::time::parse_iso("2026-11-23T12:00:00Z"));
+    }
+
+    #[test]
+    fn a_throttled_window_cuts_its_concurrency_and_sends_again_without_a_cool_down() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(200, &[], "[0]");
+        script.push(429, &[], "");
+        script.push(429, &[], "");
+        script.push(200, &[], "[3]");
+        // The two throttled requests, sent again in the same window.
+        script.push(200, &[], "[1]");
+        script.push(200, &[], "[2]");
+        let mut client = client(&script);
+        client.set_wait_budget(Duration::from_secs(60));
+        client.set_concurrency(8);
+        client.authenticate().unwrap();
+        let paths: Vec<String> = (0..4).map(|i| format!("/api/2/u/{i}")).collect();
+        let results = client.get_json_many(&paths);
+        let values: Vec<Value> = results.into_iter().map(|r| r.unwrap().1).collect();
+        assert_eq!(values, (0..4).map(|i| serde_json::json!([i])).collect::<Vec<_>>());
+        assert_eq!(client.concurrency_limit(), 6, "one cut for the burst of two");
+        assert_eq!(*script.clock.borrow(), Duration::ZERO, "no cool-down: the cut answers the 429s");
+        assert_eq!(script.paths().len(), 7);
+        client.set_concurrency(8);
+        assert_eq!(client.concurrency_limit(), 6, "the next page keeps what was learnt");
+    }
+
+    #[test]
+    fn a_window_throttled_with_retry_after_waits_before_sending_again() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(429, &[("retry-after", "2")], "");
+        script.push(200, &[], "[1]");
+        script.push(200, &[], "[0]");
+        let mut client = client(&script);
+        client.set_wait_budget(Duration::from_secs(60));
+        client.set_concurrency(4);
+        client.authenticate().unwrap();
+        let paths: Vec<String> = (0..2).map(|i| format!("/api/2/u/{i}")).collect();
+        let results = client.get_json_many(&paths);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert_eq!(*script.clock.borrow(), Duration::from_secs(2), "Retry-After honoured");
+        assert_eq!(client.concurrency_limit(), 3);
+    }
+
+    #[test]
+    fn with_adaptive_concurrency_off_a_throttled_window_keeps_its_concurrency_and_cools_down() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(429, &[], "");
+        script.push(200, &[], "[1]");
+        script.push(200, &[], "[0]");
+        let config = Config { adaptive_concurrency: false, ..client(&script).config().clone() };
+        let mut client = Client::new(&script, config);
+        client.set_wait_budget(Duration::from_secs(60));
+        client.set_concurrency(4);
+        client.authenticate().unwrap();
+        let paths: Vec<String> = (0..2).map(|i| format!("/api/2/u/{i}")).collect();
+        assert!(client.get_json_many(&paths).iter().all(Result::is_ok));
+        assert_eq!(client.concurrency_limit(), 4);
+        assert!(*script.clock.borrow() >= Duration::from_secs(1), "backed off before the re-do");
+    }
+
+    #[test]
+    fn v1_throttling_never_cuts_the_concurrency() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        script.push(429, &[("x-ratelimit-reset", "1")], "");
+        script.push(200, &[], "[1]");
+        script.push(200, &[], "[0]");
+        let mut client = client(&script);
+        client.set_wait_budget(Duration::from_secs(60));
+        client.set_concurrency(4);
+        client.authenticate().unwrap();
+        let paths: Vec<String> = (0..2).map(|i| format!("/api/1/privileges/{i}/users")).collect();
+        assert!(client.get_json_many(&paths).iter().all(Result::is_ok));
+        assert_eq!(client.concurrency_limit(), 4);
     }
 
     #[test]

@@ -202,25 +202,54 @@ pub struct TransportFailure {
     pub retryable: bool,
 }
 
+/// What [`Transport::send_window`] tells its caller.
+#[derive(Debug)]
+pub enum WindowEvent {
+    /// The request of this index goes out now.
+    Sent(usize),
+    /// The outcome of the request of this index.
+    Done(usize, Result<Response, TransportFailure>),
+}
+
+/// What the caller of [`Transport::send_window`] answers to each event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowAnswer {
+    /// The most requests to keep in flight from now on (at least 1).
+    pub window: usize,
+    /// For an outcome: send this request again (ahead of those not sent yet).
+    pub resend: bool,
+}
+
+impl WindowAnswer {
+    /// Keep `window` in flight; nothing to send again.
+    pub fn window(window: usize) -> Self {
+        WindowAnswer { window, resend: false }
+    }
+}
+
 /// Sends requests and tells time. Implementations must be usable from a
 /// single-threaded component.
 pub trait Transport {
     /// Send one request and read the whole response.
     fn send(&self, request: &Request) -> Result<Response, TransportFailure>;
     /// Send `requests` through a sliding window: at most `window` in flight
-    /// at every moment, the next one sent as soon as one finishes (never in
-    /// waves, where the slowest request holds the rest). Each outcome goes to
-    /// `each` with the request's index as soon as it is read, in the order
-    /// they finish. The default sends them one by one.
-    fn send_window(
-        &self,
-        requests: &[Request],
-        window: usize,
-        each: &mut dyn FnMut(usize, Result<Response, TransportFailure>),
-    ) {
+    /// at first, the next one sent as soon as one finishes (never in waves,
+    /// where the slowest request holds the rest). Requests go out in index
+    /// order, those to send again first; each sending and each outcome (as
+    /// soon as it is read, in the order they finish) goes to `each` with the
+    /// request's index, which answers with the window to keep from then on
+    /// (the caller may narrow or widen it as responses come in) and, for an
+    /// outcome, whether to send that request again. The default sends them
+    /// one by one.
+    fn send_window(&self, requests: &[Request], window: usize, each: &mut dyn FnMut(WindowEvent) -> WindowAnswer) {
         let _ = window;
-        for (index, request) in requests.iter().enumerate() {
-            each(index, self.send(request));
+        let mut queue: std::collections::VecDeque<usize> = (0..requests.len()).collect();
+        while let Some(index) = queue.pop_front() {
+            let Some(request) = requests.get(index) else { continue };
+            each(WindowEvent::Sent(index));
+            if each(WindowEvent::Done(index, self.send(request))).resend {
+                queue.push_front(index);
+            }
         }
     }
     /// Monotonic time since an arbitrary origin.

@@ -11,9 +11,12 @@
 //! (which no between-bytes timeout catches), ends in a retryable timeout by
 //! the deadline; its body cap stops reading a body that grows past it.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
-use super::transport::{Bounds, Method, Request, Response, Transport, TransportFailure, TransportKind};
+use super::transport::{
+    Bounds, Method, Request, Response, Transport, TransportFailure, TransportKind, WindowAnswer, WindowEvent,
+};
 use crate::config::Scheme;
 use crate::wasi::clocks::monotonic_clock;
 use crate::wasi::http::outgoing_handler;
@@ -49,62 +52,44 @@ impl Transport for WasiHttp {
     /// A sliding window: up to `window` requests in flight, waited on
     /// together with `wasi:io/poll` (and a timer for the earliest deadline).
     /// A ready response is read, the next request is started in its place,
-    /// and only then is the response handed to `each`, so the guest's work
-    /// on it overlaps the requests in flight.
-    fn send_window(
-        &self,
-        requests: &[Request],
-        window: usize,
-        each: &mut dyn FnMut(usize, Result<Response, TransportFailure>),
-    ) {
-        let window = window.max(1);
-        let mut pending = requests.iter().enumerate();
+    /// and only then is a 2xx response handed to `each`, so the guest's work
+    /// on it overlaps the requests in flight; other answers (a 429 may
+    /// narrow the window) go to `each` before the next request starts.
+    fn send_window(&self, requests: &[Request], window: usize, each: &mut dyn FnMut(WindowEvent) -> WindowAnswer) {
+        let mut window = window.max(1);
+        let mut fresh = 0..requests.len();
+        let mut again: VecDeque<usize> = VecDeque::new();
         let mut in_flight: Vec<(usize, InFlight, Bounds)> = Vec::with_capacity(window);
         let mut outcomes: Vec<(usize, Result<Response, TransportFailure>)> = Vec::new();
         loop {
+            // Answers other than 2xx first: they cost no parsing, and a
+            // refusal may narrow the window before more requests go out.
+            let (answered, parse): (Vec<_>, Vec<_>) = std::mem::take(&mut outcomes)
+                .into_iter()
+                .partition(|(_, outcome)| !matches!(outcome, Ok(r) if (200..300).contains(&r.status)));
+            outcomes = parse;
+            for (index, outcome) in answered {
+                hand(each, index, outcome, &mut window, &mut again);
+            }
             while in_flight.len() < window {
-                let Some((index, request)) = pending.next() else { break };
+                let Some(index) = again.pop_front().or_else(|| fresh.next()) else { break };
+                let Some(request) = requests.get(index) else { continue };
+                window = each(WindowEvent::Sent(index)).window.max(1);
                 let bounds = request.bounds.sent_at(self.now());
                 match start(request, bounds) {
                     Ok(future) => in_flight.push((index, future, bounds)),
                     Err(failure) => outcomes.push((index, Err(failure))),
                 }
             }
-            for (index, outcome) in outcomes.drain(..) {
-                each(index, outcome);
+            for (index, outcome) in std::mem::take(&mut outcomes) {
+                hand(each, index, outcome, &mut window, &mut again);
             }
-            if in_flight.is_empty() {
+            let waiting = again.len() + fresh.len();
+            if in_flight.is_empty() && waiting == 0 {
                 return;
             }
-            let deadline = in_flight.iter().map(|(_, _, bounds)| bounds.deadline).min().unwrap_or(Duration::MAX);
-            let timer = deadline_timer(deadline);
-            let pollables: Vec<Pollable> = in_flight.iter().map(|(_, future, _)| future.subscribe()).collect();
-            let mut refs: Vec<&Pollable> = pollables.iter().collect();
-            refs.push(&timer);
-            let ready = poll::poll(&refs);
-            drop(refs);
-            drop(pollables);
-            let now = self.now();
-            // Ready responses, and requests past their deadline; taken out
-            // from the back so earlier positions stay valid.
-            let mut done: Vec<(usize, bool)> = in_flight
-                .iter()
-                .enumerate()
-                .filter_map(|(position, (_, _, bounds))| {
-                    let is_ready = ready.contains(&u32::try_from(position).unwrap_or(u32::MAX));
-                    (is_ready || now >= bounds.deadline).then_some((position, is_ready))
-                })
-                .collect();
-            done.sort_unstable_by_key(|&(position, _)| std::cmp::Reverse(position));
-            for (position, is_ready) in done {
-                if position >= in_flight.len() {
-                    continue;
-                }
-                let (index, future, bounds) = in_flight.swap_remove(position);
-                // Dropping an unready future abandons that request.
-                let outcome =
-                    if is_ready { finish(future, bounds) } else { Err(timed_out("waiting for the response headers")) };
-                outcomes.push((index, outcome));
+            if in_flight.len() >= window || waiting == 0 {
+                self.wait_for_some(&mut in_flight, &mut outcomes);
             }
         }
     }
@@ -116,6 +101,63 @@ impl Transport for WasiHttp {
     fn sleep(&self, duration: Duration) {
         let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
         monotonic_clock::subscribe_duration(nanos).block();
+    }
+}
+
+/// Hand one outcome of a window to its caller, noting the window it keeps
+/// and whether to send the request again.
+fn hand(
+    each: &mut dyn FnMut(WindowEvent) -> WindowAnswer,
+    index: usize,
+    outcome: Result<Response, TransportFailure>,
+    window: &mut usize,
+    again: &mut VecDeque<usize>,
+) {
+    let answer = each(WindowEvent::Done(index, outcome));
+    *window = answer.window.max(1);
+    if answer.resend {
+        again.push_back(index);
+    }
+}
+
+impl WasiHttp {
+    /// Block until at least one request in flight has its response headers
+    /// or passes its deadline, and move those to `outcomes`.
+    fn wait_for_some(
+        &self,
+        in_flight: &mut Vec<(usize, InFlight, Bounds)>,
+        outcomes: &mut Vec<(usize, Result<Response, TransportFailure>)>,
+    ) {
+        let deadline = in_flight.iter().map(|(_, _, bounds)| bounds.deadline).min().unwrap_or(Duration::MAX);
+        let timer = deadline_timer(deadline);
+        let pollables: Vec<Pollable> = in_flight.iter().map(|(_, future, _)| future.subscribe()).collect();
+        let mut refs: Vec<&Pollable> = pollables.iter().collect();
+        refs.push(&timer);
+        let ready = poll::poll(&refs);
+        drop(refs);
+        drop(pollables);
+        let now = self.now();
+        // Ready responses, and requests past their deadline; taken out
+        // from the back so earlier positions stay valid.
+        let mut done: Vec<(usize, bool)> = in_flight
+            .iter()
+            .enumerate()
+            .filter_map(|(position, (_, _, bounds))| {
+                let is_ready = ready.contains(&u32::try_from(position).unwrap_or(u32::MAX));
+                (is_ready || now >= bounds.deadline).then_some((position, is_ready))
+            })
+            .collect();
+        done.sort_unstable_by_key(|&(position, _)| std::cmp::Reverse(position));
+        for (position, is_ready) in done {
+            if position >= in_flight.len() {
+                continue;
+            }
+            let (index, future, bounds) = in_flight.swap_remove(position);
+            // Dropping an unready future abandons that request.
+            let outcome =
+                if is_ready { finish(future, bounds) } else { Err(timed_out("waiting for the response headers")) };
+            outcomes.push((index, outcome));
+        }
     }
 }
 

@@ -101,6 +101,9 @@ pub struct Cursor {
     pub phases_done: u32,
     /// Objects read so far, over all phases.
     pub overall_done: u64,
+    /// The adaptive concurrency limit when the page ended, if below the
+    /// plan's (so an instance resuming the sync starts there).
+    pub limit: Option<u32>,
 }
 
 /// The cursor as it is written.
@@ -119,6 +122,9 @@ struct Wire {
     /// Objects read over all phases (absent in cursors of 0.4.0: 0).
     #[serde(default)]
     od: u64,
+    /// The adaptive concurrency limit, when below the plan's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lim: Option<u32>,
 }
 
 impl Cursor {
@@ -134,6 +140,7 @@ impl Cursor {
             done: self.done,
             pd: self.phases_done,
             od: self.overall_done,
+            lim: self.limit,
         };
         let mut text = seal_json(&wire, key);
         if text.len() > MAX_LEN {
@@ -170,7 +177,15 @@ impl Cursor {
             Selection::from_names(wire.report.iter().map(|(name, _)| name.as_str()), &all).ok_or_else(garbled)?;
         let report = selection.kinds().zip(wire.report.into_iter().map(|(_, status)| status)).collect();
         let state = SyncState { plan: wire.plan, report };
-        Ok(Cursor { state, phase: wire.p, at: wire.at, done: wire.done, phases_done: wire.pd, overall_done: wire.od })
+        Ok(Cursor {
+            state,
+            phase: wire.p,
+            at: wire.at,
+            done: wire.done,
+            phases_done: wire.pd,
+            overall_done: wire.od,
+            limit: wire.lim,
+        })
     }
 }
 
@@ -273,7 +288,7 @@ mod tests {
             i: 3,
             lanes: Vec::new(),
         };
-        Cursor { state, phase: Phase::Users, at, done: 12, phases_done: 4, overall_done: 345 }
+        Cursor { state, phase: Phase::Users, at, done: 12, phases_done: 4, overall_done: 345, limit: Some(5) }
     }
 
     #[test]
@@ -288,7 +303,7 @@ mod tests {
         assert!(text.len() < 1024, "{}", text.len());
         let decoded = Cursor::decode(&text, &key()).unwrap();
         assert_eq!((decoded.phase, &decoded.at, decoded.done), (Phase::Users, &cursor.at, 12));
-        assert_eq!((decoded.phases_done, decoded.overall_done), (4, 345));
+        assert_eq!((decoded.phases_done, decoded.overall_done, decoded.limit), (4, 345, Some(5)));
         assert_eq!(decoded.state.status(all[4]), Some(&Status::Skipped("no subscription".into())));
         assert!(matches!(decoded.state.status(users), Some(Status::Failed(f)) if f.kind == "upstream"));
     }

@@ -120,8 +120,10 @@ pub fn sync_page<T: Transport>(
         None => start(client, account, key, request, &mut out)?,
     };
     cache.bind(&run.state.plan);
-    let concurrency = run.state.plan.concurrency;
-    client.set_concurrency(usize::try_from(concurrency).unwrap_or(1));
+    client.set_concurrency(usize::try_from(run.state.plan.concurrency).unwrap_or(1));
+    if let Some(limit) = run.limit {
+        client.resume_concurrency(usize::try_from(limit).unwrap_or(1));
+    }
     let max_items = usize::try_from(request.max_items).unwrap_or(usize::MAX);
     while !finished {
         match step(client, account, cache, &mut run, &mut out)? {
@@ -136,6 +138,10 @@ pub fn sync_page<T: Transport>(
             break;
         }
     }
+    // The concurrency in effect as the page ends: the plan's, or lower
+    // while OneLogin throttles (`client::concurrency`).
+    let concurrency = u32::try_from(client.concurrency_limit()).unwrap_or(run.state.plan.concurrency);
+    run.limit = (concurrency < run.state.plan.concurrency).then_some(concurrency);
     let progress = progress(&run, out.total, finished);
     let report = report(&run.state);
     let Output { entities, relationships, notes, .. } = out;
@@ -283,7 +289,7 @@ fn start<T: Transport>(
         complete_before(&mut state, None);
     }
     let phase = first.unwrap_or(Phase::CustomAttributes);
-    let run = Run { state, phase, at: Position::start(), done: 0, phases_done: 0, overall_done: 0 };
+    let run = Run { state, phase, at: Position::start(), done: 0, phases_done: 0, overall_done: 0, limit: None };
     Ok((run, first.is_none()))
 }
 

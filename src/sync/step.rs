@@ -190,8 +190,10 @@ impl<T: Transport> Ctx<'_, T> {
     /// enough to keep the sliding window full for [`ROUNDS_PER_STEP`] rounds.
     /// A step is also kept to half a rate window's calls, so that a step
     /// (which is done whole or not at all) always fits in a fresh window.
+    /// The rounds are at the limit in effect (lower while OneLogin
+    /// throttles), so a throttled step still fits in a call's budget.
     pub fn batch(&self, calls: usize) -> usize {
-        let requests = self.concurrency() * ROUNDS_PER_STEP;
+        let requests = self.concurrency().min(self.client.concurrency_limit()).max(1) * ROUNDS_PER_STEP;
         let window =
             self.client.rate_window_calls().map_or(usize::MAX, |n| usize::try_from(n / 2).unwrap_or(usize::MAX));
         (requests.min(window) / calls.max(1)).max(1)

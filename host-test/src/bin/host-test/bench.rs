@@ -10,6 +10,9 @@ use host_test::simulator::SimulatorConfig;
 
 use crate::common::{Exit, RateLimit, EXIT_FAILURE};
 
+mod throttled;
+use throttled::ThrottleArgs;
+
 /// Sync a simulated tenant at concurrency 1 and at C; print requests against
 /// the minimum, wall time, speed-up, entities per second and peak memory,
 /// with PASS/FAIL per target.
@@ -28,9 +31,10 @@ pub struct BenchCommand {
     /// Print one JSON object (the measurements) instead of the table.
     #[arg(long)]
     json: bool,
-    /// Requests in flight in the second run (the first runs at 1).
-    #[arg(long, value_name = "C", default_value_t = DEFAULT_CONCURRENCY)]
-    concurrency: u32,
+    /// Requests in flight in the second run (the first runs at 1); with
+    /// `--throttle`, the adaptive run's maximum [default: 8; 16 with `--throttle`].
+    #[arg(long, value_name = "C")]
+    concurrency: Option<u32>,
     /// Sync kinds, comma-separated [default: the connector's default kinds].
     #[arg(long, value_name = "KIND,...", value_delimiter = ',')]
     kinds: Vec<String>,
@@ -50,11 +54,16 @@ pub struct BenchCommand {
     /// Exit with status 1 when a target fails (otherwise 0 whatever the result).
     #[arg(long = "assert")]
     assert_targets: bool,
+    #[command(flatten)]
+    throttle: ThrottleArgs,
 }
 
 impl BenchCommand {
     /// Runs the subcommand.
     pub async fn run(self, component: &Path, limits: Limits) -> anyhow::Result<()> {
+        if self.throttle.throttle {
+            return self.run_throttled(component, limits).await;
+        }
         let rate_limit_per_hour = match self.rate_limit {
             RateLimit::Off => None,
             RateLimit::On => SimulatorConfig::default().rate_limit_per_hour,
@@ -68,7 +77,7 @@ impl BenchCommand {
             latency_max: self.latency_max_ms.map(Duration::from_millis),
             rate_limit_per_hour,
             kinds: self.kinds.iter().map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
-            concurrency: self.concurrency,
+            concurrency: self.concurrency.unwrap_or(DEFAULT_CONCURRENCY),
             max_wait_ms: self.max_wait_ms,
             limits,
             measure_cpu: !self.no_cpu,
