@@ -44,6 +44,10 @@ pub struct BenchCommand {
     /// `sync-request.max-wait-ms`: how long the component may wait for rate limits per call.
     #[arg(long, value_name = "MS", default_value_t = 60_000)]
     max_wait_ms: u32,
+    /// Skip the sync at concurrency 1 (no speed-up then): what makes
+    /// 100,000 users feasible.
+    #[arg(long)]
+    no_serial: bool,
     /// Leave out the CPU comparison (wasm against the same crate built natively).
     #[arg(long)]
     no_cpu: bool,
@@ -69,14 +73,15 @@ impl BenchCommand {
             rate_limit_per_hour,
             kinds: self.kinds.iter().map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect(),
             concurrency: self.concurrency,
+            serial: !self.no_serial,
             max_wait_ms: self.max_wait_ms,
             limits,
             measure_cpu: !self.no_cpu,
         };
         let jitter = self.latency_max_ms.map(|max| format!(" to {max}")).unwrap_or_default();
+        let serial = if config.serial { "one sync at concurrency 1, " } else { "" };
         eprintln!(
-            "bench: {} users, latency {}{jitter} ms; one sync at concurrency 1, one at {} and a no-change \
-             incremental after it",
+            "bench: {} users, latency {}{jitter} ms; {serial}one at {} and a no-change incremental after it",
             config.users, self.latency_ms, config.concurrency
         );
         let report = run_bench(&config).await?;
