@@ -21,6 +21,7 @@
 //! [`BenchReport::targets`].
 
 pub mod cpu;
+pub mod realistic;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -838,6 +839,16 @@ fn connector_error(during: &str, error: ConnectorError) -> anyhow::Error {
     anyhow::anyhow!("{during} failed: {kind}: {}", error.message)
 }
 
+/// The `configure` fields for the simulator's Manage All client.
+pub(crate) fn configure_fields(simulator: &Simulator) -> Vec<(String, String)> {
+    let credentials = simulator.manage_credentials();
+    [("client_id", credentials.client_id), ("client_secret", credentials.client_secret)]
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .chain([("subdomain".to_string(), "acme".to_string())])
+        .collect()
+}
+
 /// Runs the benchmark (see the module docs). Host failures and connector
 /// errors (configure or a sync page failing) are errors; kinds that end
 /// `skipped` or `failed` are reported, not errors.
@@ -921,12 +932,7 @@ async fn sync_once(
     let mut instance = harness.instantiate().await?;
     let info = instance.describe().await?;
     let kinds = resolve_kinds(&info.sync_kinds, &config.kinds)?;
-    let credentials = simulator.manage_credentials();
-    let fields = [("client_id", credentials.client_id), ("client_secret", credentials.client_secret)]
-        .into_iter()
-        .map(|(name, value)| (name.to_string(), value))
-        .chain([("subdomain".to_string(), "acme".to_string())])
-        .collect::<Vec<_>>();
+    let fields = configure_fields(simulator);
     instance.configure(&fields).await?.map_err(|e| connector_error("configure", e))?;
     let configure_requests = simulator.total_requests();
     simulator.reset_counts();
