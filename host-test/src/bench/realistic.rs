@@ -10,10 +10,10 @@
 //! sync reads the connector's default kinds plus `app_logins` (the last login
 //! on each grant is what an access review wants; `events` stays opt-in).
 //!
-//! **The v1 budget and the events window.** At 3 logins a day, 10,000 users
-//! log about 24,000 app logins a day: ~480 v1 calls. A first sync over the
-//! default 90-day lookback needs ~43,000 v1 calls, about 9 hours of the
-//! budget: the component would wait for the budget to come back an hour at a
+//! **The v1 budget and the events window.** At 3 logins a day, the 10,000
+//! users' simulated tenant logs about 26,000 app logins a day: ~525 v1 calls.
+//! A first sync over the default 90-day lookback needs ~47,000 v1 calls,
+//! about 9.4 hours of the budget: the component would wait for the budget to come back an hour at a
 //! time, which the bench cannot sit through (the simulator's rate window is
 //! real time, and so are the component's waits). So, unless
 //! [`RealisticConfig::event_lookback_days`] is given, the first sync runs with
