@@ -21,6 +21,7 @@
 //! [`BenchReport::targets`].
 
 pub mod cpu;
+pub mod realistic;
 pub mod throttled;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -302,6 +303,9 @@ pub struct BenchConfig {
     pub kinds: Vec<String>,
     /// The concurrency of the second run (the first runs at 1).
     pub concurrency: u32,
+    /// Whether to run the sync at concurrency 1 first (`false`: only the
+    /// concurrent run, so no speed-up; what makes 100,000 users feasible).
+    pub serial: bool,
     /// `sync-request.max-wait-ms`.
     pub max_wait_ms: u32,
     /// Limits per call.
@@ -322,6 +326,7 @@ impl Default for BenchConfig {
             rate_limit_per_hour: None,
             kinds: Vec::new(),
             concurrency: DEFAULT_CONCURRENCY,
+            serial: true,
             max_wait_ms: 60_000,
             limits: Limits::default(),
             measure_cpu: true,
@@ -469,8 +474,8 @@ pub struct BenchReport {
     pub minimum: u64,
     /// [`fan_out_requests`].
     pub fan_out: u64,
-    /// The run at concurrency 1.
-    pub serial: BenchRun,
+    /// The run at concurrency 1 (`None` when [`BenchConfig::serial`] is off).
+    pub serial: Option<BenchRun>,
     /// The run at [`BenchConfig::concurrency`].
     pub concurrent: BenchRun,
     /// The component's CPU per entity in wasm against the same code built
@@ -510,17 +515,31 @@ pub struct TenantSummary {
 impl BenchReport {
     /// The larger of the runs' requests over their minimum.
     pub fn ratio(&self) -> f64 {
-        self.serial.ratio().max(self.concurrent.ratio())
+        self.runs().map(BenchRun::ratio).fold(0.0, f64::max)
     }
 
-    /// Wall time at concurrency 1 over wall time at the chosen concurrency.
-    pub fn speed_up(&self) -> f64 {
-        self.serial.wall.as_secs_f64() / self.concurrent.wall.as_secs_f64().max(1e-9)
+    /// The full syncs that ran: the one at concurrency 1 (unless skipped)
+    /// and the concurrent one.
+    pub fn runs(&self) -> impl Iterator<Item = &BenchRun> {
+        self.serial.iter().chain([&self.concurrent])
+    }
+
+    /// The first full sync of the process (the serial one, else the
+    /// concurrent one): its RSS growth is the sync's own.
+    fn first_run(&self) -> &BenchRun {
+        self.serial.as_ref().unwrap_or(&self.concurrent)
+    }
+
+    /// Wall time at concurrency 1 over wall time at the chosen concurrency
+    /// (`None` without the run at concurrency 1).
+    pub fn speed_up(&self) -> Option<f64> {
+        let serial = self.serial.as_ref()?;
+        Some(serial.wall.as_secs_f64() / self.concurrent.wall.as_secs_f64().max(1e-9))
     }
 
     /// The larger run's peak linear memory.
     pub fn peak_memory_bytes(&self) -> usize {
-        self.serial.peak_memory_bytes.max(self.concurrent.peak_memory_bytes)
+        self.runs().map(|r| r.peak_memory_bytes).max().unwrap_or(0)
     }
 
     /// The targets: requests within [`TARGET_RATIO`] of the minimum; a
@@ -537,12 +556,11 @@ impl BenchReport {
         checks.push(TargetCheck {
             target: format!("requests <= {TARGET_RATIO:.2} x minimum"),
             measured: format!(
-                "{ratio:.3} ({} / {} at concurrency 1, {} / {} at {})",
-                self.serial.requests,
-                self.serial.minimum,
-                self.concurrent.requests,
-                self.concurrent.minimum,
-                self.concurrent.concurrency
+                "{ratio:.3} ({})",
+                self.runs()
+                    .map(|r| format!("{} / {} at concurrency {}", r.requests, r.minimum, r.concurrency))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             verdict: verdict(ratio <= TARGET_RATIO),
         });
@@ -550,9 +568,15 @@ impl BenchReport {
         let latency_ms = TARGET_SPEED_UP_LATENCY.as_millis();
         checks.push(TargetCheck {
             target: format!("speed-up >= {TARGET_SPEED_UP:.0}x at {latency_ms} ms mean latency"),
-            measured: format!("{speed_up:.1}x at concurrency {}", self.concurrent.concurrency),
-            verdict: if self.config.mean_latency() >= TARGET_SPEED_UP_LATENCY {
+            measured: match speed_up {
+                Some(speed_up) => format!("{speed_up:.1}x at concurrency {}", self.concurrent.concurrency),
+                None => "no run at concurrency 1".into(),
+            },
+            verdict: if let Some(speed_up) = speed_up.filter(|_| self.config.mean_latency() >= TARGET_SPEED_UP_LATENCY)
+            {
                 verdict(speed_up >= TARGET_SPEED_UP)
+            } else if speed_up.is_none() {
+                Verdict::NotApplicable("--no-serial".into())
             } else {
                 let mean = self.config.mean_latency().as_millis();
                 Verdict::NotApplicable(format!("mean latency {mean} ms < {latency_ms} ms"))
@@ -578,19 +602,20 @@ impl BenchReport {
             measured: format!("{} at {} users", mib(peak), self.config.users),
             verdict: verdict(peak <= TARGET_PEAK_MEMORY),
         });
-        // The serial run starts from a fresh process, so its VmHWM minus its RSS before
+        // The first run starts from a fresh process, so its VmHWM minus its RSS before
         // the sync is the sync's own growth; the simulator's tenant is in this process
         // only because the bench runs it here.
-        let host = self.serial.host_peak_rss_bytes.saturating_sub(self.serial.host_rss_before_bytes);
+        let first = self.first_run();
+        let host = first.host_peak_rss_bytes.saturating_sub(first.host_rss_before_bytes);
         checks.push(TargetCheck {
             target: format!("host peak RSS <= {} MiB at 100k users (simulator excluded)", TARGET_HOST_RSS >> 20),
             measured: format!(
                 "{} MiB over {} MiB before the sync (VmHWM {} MiB)",
                 host >> 20,
-                self.serial.host_rss_before_bytes >> 20,
-                self.serial.host_peak_rss_bytes >> 20
+                first.host_rss_before_bytes >> 20,
+                first.host_peak_rss_bytes >> 20
             ),
-            verdict: if self.serial.host_peak_rss_bytes == 0 {
+            verdict: if first.host_peak_rss_bytes == 0 {
                 Verdict::NotApplicable("no /proc/self/status".into())
             } else {
                 verdict(host <= TARGET_HOST_RSS)
@@ -613,8 +638,7 @@ impl BenchReport {
     /// The reports, of either run, of selected kinds that did not end
     /// `complete` (kinds left out of the selection do not count).
     fn incomplete_kinds(&self) -> impl Iterator<Item = &KindReport> {
-        [&self.serial, &self.concurrent]
-            .into_iter()
+        self.runs()
             .flat_map(|run| &run.report)
             .filter(|r| self.kinds.contains(&r.kind) && !matches!(r.status, KindStatus::Complete))
     }
@@ -637,7 +661,7 @@ impl BenchReport {
 
     /// Responses throttled (429) over both full syncs and the incremental one.
     pub fn throttled(&self) -> u64 {
-        self.serial.throttled + self.concurrent.throttled + self.incremental().map_or(0, |i| i.throttled)
+        self.runs().map(|r| r.throttled).sum::<u64>() + self.incremental().map_or(0, |i| i.throttled)
     }
 
     /// The report as one JSON object (what `host-test bench --json` prints).
@@ -656,12 +680,12 @@ impl BenchReport {
             "rate_limit_per_hour": self.config.rate_limit_per_hour,
             "concurrency": self.concurrent.concurrency,
             "requests": self.concurrent.requests,
-            "requests_c1": self.serial.requests,
+            "requests_c1": self.serial.as_ref().map(|s| s.requests),
             "minimum_requests": self.concurrent.minimum,
             "ratio": round(self.ratio(), 3),
-            "wall_c1_s": secs(self.serial.wall),
+            "wall_c1_s": self.serial.as_ref().map(|s| secs(s.wall)),
             "wall_c_s": secs(self.concurrent.wall),
-            "speedup": round(self.speed_up(), 2),
+            "speedup": self.speed_up().map(|x| round(x, 2)),
             "throttled_429": self.throttled(),
             "incremental_requests": incremental.map(|i| i.requests),
             "incremental_share": self.incremental_share().map(|x| round(x, 4)),
@@ -669,9 +693,9 @@ impl BenchReport {
             "entities": self.concurrent.entities,
             "relationships": self.concurrent.relationships,
             "component_peak_mib": mib(self.peak_memory_bytes() as u64),
-            "host_peak_rss_mib": mib(self.serial.host_peak_rss_bytes.max(self.concurrent.host_peak_rss_bytes)),
+            "host_peak_rss_mib": mib(self.runs().map(|r| r.host_peak_rss_bytes).max().unwrap_or(0)),
             "host_sync_rss_growth_mib":
-                mib(self.serial.host_peak_rss_bytes.saturating_sub(self.serial.host_rss_before_bytes)),
+                mib(self.first_run().host_peak_rss_bytes.saturating_sub(self.first_run().host_rss_before_bytes)),
             "wasm_native_cpu_ratio": self.cpu.as_ref().map(|c| round(c.ratio(), 2)),
             "cpu_wasm_us_per_entity": self.cpu.as_ref().map(|c| round(c.wasm_us_per_entity, 2)),
             "cpu_native_us_per_entity": self.cpu.as_ref().map(|c| round(c.native_us_per_entity, 2)),
@@ -687,7 +711,9 @@ impl BenchReport {
 
     /// The report as a plain-text table (what `host-test bench` prints).
     pub fn table(&self) -> String {
-        let (s, c) = (&self.serial, &self.concurrent);
+        let (s, c) = (self.serial.as_ref(), &self.concurrent);
+        // A value of the run at concurrency 1, or `-` without it (`--no-serial`).
+        let sv = |value: &dyn Fn(&BenchRun) -> String| s.map_or_else(|| "-".to_string(), value);
         let t = &self.tenant_summary;
         let mut out = String::new();
         let rate = match self.config.rate_limit_per_hour {
@@ -714,27 +740,31 @@ impl BenchReport {
         let mut row = |label: &str, a: String, b: String| {
             let _ = writeln!(out, "{label:<34} {a:>16} {b:>16}");
         };
-        row("requests made (simulator)", s.requests.to_string(), c.requests.to_string());
-        row("requests made (harness log)", s.harness_requests.to_string(), c.harness_requests.to_string());
-        row("minimum for these kinds", s.minimum.to_string(), c.minimum.to_string());
-        row("ratio to minimum", format!("{:.3}", s.ratio()), format!("{:.3}", c.ratio()));
+        row("requests made (simulator)", sv(&|s| s.requests.to_string()), c.requests.to_string());
+        row("requests made (harness log)", sv(&|s| s.harness_requests.to_string()), c.harness_requests.to_string());
+        row("minimum for these kinds", sv(&|s| s.minimum.to_string()), c.minimum.to_string());
+        row("ratio to minimum", sv(&|s| format!("{:.3}", s.ratio())), format!("{:.3}", c.ratio()));
         row("per-user fan-out design needs", self.fan_out.to_string(), self.fan_out.to_string());
-        row("configure requests (not counted)", s.configure_requests.to_string(), c.configure_requests.to_string());
-        row("pages (sync calls)", s.pages.to_string(), c.pages.to_string());
-        row("entities", s.entities.to_string(), c.entities.to_string());
-        row("relationships", s.relationships.to_string(), c.relationships.to_string());
+        row(
+            "configure requests (not counted)",
+            sv(&|s| s.configure_requests.to_string()),
+            c.configure_requests.to_string(),
+        );
+        row("pages (sync calls)", sv(&|s| s.pages.to_string()), c.pages.to_string());
+        row("entities", sv(&|s| s.entities.to_string()), c.entities.to_string());
+        row("relationships", sv(&|s| s.relationships.to_string()), c.relationships.to_string());
         row(
             "wall time (sync only)",
-            format!("{:.2} s", s.wall.as_secs_f64()),
+            sv(&|s| format!("{:.2} s", s.wall.as_secs_f64())),
             format!("{:.2} s", c.wall.as_secs_f64()),
         );
-        row("speed-up", String::new(), format!("{:.1}x", self.speed_up()));
+        row("speed-up", String::new(), self.speed_up().map_or_else(|| "-".to_string(), |x| format!("{x:.1}x")));
         row(
             "entities per second",
-            format!("{:.0}", s.entities_per_second()),
+            sv(&|s| format!("{:.0}", s.entities_per_second())),
             format!("{:.0}", c.entities_per_second()),
         );
-        row("throttled (429)", s.throttled.to_string(), c.throttled.to_string());
+        row("throttled (429)", sv(&|s| s.throttled.to_string()), c.throttled.to_string());
         if let Some(incremental) = self.incremental() {
             let share = self.incremental_share().unwrap_or(0.0) * 100.0;
             row("no-change incremental: requests", String::new(), format!("{} ({share:.2}%)", incremental.requests));
@@ -747,15 +777,15 @@ impl BenchReport {
                 format!("{:.1} / {:.1} us = {:.2}x", cpu.wasm_us_per_entity, cpu.native_us_per_entity, cpu.ratio()),
             );
         }
-        row("peak linear memory", mib(s.peak_memory_bytes), mib(c.peak_memory_bytes));
+        row("peak linear memory", sv(&|s| mib(s.peak_memory_bytes)), mib(c.peak_memory_bytes));
         let rss = |bytes: u64| mib(usize::try_from(bytes).unwrap_or(usize::MAX));
-        row("host RSS before the sync", rss(s.host_rss_before_bytes), rss(c.host_rss_before_bytes));
-        row("host peak RSS (VmHWM)", rss(s.host_peak_rss_bytes), rss(c.host_peak_rss_bytes));
+        row("host RSS before the sync", sv(&|s| rss(s.host_rss_before_bytes)), rss(c.host_rss_before_bytes));
+        row("host peak RSS (VmHWM)", sv(&|s| rss(s.host_peak_rss_bytes)), rss(c.host_peak_rss_bytes));
         if !self.config.latency.is_zero() {
             let latency = self.config.mean_latency();
             row(
                 "avg requests in flight",
-                format!("{:.1}", s.average_in_flight(latency)),
+                sv(&|s| format!("{:.1}", s.average_in_flight(latency))),
                 format!("{:.1}", c.average_in_flight(latency)),
             );
         }
@@ -784,7 +814,7 @@ impl BenchReport {
         let endpoints: BTreeSet<&str> = minimum_by_endpoint
             .keys()
             .copied()
-            .chain(s.requests_by_endpoint.keys().map(String::as_str))
+            .chain(s.into_iter().flat_map(|s| s.requests_by_endpoint.keys().map(String::as_str)))
             .chain(c.requests_by_endpoint.keys().map(String::as_str))
             .chain(self.incremental().into_iter().flat_map(|i| i.requests_by_endpoint.keys().map(String::as_str)))
             .collect();
@@ -795,7 +825,7 @@ impl BenchReport {
             let _ = writeln!(
                 out,
                 "  {endpoint:<38} {minimum:>10} {:>10} {:>10} {incremental:>12}",
-                count(&s.requests_by_endpoint),
+                s.map_or_else(|| "-".to_string(), |s| count(&s.requests_by_endpoint)),
                 count(&c.requests_by_endpoint)
             );
         }
@@ -844,13 +874,26 @@ fn connector_error(during: &str, error: ConnectorError) -> anyhow::Error {
     anyhow::anyhow!("{during} failed: {kind}: {}", error.message)
 }
 
+/// The `configure` fields for the simulator's Manage All client.
+pub(crate) fn configure_fields(simulator: &Simulator) -> Vec<(String, String)> {
+    let credentials = simulator.manage_credentials();
+    [("client_id", credentials.client_id), ("client_secret", credentials.client_secret)]
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .chain([("subdomain".to_string(), "acme".to_string())])
+        .collect()
+}
+
 /// Runs the benchmark (see the module docs). Host failures and connector
 /// errors (configure or a sync page failing) are errors; kinds that end
 /// `skipped` or `failed` are reported, not errors.
 pub async fn run_bench(config: &BenchConfig) -> anyhow::Result<BenchReport> {
-    let mut serial = run_once(config, 1).await.context("the sync at concurrency 1")?;
+    let mut serial = match config.serial {
+        true => Some(run_once(config, 1).await.context("the sync at concurrency 1")?),
+        false => None,
+    };
     let mut concurrent = run_once(config, config.concurrency).await.context("the concurrent sync")?;
-    for run in [&mut serial, &mut concurrent] {
+    for run in serial.iter_mut().chain([&mut concurrent]) {
         let concurrency = usize::try_from(run.run.concurrency).unwrap_or(1);
         run.run.minimum =
             minimum_terms_at(&run.tenant, &run.kinds, run.sync_start_ms, concurrency).iter().map(|t| t.calls).sum();
@@ -859,8 +902,16 @@ pub async fn run_bench(config: &BenchConfig) -> anyhow::Result<BenchReport> {
         true => Some(cpu::measure(config).await.context("the CPU comparison")?),
         false => None,
     };
-    let (tenant, kinds) = (serial.tenant, serial.kinds);
-    let minimum_terms = minimum_terms_at(&tenant, &kinds, serial.sync_start_ms, 1);
+    // The report's tenant and minimum are those of the first run.
+    let concurrent_run = concurrent.run;
+    let (serial_run, (tenant, kinds, sync_start_ms, concurrency)) = match serial {
+        Some(serial) => (Some(serial.run), (serial.tenant, serial.kinds, serial.sync_start_ms, 1)),
+        None => {
+            let concurrency = usize::try_from(concurrent_run.concurrency).unwrap_or(1);
+            (None, (concurrent.tenant, concurrent.kinds, concurrent.sync_start_ms, concurrency))
+        }
+    };
+    let minimum_terms = minimum_terms_at(&tenant, &kinds, sync_start_ms, concurrency);
     Ok(BenchReport {
         config: config.clone(),
         tenant_summary: TenantSummary {
@@ -870,11 +921,11 @@ pub async fn run_bench(config: &BenchConfig) -> anyhow::Result<BenchReport> {
             apps: tenant.apps.len(),
         },
         minimum: minimum_terms.iter().map(|t| t.calls).sum(),
-        fan_out: fan_out_requests(&tenant, &kinds, serial.sync_start_ms),
+        fan_out: fan_out_requests(&tenant, &kinds, sync_start_ms),
         minimum_terms,
         kinds,
-        serial: serial.run,
-        concurrent: concurrent.run,
+        serial: serial_run,
+        concurrent: concurrent_run,
         cpu,
     })
 }
@@ -921,12 +972,7 @@ async fn sync_once(
     let mut instance = harness.instantiate().await?;
     let info = instance.describe().await?;
     let kinds = resolve_kinds(&info.sync_kinds, &config.kinds)?;
-    let credentials = simulator.manage_credentials();
-    let fields = [("client_id", credentials.client_id), ("client_secret", credentials.client_secret)]
-        .into_iter()
-        .map(|(name, value)| (name.to_string(), value))
-        .chain([("subdomain".to_string(), "acme".to_string())])
-        .collect::<Vec<_>>();
+    let fields = configure_fields(simulator);
     instance.configure(&fields).await?.map_err(|e| connector_error("configure", e))?;
     let configure_requests = simulator.total_requests();
     simulator.reset_counts();
@@ -1158,7 +1204,7 @@ mod tests {
             minimum_terms: vec![MinimumTerm { kind: "users", endpoint: "GET /api/2/users", calls: 100 }],
             minimum: 100,
             fan_out: 1100,
-            serial,
+            serial: Some(serial),
             concurrent,
             cpu: None,
         }
@@ -1170,17 +1216,26 @@ mod tests {
         assert!(good.passed(), "{}", good.table());
         assert!(good.all_kinds_complete(), "a kind left out of the selection does not count");
         assert!((good.ratio() - 1.04).abs() < 1e-9);
-        assert!((good.speed_up() - 1000.0 / 130.0).abs() < 1e-9);
+        assert!((good.speed_up().expect("a serial run") - 1000.0 / 130.0).abs() < 1e-9);
         let table = good.table();
         assert!(table.contains("PASS") && !table.contains("FAIL"), "{table}");
         assert!(table.contains("GET /api/2/users"), "{table}");
 
         let mut bad = report(20, run(100, 1000, 1 << 20, 1), run(106, 500, 40 << 20, 8));
         bad.concurrent.report[0].status = KindStatus::Skipped("not licensed".into());
-        bad.serial.host_peak_rss_bytes = 200 << 20;
+        bad.serial.as_mut().expect("a serial run").host_peak_rss_bytes = 200 << 20;
         let verdicts: Vec<Verdict> = bad.targets().into_iter().map(|t| t.verdict).collect();
         assert_eq!(verdicts, [Verdict::Fail, Verdict::Fail, Verdict::Fail, Verdict::Fail, Verdict::Fail]);
         assert!(!bad.passed());
+
+        let mut alone = report(20, run(100, 1000, 1 << 20, 1), run(104, 130, 2 << 20, 8));
+        alone.serial = None;
+        assert_eq!(alone.speed_up(), None);
+        assert!(matches!(alone.targets()[1].verdict, Verdict::NotApplicable(_)), "no speed-up without C=1");
+        assert!(alone.passed(), "{}", alone.table());
+        assert!((alone.ratio() - 1.04).abs() < 1e-9, "the concurrent run's ratio");
+        assert_eq!(alone.json()["speedup"], serde_json::Value::Null);
+        assert_eq!(alone.json()["wall_c1_s"], serde_json::Value::Null);
 
         let fast = report(0, run(100, 10, 1 << 20, 1), run(100, 10, 1 << 20, 8));
         assert!(matches!(fast.targets()[1].verdict, Verdict::NotApplicable(_)));

@@ -12,6 +12,11 @@
 //! of their own, so they interleave with the other events by id as by time.
 //! Assumption (FIDELITY.md F-EVT-10): the rate (default 3) and its uniformity; real
 //! logins cluster in working hours and on a few apps.
+//!
+//! When the simulator's clock is moved forward ([`super::Simulator::advance_clock`]),
+//! [`LoginHistory::extend_to`] adds the days since start, generated the same way (a
+//! day's logins never depend on where the history ends, so extending it leaves the
+//! earlier days as they were).
 
 use std::sync::Arc;
 
@@ -39,9 +44,12 @@ pub struct LoginHistory {
     users: Vec<LoginUser>,
     rate: f64,
     seed: u64,
-    /// Start of day 0 (unix ms); the history covers [origin, end).
+    /// Start of day 0 (unix ms); the history covers [origin, until).
     origin_ms: i64,
+    /// The simulator's start: part of the generator's seed.
     end_ms: i64,
+    /// The end of the history: `end_ms` until [`LoginHistory::extend_to`] moves it.
+    until_ms: i64,
 }
 
 impl std::fmt::Debug for LoginHistory {
@@ -79,15 +87,24 @@ impl LoginHistory {
             seed: tenant.seed,
             origin_ms: start_ms - EVENT_HISTORY_DAYS * DAY_MS,
             end_ms: start_ms,
+            until_ms: start_ms,
         }
     }
 
-    /// How many days the history spans (0 when nobody logs in).
+    /// Makes the history run up to `until_ms` (unix ms) when that is later than its
+    /// end: the logins of the time since (the simulator's clock moved forward).
+    pub fn extend_to(&mut self, until_ms: i64) {
+        self.until_ms = self.until_ms.max(until_ms);
+    }
+
+    /// How many days the history spans, the last one possibly in part (0 when nobody
+    /// logs in).
     pub fn days(&self) -> i64 {
         if self.users.is_empty() {
             0
         } else {
-            EVENT_HISTORY_DAYS
+            (self.until_ms - self.origin_ms).div_euclid(DAY_MS)
+                + i64::from((self.until_ms - self.origin_ms) % DAY_MS != 0)
         }
     }
 
@@ -99,7 +116,7 @@ impl LoginHistory {
     /// The days overlapping `[since_ms, until_ms)`, in order.
     pub fn days_between(&self, since_ms: i64, until_ms: i64) -> std::ops::Range<i64> {
         let first = self.day_of(since_ms.max(self.origin_ms)).max(0);
-        let end = (self.day_of(until_ms.min(self.end_ms).saturating_sub(1)) + 1).min(self.days());
+        let end = (self.day_of(until_ms.min(self.until_ms).saturating_sub(1)) + 1).min(self.days());
         first..end.max(first)
     }
 
@@ -117,10 +134,11 @@ impl LoginHistory {
             let count = whole as usize + usize::from(rng.random_bool((self.rate - whole).clamp(0.0, 1.0)));
             for _ in 0..count {
                 let at = day_start + rng.random_range(0..DAY_MS);
-                if at >= self.end_ms {
-                    continue;
+                // Drawn whether kept or not, so a day is the same wherever the history ends.
+                let (app, ip) = (rng.random_range(0..user.apps.len()), rng.random());
+                if at < self.until_ms {
+                    logins.push((at, k, app, ip));
                 }
-                logins.push((at, k, rng.random_range(0..user.apps.len()), rng.random()));
             }
         }
         logins.sort_unstable();
@@ -155,5 +173,36 @@ impl LoginHistory {
         self.days_between(since_ms, until_ms)
             .flat_map(move |d| self.day(d))
             .filter(move |e| e.created_at_ms >= since_ms && e.created_at_ms < until_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extending_the_history_adds_the_new_time_and_keeps_the_old() {
+        let start = 1_767_225_600_000;
+        let tenant = Tenant::generate(60, 2);
+        let history = LoginHistory::new(&tenant, 3.0, start);
+        assert_eq!(history.days(), EVENT_HISTORY_DAYS);
+        assert_eq!(history.between(start, i64::MAX).count(), 0, "nothing after the start yet");
+        let mut later = history.clone();
+        later.extend_to(start + DAY_MS + DAY_MS / 2);
+        assert_eq!(later.days(), EVENT_HISTORY_DAYS + 2, "a day and a half more");
+        let before: Vec<u64> = history.between(start - 3 * DAY_MS, start).map(|e| e.id).collect();
+        let after: Vec<u64> = later.between(start - 3 * DAY_MS, start).map(|e| e.id).collect();
+        assert!(!before.is_empty());
+        assert_eq!(before, after, "the days before the start are unchanged");
+        let new: Vec<Event> = later.between(start, i64::MAX).collect();
+        let users = history.users.len() as f64;
+        assert!((new.len() as f64) > users * 3.0 * 1.2 && (new.len() as f64) < users * 3.0 * 1.8, "{}", new.len());
+        assert!(new.iter().all(|e| e.created_at_ms >= start && e.created_at_ms < start + DAY_MS + DAY_MS / 2));
+        let mut full = later.clone();
+        full.extend_to(start + 2 * DAY_MS);
+        let first_day = |h: &LoginHistory| h.between(start, start + DAY_MS).map(|e| e.id).collect::<Vec<_>>();
+        assert_eq!(first_day(&later), first_day(&full), "a finished day does not change as the history grows");
+        later.extend_to(start);
+        assert_eq!(later.days(), EVENT_HISTORY_DAYS + 2, "never shortened");
     }
 }

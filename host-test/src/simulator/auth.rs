@@ -124,6 +124,11 @@ impl TokenStore {
         now.duration_since(info.issued) < self.ttl
     }
 
+    /// A token's lifetime.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// Seconds left before `info` expires.
     ///
     /// Assumption (FIDELITY.md F-TOK-8): a re-issued token reports the remaining seconds.

@@ -10,7 +10,13 @@
 //! same checkpoint on every run. The setting is process-wide and is made
 //! once, before any simulator starts: the CLI makes it, the library's own
 //! tests keep the real clock.
+//!
+//! [`advance`] moves the clock forward (a simulated day passing between two
+//! syncs: the realistic bench profile, `host_test::bench::realistic`). It is
+//! process-wide too, and [`restart`] takes it back: use it only where one
+//! simulator runs in the process (the bench, a test binary of its own).
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,6 +27,14 @@ pub const FIXED_EPOCH_MS: i64 = 1_767_225_600_000;
 /// origin is set by the first reading after a (re)start.
 static FIXED: Mutex<Option<(i64, Option<Instant>)>> = Mutex::new(None);
 
+/// Milliseconds [`advance`] added since the last [`restart`].
+static OFFSET_MS: AtomicI64 = AtomicI64::new(0);
+
+/// Moves this process's simulator clock forward by `ms` milliseconds.
+pub fn advance(ms: i64) {
+    OFFSET_MS.fetch_add(ms.max(0), Ordering::SeqCst);
+}
+
 /// Makes this process's simulator clock start at `epoch_ms` (unix ms).
 pub fn fix_epoch(epoch_ms: i64) {
     *FIXED.lock().unwrap_or_else(|e| e.into_inner()) = Some((epoch_ms, None));
@@ -30,6 +44,7 @@ pub fn fix_epoch(epoch_ms: i64) {
 /// at the next reading (so two simulators of one process, e.g. the bench's,
 /// see the same times), and the start time is returned (unix ms).
 pub fn restart() -> i64 {
+    OFFSET_MS.store(0, Ordering::SeqCst);
     let mut fixed = FIXED.lock().unwrap_or_else(|e| e.into_inner());
     match fixed.as_mut() {
         Some((epoch, origin)) => {
@@ -52,13 +67,14 @@ fn wall_millis() -> i64 {
 /// The simulator's current time in unix milliseconds.
 pub fn now_millis() -> i64 {
     let mut fixed = FIXED.lock().unwrap_or_else(|e| e.into_inner());
-    match fixed.as_mut() {
+    let now = match fixed.as_mut() {
         Some((epoch, origin)) => {
             let origin = *origin.get_or_insert_with(Instant::now);
             epoch.saturating_add(i64::try_from(origin.elapsed().as_millis()).unwrap_or(i64::MAX))
         }
         None => wall_millis(),
-    }
+    };
+    now.saturating_add(OFFSET_MS.load(Ordering::SeqCst))
 }
 
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the `Date` header's form.

@@ -491,6 +491,23 @@ impl Simulator {
         lock(&self.shared).v2.peak_in_flight()
     }
 
+    /// Moves the simulator's clock forward by `by` (a simulated day between two
+    /// syncs): the clock ([`clock::advance`], process-wide), and with it the `Date`
+    /// header and the time of every later change; the v1 rate window (a window that
+    /// started more than an hour before the new time has run out); the tokens (expired
+    /// when `by` is at least their lifetime); and the app-login history, which now
+    /// runs up to the new time ([`app_logins::LoginHistory::extend_to`]).
+    pub fn advance_clock(&self, by: Duration) {
+        clock::advance(i64::try_from(by.as_millis()).unwrap_or(i64::MAX));
+        let now = clock::now_millis();
+        let mut st = lock(&self.shared);
+        st.rate.advance(by);
+        if by >= st.tokens.ttl() {
+            st.tokens.revoke_all();
+        }
+        st.tenant.app_logins.extend_to(now);
+    }
+
     /// Invalidates every issued token: the next API call with one gets 401.
     pub fn revoke_all_tokens(&self) {
         lock(&self.shared).tokens.revoke_all();

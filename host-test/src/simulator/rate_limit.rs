@@ -126,6 +126,16 @@ impl RateLimiter {
         Ok(Some(self.info(limit, now)))
     }
 
+    /// Moves the window `by` into the past (the simulator's clock moved forward):
+    /// a window that started more than its length ago has run out, so the budget
+    /// is full again at the next call.
+    pub fn advance(&mut self, by: Duration) {
+        self.window_start = self.window_start.and_then(|start| start.checked_sub(by));
+        if self.window_start.is_none() {
+            self.used = 0;
+        }
+    }
+
     /// The current budget without spending (for `GET /auth/rate_limit`). When unlimited,
     /// reports a full 5000 budget.
     pub fn peek(&mut self, now: Instant) -> RateInfo {
@@ -164,6 +174,17 @@ mod tests {
         assert_eq!(rl.consume(t0).unwrap().unwrap().reset_secs, 3);
         assert_eq!(rl.consume(t0 + Duration::from_secs(1)).unwrap_err().reset_secs, 2);
         assert_eq!(rl.consume(t0 + Duration::from_secs(3)).unwrap().unwrap().remaining, 0);
+    }
+
+    #[test]
+    fn advancing_past_the_window_restores_the_budget() {
+        let mut rl = RateLimiter::new(Some(1));
+        let t0 = Instant::now();
+        rl.consume(t0).unwrap();
+        rl.advance(Duration::from_secs(60));
+        assert_eq!(rl.consume(t0).unwrap_err().reset_secs, 3540, "a minute on, the same window");
+        rl.advance(WINDOW);
+        assert_eq!(rl.consume(t0).unwrap().unwrap().remaining, 0, "an hour on, a fresh budget");
     }
 
     #[test]

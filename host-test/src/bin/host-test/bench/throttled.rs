@@ -59,7 +59,7 @@ impl BenchCommand {
             component: component.to_path_buf(),
             users: self.users,
             seed: self.seed,
-            latency: Duration::from_millis(self.latency_ms),
+            latency: Duration::from_millis(self.latency_ms.unwrap_or(super::DEFAULT_LATENCY_MS)),
             latency_max: self.latency_max_ms.map(Duration::from_millis),
             throttle: V2Throttle {
                 max_in_flight: Some(self.throttle.throttle_in_flight),
