@@ -49,7 +49,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::{configure_fields, kind_status_text, mib, minimum_terms, pages, TenantSummary, TENANT_HOST};
 use crate::harness::types::{KindReport, KindStatus, SyncKind};
-use crate::harness::{Harness, HarnessConfig, Limits, SyncOptions};
+use crate::harness::{sync_pages, Harness, HarnessConfig, Limits, SyncOptions};
 use crate::simulator::events::EVENT_LOGGED_INTO_APP;
 use crate::simulator::rate_limit::Api;
 use crate::simulator::{clock, limits, Refusal, Simulator, SimulatorConfig, Tenant, TokenBucket, V2Throttle};
@@ -441,27 +441,20 @@ async fn measured_sync(
     log.reset();
     let refused_before = simulator.v2_refused();
     let started = Instant::now();
-    let mut cursor = None;
+    // Pages are counted as they come, so an error that ends the sync early
+    // keeps what was read before it.
     let mut checkpoint = None;
-    loop {
-        let page = match instance.sync_page(options.request(cursor.take())).await? {
-            Ok(page) => page,
-            Err(error) => {
-                let kind = crate::harness::types::kind_name(&error.kind);
-                measure.error = Some(format!("{kind}: {}", error.message));
-                break;
-            }
-        };
+    let end = sync_pages(&mut instance, options, |page| {
         measure.pages += 1;
         measure.entities += page.entities.len() as u64;
         measure.relationships += page.relationships.len() as u64;
         measure.report = page.report;
         checkpoint = page.checkpoint;
-        match page.next_cursor {
-            Some(next) if measure.pages < crate::harness::sync::MAX_PAGES => cursor = Some(next),
-            Some(_) => anyhow::bail!("the component returned more than {} pages", crate::harness::sync::MAX_PAGES),
-            None => break,
-        }
+    })
+    .await?;
+    if let Err(error) = end {
+        let kind = crate::harness::types::kind_name(&error.kind);
+        measure.error = Some(format!("{kind}: {}", error.message));
     }
     measure.wall = started.elapsed();
     measure.requests = simulator.total_requests();
