@@ -10,14 +10,6 @@ use std::time::Duration;
 
 use host_test::bench::{mib, run_bench, BenchConfig, TARGET_PEAK_MEMORY, TARGET_RATIO, TARGET_SPEED_UP};
 
-/// The speed-up asserted here. The target is [`TARGET_SPEED_UP`] (7x), which
-/// `host-test bench` judges and the README reports (7.0x by hand); on this
-/// 2-core machine shared by parallel builds, the guest's own CPU (serial at
-/// any concurrency) grows with the load and a CI run measured 6.6x, so the
-/// test holds the sliding window to a floor that waves never reached (6.0x
-/// at 20 ms fixed latency before it) rather than fail on machine load.
-const SPEED_UP_FLOOR: f64 = 6.0;
-
 /// At 1000 users the lists' first pages and one rotation share of 50 roles
 /// and 66 apps cost about 2% (at 10,000 users: under the 1% target).
 const INCREMENTAL_SHARE_AT_1000: f64 = 0.025;
@@ -43,10 +35,7 @@ async fn a_full_sync_of_1000_users_is_minimal_fast_with_jittery_latency_and_chea
     // formula (or the counting) is wrong.
     assert!(ratio >= 1.0, "fewer requests than the minimum: {ratio:.3}\n{}", report.table());
     let speed_up = report.speed_up().expect("a run at concurrency 1");
-    assert!(speed_up >= SPEED_UP_FLOOR, "speed-up {speed_up:.2}x < {SPEED_UP_FLOOR}x\n{}", report.table());
-    if speed_up < TARGET_SPEED_UP {
-        eprintln!("note: speed-up {speed_up:.2}x is under the {TARGET_SPEED_UP}x target on this run (machine load?)");
-    }
+    assert!(speed_up >= TARGET_SPEED_UP, "speed-up {speed_up:.2}x < {TARGET_SPEED_UP}x\n{}", report.table());
     let share = report.incremental_share().expect("a no-change incremental sync ran");
     assert!(share <= INCREMENTAL_SHARE_AT_1000, "incremental share {:.2}%\n{}", share * 100.0, report.table());
     let peak = report.peak_memory_bytes();

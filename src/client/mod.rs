@@ -99,6 +99,30 @@ impl Observed {
     }
 }
 
+/// A GET read and parsed (or why not).
+pub type Read = Result<(Response, Value)>;
+
+/// Where a window pass sorts the requests it does not answer itself.
+struct Window<'a> {
+    /// Requests to re-do alone after the window.
+    redo: &'a mut Vec<usize>,
+    /// Paths added that did not go out in the window (the rate budget could
+    /// not take them then): they get a window of their own.
+    unsent: &'a mut Vec<usize>,
+}
+
+/// The parse budget of a [`Client::get_json_growing`] window so far, for a
+/// caller deciding whether to add more requests to it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ParseBudget {
+    /// Estimated bytes still free (see [`memory::json_cost`]).
+    pub left: usize,
+    /// Estimated bytes of the responses parsed so far.
+    pub spent: usize,
+    /// How many responses were parsed.
+    pub parsed: usize,
+}
+
 /// A configured client with its cached token.
 pub struct Client<T: Transport> {
     transport: T,
@@ -476,31 +500,56 @@ impl<T: Transport> Client<T> {
     /// response over what is left fails typed, not retryable); one re-done
     /// alone gets the share of a request among `concurrency`.
     pub fn get_json_many(&mut self, paths: &[String]) -> Vec<Result<(Response, Value)>> {
+        self.get_json_growing(paths.to_vec(), &mut |_, _, _| Vec::new())
+    }
+
+    /// [`Client::get_json_many`], where each result, as soon as it is read,
+    /// may add paths to the same window (`grow`, given the result's index and
+    /// the parse budget so far): what a response makes known goes out while
+    /// the rest is still in flight. Results are in the order of `paths`,
+    /// then of the paths added, in the order `grow` added them. Added paths
+    /// get a window of their own when the one they were found in is over.
+    pub fn get_json_growing(
+        &mut self,
+        paths: Vec<String>,
+        grow: &mut dyn FnMut(usize, &Read, &ParseBudget) -> Vec<String>,
+    ) -> Vec<Read> {
+        let mut paths = paths;
         let mut results: Vec<Option<Result<(Response, Value)>>> = paths.iter().map(|_| None).collect();
-        let mut pool = memory::RESPONSE_BUDGET;
+        let budget = std::cell::RefCell::new(ParseBudget { left: memory::RESPONSE_BUDGET, ..ParseBudget::default() });
         self.get_json_window(
-            paths,
+            &mut paths,
             &mut |response, what| {
+                let mut budget = budget.borrow_mut();
                 let cost = memory::json_cost(&response.body);
-                within_parse_budget(response, what, pool.min(memory::parse_budget(1)))?;
-                pool = pool.saturating_sub(cost);
+                within_parse_budget(response, what, budget.left.min(memory::parse_budget(1)))?;
+                budget.left = budget.left.saturating_sub(cost);
+                budget.spent = budget.spent.saturating_add(cost);
+                budget.parsed += 1;
                 Ok(())
             },
             &mut |index, result| {
+                let added = grow(index, &result, &budget.borrow());
+                if results.len() <= index {
+                    results.resize_with(index + 1, || None);
+                }
                 if let Some(slot) = results.get_mut(index) {
                     *slot = Some(result);
                 }
+                added
             },
         );
+        results.resize_with(paths.len(), || None);
         results
             .into_iter()
             .map(|slot| slot.unwrap_or_else(|| Err(Error::unexpected(0, "GET (window)", "a response"))))
             .collect()
     }
 
-    /// The window behind [`Client::get_json_many`]: `admit` checks a 2xx
+    /// The window behind [`Client::get_json_growing`]: `admit` checks a 2xx
     /// body against the memory plan before it is parsed; each result goes to
-    /// `each` as soon as it is read, those re-done alone last.
+    /// `each` as soon as it is read, those re-done alone last, and the paths
+    /// `each` returns are added to `paths` and sent.
     ///
     /// A v2 window keeps the controller's limit in flight (see
     /// [`concurrency`]), narrowing as soon as a throttle comes back. A
@@ -510,67 +559,81 @@ impl<T: Transport> Client<T> {
     /// one is done and the wait is over.
     fn get_json_window(
         &mut self,
-        paths: &[String],
+        paths: &mut Vec<String>,
         admit: &mut dyn FnMut(&Response, &str) -> Result<()>,
-        each: &mut dyn FnMut(usize, Result<(Response, Value)>),
+        each: &mut dyn FnMut(usize, Result<(Response, Value)>) -> Vec<String>,
     ) {
         // The memory plan is made for the maximum, whatever the limit.
         let share = self.control.max().min(paths.len()).max(1);
-        let mut todo: Vec<usize> = (0..paths.len()).collect();
-        let mut redo = Vec::new();
-        for pass in 0..=MAX_RATE_LIMIT_WAITS {
-            if todo.is_empty() {
-                break;
-            }
-            let subset: Vec<String> = todo.iter().filter_map(|i| paths.get(*i).cloned()).collect();
-            let v2 = subset.iter().any(|p| Api::of(p) == Api::V2);
-            let limit = if v2 { self.control.limit() } else { self.control.max() };
-            if pass > 0 {
-                // A `Retry-After` of the last window is waited out first.
-                if let Some(first) = subset.first() {
-                    if self.respect_budget(first, "GET (window)").is_err() {
-                        break;
+        // Paths not sent yet: at first all; then those added by results
+        // read outside a window (re-done alone), or not sent in it.
+        let mut unsent: Vec<usize> = (0..paths.len()).collect();
+        while !unsent.is_empty() {
+            let mut todo = std::mem::take(&mut unsent);
+            let mut redo = Vec::new();
+            for pass in 0..=MAX_RATE_LIMIT_WAITS {
+                if todo.is_empty() {
+                    break;
+                }
+                let subset: Vec<String> = todo.iter().filter_map(|i| paths.get(*i).cloned()).collect();
+                let v2 = subset.iter().any(|p| Api::of(p) == Api::V2);
+                let limit = if v2 { self.control.limit() } else { self.control.max() };
+                if pass > 0 {
+                    // A `Retry-After` of the last window is waited out first.
+                    if let Some(first) = subset.first() {
+                        if self.respect_budget(first, "GET (window)").is_err() {
+                            break;
+                        }
                     }
                 }
+                let now = self.transport.now();
+                if share < 2 || limit.min(todo.len()) < 2 || !self.budget.rate.fits(&subset, now) {
+                    break;
+                }
+                let mut found = Window { redo: &mut redo, unsent: &mut unsent };
+                todo = self.window_pass(paths, &todo, limit, share, admit, each, &mut found);
             }
-            let now = self.transport.now();
-            if share < 2 || limit.min(todo.len()) < 2 || !self.budget.rate.fits(&subset, now) {
-                break;
-            }
-            todo = self.window_pass(paths, &todo, limit, share, admit, each, &mut redo);
-        }
-        redo.extend(todo);
-        redo.sort_unstable();
-        for index in redo {
-            if let Some(path) = paths.get(index) {
-                each(index, self.get_json_sharing(path, share));
+            redo.extend(todo);
+            redo.sort_unstable();
+            for index in redo {
+                if let Some(path) = paths.get(index).cloned() {
+                    for added in each(index, self.get_json_sharing(&path, share)) {
+                        unsent.push(paths.len());
+                        paths.push(added);
+                    }
+                }
             }
         }
     }
 
     /// One sliding window over `paths[todo]`, starting at `limit` in flight,
-    /// each holding a `share` of the memory plan. Results go to `each`;
-    /// requests to re-do alone go to `redo`; those throttled, answered by a
-    /// cut and told to wait are returned, to go out again after the wait.
+    /// each holding a `share` of the memory plan. Results go to `each`, and
+    /// the paths it adds go out in the same window (or, when the rate budget
+    /// cannot take them now, to `found.unsent`); requests to re-do alone go
+    /// to `found.redo`; those throttled, answered by a cut and told to wait
+    /// are returned, to go out again after the wait.
     // Long: one pass over the window's events, sorting each outcome into a
     // result, a request to re-do alone or one to send again.
     #[allow(clippy::too_many_arguments)]
     fn window_pass(
         &mut self,
-        paths: &[String],
+        paths: &mut Vec<String>,
         todo: &[usize],
         limit: usize,
         share: usize,
         admit: &mut dyn FnMut(&Response, &str) -> Result<()>,
-        each: &mut dyn FnMut(usize, Result<(Response, Value)>),
-        redo: &mut Vec<usize>,
+        each: &mut dyn FnMut(usize, Result<(Response, Value)>) -> Vec<String>,
+        found: &mut Window<'_>,
     ) -> Vec<usize> {
         let prepared = self.bearer().and_then(|bearer| Ok((bearer, self.attempt_bounds("GET (window)", share)?)));
         let (bearer, bounds) = match prepared {
             Ok(prepared) => prepared,
             Err(error) => {
                 for index in todo {
-                    each(*index, Err(error.clone()));
+                    for added in each(*index, Err(error.clone())) {
+                        found.unsent.push(paths.len());
+                        paths.push(added);
+                    }
                 }
                 return Vec::new();
             }
@@ -578,18 +641,19 @@ impl<T: Transport> Client<T> {
         // The window's deadline is the call's; each attempt gets its own
         // timeout when it is sent.
         let bounds = Bounds { deadline: self.call_deadline(), ..bounds };
-        let requests: Vec<Request> = todo
-            .iter()
-            .filter_map(|i| paths.get(*i))
-            .map(|path| Request { bounds, ..self.build(Method::Get, path, None, bearer.clone()) })
-            .collect();
+        let template = Request { bounds, ..self.build(Method::Get, "", None, bearer) };
+        let request = |path: &str| Request { path_and_query: path.to_string(), ..template.clone() };
+        let requests: Vec<Request> = todo.iter().filter_map(|i| paths.get(*i)).map(|path| request(path)).collect();
+        // The window's positions: `todo`, then the paths added as it runs.
+        let mut todo = todo.to_vec();
         let mut again = Vec::new();
         let mut outcomes = Vec::new();
         let mut epochs = vec![0u64; todo.len()];
         let mut resends = vec![0u32; todo.len()];
-        let (transport, control) = (&self.transport, &mut self.control);
+        let (transport, control, rate) = (&self.transport, &mut self.control, &mut self.budget.rate);
         let window_limit = |control: &Concurrency, v2: bool| if v2 { control.limit() } else { control.max() };
-        transport.send_window(&requests, limit, &mut |event| {
+        let redo = &mut *found.redo;
+        transport.send_window(requests, limit, &mut |event| {
             let (position, sent) = match event {
                 WindowEvent::Sent(position) => {
                     if let Some(epoch) = epochs.get_mut(position) {
@@ -653,10 +717,24 @@ impl<T: Transport> Client<T> {
                 }
                 Err(failure) => Some(Err(transport_error(&what, &failure))),
             };
+            let mut more = Vec::new();
             if let Some(result) = result {
-                each(index, result);
+                let added = each(index, result);
+                // Added paths join this window when the rate budget takes them now.
+                let fits = added.is_empty() || rate.fits(&added, transport.now());
+                for path in added {
+                    if fits {
+                        more.push(request(&path));
+                        todo.push(paths.len());
+                        epochs.push(0);
+                        resends.push(0);
+                    } else {
+                        found.unsent.push(paths.len());
+                    }
+                    paths.push(path);
+                }
             }
-            WindowAnswer { window: window_limit(control, api == Api::V2), resend }
+            WindowAnswer { window: window_limit(control, api == Api::V2), resend, more }
         });
         self.touch();
         for observed in outcomes {
@@ -816,7 +894,12 @@ pub mod testing {
 
         /// A window without time: up to `window` sent, then the oldest
         /// answered (the script's next response), and so on.
-        fn send_window(&self, requests: &[Request], window: usize, each: &mut dyn FnMut(WindowEvent) -> WindowAnswer) {
+        fn send_window(
+            &self,
+            mut requests: Vec<Request>,
+            window: usize,
+            each: &mut dyn FnMut(WindowEvent) -> WindowAnswer,
+        ) {
             let mut window = window.max(1);
             let mut queue: VecDeque<usize> = (0..requests.len()).collect();
             let mut in_flight = VecDeque::new();
@@ -832,6 +915,8 @@ pub mod testing {
                 if answer.resend {
                     queue.push_front(index);
                 }
+                queue.extend(requests.len()..requests.len() + answer.more.len());
+                requests.extend(answer.more);
             }
         }
 
@@ -1045,6 +1130,43 @@ mod tests {
         assert_eq!(results[1].as_ref().unwrap().1, serde_json::json!([2]), "the 503 was retried alone");
         assert!(matches!(results[2], Err(Error::NotFound(_))));
         assert_eq!(client.unix_now(), crate::time::parse_iso("2026-11-23T12:00:00Z"));
+    }
+
+    #[test]
+    fn a_growing_window_sends_what_results_add_in_the_same_window_or_after_a_redo() {
+        let script = Scripted::default();
+        script.push(200, &[], TOKEN);
+        // Window: /a (adds /a1 and /a2), /b (503: re-done alone), /a1, /a2
+        // (adds /a3); then /b alone (adds /b1), then /b1 in a window of its own.
+        script.push(200, &[], "[1]");
+        script.push(503, &[], "");
+        script.push(200, &[], "[11]");
+        script.push(200, &[], "[12]");
+        script.push(200, &[], "[13]");
+        script.push(200, &[], "[2]");
+        script.push(200, &[], "[21]");
+        let mut client = client(&script);
+        client.set_concurrency(8);
+        client.authenticate().unwrap();
+        let paths: Vec<String> = ["/api/2/a", "/api/2/b"].iter().map(|p| p.to_string()).collect();
+        let mut parsed = Vec::new();
+        let results = client.get_json_growing(paths, &mut |_, result, budget| {
+            parsed.push(budget.parsed);
+            let Ok((_, body)) = result else { return Vec::new() };
+            match body.as_array().and_then(|a| a.first()).and_then(Value::as_u64) {
+                Some(1) => vec!["/api/2/a1".to_string(), "/api/2/a2".to_string()],
+                Some(12) => vec!["/api/2/a3".to_string()],
+                Some(2) => vec!["/api/2/b1".to_string()],
+                _ => Vec::new(),
+            }
+        });
+        let bodies: Vec<Value> = results.into_iter().map(|r| r.unwrap().1).collect();
+        let expected: Vec<Value> = [1, 2, 11, 12, 13, 21].iter().map(|n| serde_json::json!([n])).collect();
+        assert_eq!(bodies, expected, "in the order of the paths, then of the paths added");
+        let sent = script.paths();
+        let order = ["/api/2/a", "/api/2/b", "/api/2/a1", "/api/2/a2", "/api/2/a3", "/api/2/b", "/api/2/b1"];
+        assert_eq!(sent[1..], order.iter().map(|p| format!("GET {p}")).collect::<Vec<_>>()[..]);
+        assert!(parsed.windows(2).all(|w| w[0] <= w[1]) && parsed.last() >= Some(&4), "{parsed:?}");
     }
 
     #[test]

@@ -212,18 +212,21 @@ pub enum WindowEvent {
 }
 
 /// What the caller of [`Transport::send_window`] answers to each event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct WindowAnswer {
     /// The most requests to keep in flight from now on (at least 1).
     pub window: usize,
     /// For an outcome: send this request again (ahead of those not sent yet).
     pub resend: bool,
+    /// For an outcome: requests it made known, to send in this window after
+    /// those already queued (their indices follow the last one's).
+    pub more: Vec<Request>,
 }
 
 impl WindowAnswer {
     /// Keep `window` in flight; nothing to send again.
     pub fn window(window: usize) -> Self {
-        WindowAnswer { window, resend: false }
+        WindowAnswer { window, resend: false, more: Vec::new() }
     }
 }
 
@@ -239,17 +242,27 @@ pub trait Transport {
     /// soon as it is read, in the order they finish) goes to `each` with the
     /// request's index, which answers with the window to keep from then on
     /// (the caller may narrow or widen it as responses come in) and, for an
-    /// outcome, whether to send that request again. The default sends them
-    /// one by one.
-    fn send_window(&self, requests: &[Request], window: usize, each: &mut dyn FnMut(WindowEvent) -> WindowAnswer) {
+    /// outcome, whether to send that request again and any requests to add
+    /// (what a response made known, e.g. the calls for the users of a page
+    /// just read: the window never drains between them). The default sends
+    /// them one by one.
+    fn send_window(
+        &self,
+        mut requests: Vec<Request>,
+        window: usize,
+        each: &mut dyn FnMut(WindowEvent) -> WindowAnswer,
+    ) {
         let _ = window;
         let mut queue: std::collections::VecDeque<usize> = (0..requests.len()).collect();
         while let Some(index) = queue.pop_front() {
             let Some(request) = requests.get(index) else { continue };
             each(WindowEvent::Sent(index));
-            if each(WindowEvent::Done(index, self.send(request))).resend {
+            let answer = each(WindowEvent::Done(index, self.send(request)));
+            if answer.resend {
                 queue.push_front(index);
             }
+            queue.extend(requests.len()..requests.len() + answer.more.len());
+            requests.extend(answer.more);
         }
     }
     /// Monotonic time since an arbitrary origin.

@@ -55,9 +55,15 @@ impl Transport for WasiHttp {
     /// and only then is a 2xx response handed to `each`, so the guest's work
     /// on it overlaps the requests in flight; other answers (a 429 may
     /// narrow the window) go to `each` before the next request starts.
-    fn send_window(&self, requests: &[Request], window: usize, each: &mut dyn FnMut(WindowEvent) -> WindowAnswer) {
+    fn send_window(
+        &self,
+        mut requests: Vec<Request>,
+        window: usize,
+        each: &mut dyn FnMut(WindowEvent) -> WindowAnswer,
+    ) {
         let mut window = window.max(1);
-        let mut fresh = 0..requests.len();
+        // The next request never sent (requests may be added as outcomes come in).
+        let mut fresh = 0;
         let mut again: VecDeque<usize> = VecDeque::new();
         let mut in_flight: Vec<(usize, InFlight, Bounds)> = Vec::with_capacity(window);
         let mut outcomes: Vec<(usize, Result<Response, TransportFailure>)> = Vec::new();
@@ -69,10 +75,17 @@ impl Transport for WasiHttp {
                 .partition(|(_, outcome)| !matches!(outcome, Ok(r) if (200..300).contains(&r.status)));
             outcomes = parse;
             for (index, outcome) in answered {
-                hand(each, index, outcome, &mut window, &mut again);
+                hand(each, index, outcome, &mut window, &mut again, &mut requests);
             }
             while in_flight.len() < window {
-                let Some(index) = again.pop_front().or_else(|| fresh.next()) else { break };
+                let index = match again.pop_front() {
+                    Some(index) => index,
+                    None if fresh < requests.len() => {
+                        fresh += 1;
+                        fresh - 1
+                    }
+                    None => break,
+                };
                 let Some(request) = requests.get(index) else { continue };
                 window = each(WindowEvent::Sent(index)).window.max(1);
                 let bounds = request.bounds.sent_at(self.now());
@@ -82,9 +95,9 @@ impl Transport for WasiHttp {
                 }
             }
             for (index, outcome) in std::mem::take(&mut outcomes) {
-                hand(each, index, outcome, &mut window, &mut again);
+                hand(each, index, outcome, &mut window, &mut again, &mut requests);
             }
-            let waiting = again.len() + fresh.len();
+            let waiting = again.len() + (requests.len() - fresh);
             if in_flight.is_empty() && waiting == 0 {
                 return;
             }
@@ -104,20 +117,22 @@ impl Transport for WasiHttp {
     }
 }
 
-/// Hand one outcome of a window to its caller, noting the window it keeps
-/// and whether to send the request again.
+/// Hand one outcome of a window to its caller, noting the window it keeps,
+/// whether to send the request again and the requests it adds.
 fn hand(
     each: &mut dyn FnMut(WindowEvent) -> WindowAnswer,
     index: usize,
     outcome: Result<Response, TransportFailure>,
     window: &mut usize,
     again: &mut VecDeque<usize>,
+    requests: &mut Vec<Request>,
 ) {
     let answer = each(WindowEvent::Done(index, outcome));
     *window = answer.window.max(1);
     if answer.resend {
         again.push_back(index);
     }
+    requests.extend(answer.more);
 }
 
 impl WasiHttp {

@@ -33,7 +33,7 @@ pub fn choose(plan: &mut Plan, users: u64, apps: u64) -> String {
     let per_app_bound = apps.saturating_mul(users.div_ceil(APP_USERS_PAGE).max(1));
     plan.access_by_app = plan.since.is_none() && !plan.provisioning && per_app_bound.saturating_mul(2) <= per_user;
     let counts = format!(
-        "{users} users, {apps} applications: {per_user} calls per user, at most {per_app_bound} per application"
+        "{users} users, {apps} applications: per-user plan {per_user} calls, per-application plan at most {per_app_bound}"
     );
     let why = if plan.since.is_some() {
         "an incremental sync reads changed users only"
@@ -102,8 +102,8 @@ mod tests {
         assert_eq!(
             by_app,
             "user_apps: access read per application (GET /api/2/apps/{id}/users); 1000 users, 67 applications: \
-             1000 calls per user, at most 67 per application; no application has provisioning, and per application \
-             costs at most half"
+             per-user plan 1000 calls, per-application plan at most 67; no application has provisioning, and per \
+             application costs at most half"
         );
         let by_user = choose(&mut plan(None, true), 1000, 67);
         assert!(by_user.starts_with("user_apps: access read per user (GET /api/2/users/{id}/apps); 1000 users"));

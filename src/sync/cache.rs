@@ -129,4 +129,10 @@ impl SyncCache {
     pub fn first_sighting(&mut self, key: &str) -> bool {
         self.emitted.insert(fingerprint(key))
     }
+
+    /// Whether `key` was emitted already in this instance (without
+    /// remembering it).
+    pub fn sighted(&self, key: &str) -> bool {
+        self.emitted.contains(&fingerprint(key))
+    }
 }

@@ -12,9 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
-use crate::client::pagination::{self, page_size, List};
-use crate::client::transport::Response;
-use crate::client::transport::Transport;
+use crate::client::pagination::{self, page_size, List, Page, PageCursor};
+use crate::client::transport::{memory, Response, Transport};
+use crate::client::ParseBudget;
+use crate::sync::cache::SyncCache;
 use crate::error::{Error, Result};
 use crate::logging;
 use crate::sync::access_plan;
@@ -205,8 +206,11 @@ pub static RELATIONSHIPS: [RelationshipType; 8] = [
 ];
 
 /// Users `i..` of the users page at `at.page`. The step that finishes a
-/// page also reads the next users page, in the same window as its per-user
-/// calls, so the users list never waits on its own.
+/// page also reads the next users page in the same window as its per-user
+/// calls, so the users list never waits on its own; when that page comes
+/// back while the window runs, its users' calls join the window too (up to
+/// [`EXTENSION_ROUNDS`] steps' worth), so the window does not drain between
+/// pages.
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
     let since = ctx.state.plan.since.map(crate::time::iso);
     let mut filters: Vec<(&str, &str)> = since.as_deref().map(|s| ("updated_since", s)).into_iter().collect();
@@ -227,7 +231,7 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
     let batch: Vec<Value> = page.items.iter().skip(at.i).take(size).cloned().collect();
     let next_i = at.i + batch.len();
     let last_batch = next_i >= page.items.len();
-    let next = if last_batch { page.next.clone().map(Position::at_page) } else { Some(Position { i: next_i, ..at.clone() }) };
+    let mut next = if last_batch { page.next.clone().map(Position::at_page) } else { Some(Position { i: next_i, ..at.clone() }) };
     let ahead = match (&page.next, last_batch && !per_user_kinds(ctx).is_empty()) {
         (Some(following), true) => Some(following.clone()),
         _ => None,
@@ -235,15 +239,34 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
     if !last_batch {
         ctx.cache.users_page = Some((at.page.clone(), page));
     }
-    let read_ahead = ahead.as_ref().map(|following| list.path_and_query(following));
-    let fetched = emit_users_and(ctx, &batch, read_ahead)?;
-    // A next page that failed is read again (and reported) by its own step.
-    if let (Some(following), Some(Ok((response, body)))) = (ahead, fetched) {
-        if let Ok(page) = pagination::parse_page(&list, &following, &response, body) {
-            ctx.cache.users_page = Some((following, page));
-        }
+    let read = emit_users_and(ctx, &batch, ahead.map(|following| (&list, following)))?;
+    let mut users = batch.len();
+    for (_, page) in &read.pages {
+        users += page.items.len();
+        next = page.next.clone().map(Position::at_page);
     }
-    Ok(StepOutcome::then(next, batch.len()))
+    // A next page that failed is read again (and reported) by its own step.
+    ctx.cache.users_page = read.ahead.or(ctx.cache.users_page.take());
+    Ok(StepOutcome::then(next, users))
+}
+
+/// A step reads the users pages that come back while its window runs, and
+/// their users' calls, up to this many steps' worth of per-user calls
+/// ([`Ctx::batch`]), while the parse budget projects to at most half full.
+const EXTENSION_ROUNDS: usize = 3;
+
+/// How many per-user responses a step parses before it decides whether a
+/// page read ahead joins it (their average size projects its memory).
+const SAMPLE: usize = 8;
+
+/// The users pages a step read beyond its own.
+#[derive(Default)]
+struct ReadAhead {
+    /// Pages whose users' calls went out in the step's window: the step
+    /// emits their users.
+    pages: Vec<(PageCursor, Page)>,
+    /// The page read last, whose users are left to the next step.
+    ahead: Option<(PageCursor, Page)>,
 }
 
 /// Per-user kinds still to read.
@@ -279,30 +302,166 @@ fn per_user_path(kind: Kind, user_id: u64) -> String {
     }
 }
 
-/// What the window read besides the per-user calls (the next users page).
-type Ahead = Option<Result<(Response, Value)>>;
+/// What a request of a step's window is for.
+enum Slot {
+    /// A users page, read ahead.
+    Page(PageCursor),
+    /// A per-user kind of a user.
+    User(u64, Kind),
+}
 
-/// Read the per-user kinds for `users` through one sliding window, with
-/// `ahead` (a path) first in it. A kind OneLogin refuses is settled (skipped
-/// or failed) and left out.
+/// A step's window as it grows: what each request is for, and the users
+/// pages read ahead whose users joined it.
+struct StepWindow<'a> {
+    /// The users list (when the step reads a page ahead).
+    list: Option<&'a List<'a>>,
+    wanted: Vec<Kind>,
+    /// The most per-user calls in the step.
+    most: usize,
+    /// What each request is for, in the order of the window's paths.
+    slots: Vec<Slot>,
+    /// The users whose calls are in the window.
+    in_step: BTreeSet<u64>,
+    read: ReadAhead,
+    /// A page read ahead, waiting until [`SAMPLE`] per-user responses are
+    /// parsed to project the step's memory from their average size.
+    pending: Option<(PageCursor, Page)>,
+    /// The parse budget spent when the last result came in.
+    seen: usize,
+    /// Parse cost and count of the per-user responses so far.
+    user_cost: usize,
+    user_parsed: usize,
+}
+
+impl StepWindow<'_> {
+    /// Add the calls for user `id` to `paths`.
+    fn add_user(&mut self, paths: &mut Vec<String>, id: u64) {
+        for kind in &self.wanted {
+            self.slots.push(Slot::User(id, *kind));
+            paths.push(per_user_path(*kind, id));
+        }
+        self.in_step.insert(id);
+    }
+
+    /// Note the result of request `index`, and return the paths it adds.
+    fn on_result(
+        &mut self,
+        cache: &SyncCache,
+        index: usize,
+        result: &Result<(Response, Value)>,
+        budget: &ParseBudget,
+    ) -> Vec<String> {
+        // What this response cost to parse (nothing if it failed).
+        let cost = budget.spent.saturating_sub(self.seen);
+        self.seen = budget.spent;
+        match (self.list, self.slots.get(index), result) {
+            (_, Some(Slot::User(..)), Ok(_)) => {
+                self.user_cost = self.user_cost.saturating_add(cost);
+                self.user_parsed += 1;
+            }
+            (Some(list), Some(Slot::Page(at)), Ok((response, body))) => {
+                let at = at.clone();
+                // One that breaks the paging guard is read again (and reported) by its own step.
+                self.pending = pagination::parse_page(list, &at, response, body.clone()).ok().map(|page| (at, page));
+            }
+            _ => {}
+        }
+        match self.pending.take() {
+            Some(pending) if self.user_parsed >= SAMPLE => self.extend(cache, budget, pending),
+            pending => {
+                self.pending = pending;
+                Vec::new()
+            }
+        }
+    }
+
+    /// Add the users of the page read ahead to the window, with the page
+    /// after it, if the step's per-user calls stay within `most` and what is
+    /// parsed so far plus the rest, at the average per-user size, within
+    /// half the parse budget; otherwise leave the page to the next step.
+    fn extend(&mut self, cache: &SyncCache, budget: &ParseBudget, (at, page): (PageCursor, Page)) -> Vec<String> {
+        let Some(list) = self.list else { return Vec::new() };
+        let mut fresh: Vec<u64> = Vec::new();
+        for id in page.items.iter().filter_map(id_of) {
+            if !cache.sighted(&USER.key(id)) && !self.in_step.contains(&id) && !fresh.contains(&id) {
+                fresh.push(id);
+            }
+        }
+        let new_calls = fresh.len() * self.wanted.len();
+        let step_calls = self.slots.iter().filter(|slot| matches!(slot, Slot::User(..))).count();
+        let to_come = (step_calls + new_calls).saturating_sub(self.user_parsed);
+        let average = self.user_cost / self.user_parsed.max(1);
+        let projected = budget.spent.saturating_add(average.saturating_mul(to_come));
+        if step_calls + new_calls > self.most || projected > memory::RESPONSE_BUDGET / 2 {
+            self.read.ahead = Some((at, page));
+            return Vec::new();
+        }
+        let mut added = Vec::new();
+        if let Some(following) = &page.next {
+            self.slots.push(Slot::Page(following.clone()));
+            added.push(list.path_and_query(following));
+        }
+        for id in fresh {
+            self.add_user(&mut added, id);
+        }
+        self.read.pages.push((at, page));
+        added
+    }
+}
+
+/// Read the per-user kinds for the users `ids` through one sliding window,
+/// with the users page `ahead` first in it; each page read ahead while the
+/// window runs adds its users' calls (and the page after it) to the window,
+/// within the step's bounds (see [`StepWindow::extend`]). A kind OneLogin
+/// refuses is settled (skipped or failed) and left out.
 fn read_per_user<T: Transport>(
     ctx: &mut Ctx<'_, T>,
-    ids: &[Option<u64>],
-    ahead: Option<String>,
-) -> Result<(Vec<PerUser>, Ahead)> {
-    let wanted = per_user_kinds(ctx);
-    let mut per_user: Vec<PerUser> = ids.iter().map(|_| PerUser::default()).collect();
-    let requests: Vec<(usize, Kind, String)> = ids
-        .iter()
-        .enumerate()
-        .filter_map(|(k, id)| id.map(|id| (k, id)))
-        .flat_map(|(k, id)| wanted.iter().map(move |kind| (k, *kind, per_user_path(*kind, id))))
-        .collect();
-    let paths: Vec<String> = ahead.iter().cloned().chain(requests.iter().map(|(_, _, path)| path.clone())).collect();
-    let mut results = ctx.client.get_json_many(&paths).into_iter();
-    let ahead = if ahead.is_some() { results.next() } else { None };
+    ids: &[u64],
+    ahead: Option<(&List<'_>, PageCursor)>,
+) -> Result<(BTreeMap<u64, PerUser>, ReadAhead)> {
+    let mut window = StepWindow {
+        list: ahead.as_ref().map(|(list, _)| *list),
+        wanted: per_user_kinds(ctx),
+        most: EXTENSION_ROUNDS.saturating_mul(ctx.batch(1)),
+        slots: Vec::new(),
+        in_step: BTreeSet::new(),
+        read: ReadAhead::default(),
+        pending: None,
+        seen: 0,
+        user_cost: 0,
+        user_parsed: 0,
+    };
+    let mut paths: Vec<String> = Vec::new();
+    if let Some((list, following)) = &ahead {
+        window.slots.push(Slot::Page(following.clone()));
+        paths.push(list.path_and_query(following));
+    }
+    for id in ids {
+        window.add_user(&mut paths, *id);
+    }
+    let Ctx { client, cache, .. } = ctx;
+    let results =
+        client.get_json_growing(paths, &mut |index, result, budget| window.on_result(cache, index, result, budget));
+    let StepWindow { slots, mut read, pending, .. } = window;
+    if let Some(undecided) = pending {
+        read.ahead = Some(undecided);
+    }
+    Ok((settle_per_user(ctx, &slots, results)?, read))
+}
+
+/// The per-user results of a step's window, by user. A kind OneLogin
+/// refuses is settled (skipped or failed) and left out; a retryable failure
+/// fails the step.
+fn settle_per_user<T: Transport>(
+    ctx: &mut Ctx<'_, T>,
+    slots: &[Slot],
+    results: Vec<Result<(Response, Value)>>,
+) -> Result<BTreeMap<u64, PerUser>> {
+    let mut per_user: BTreeMap<u64, PerUser> = BTreeMap::new();
     let mut refused: Vec<(Kind, Error)> = Vec::new();
-    for ((k, kind, _), result) in requests.into_iter().zip(results) {
+    for (slot, result) in slots.iter().zip(results) {
+        let Slot::User(id, kind) = slot else { continue };
+        let (id, kind) = (*id, *kind);
         let items = match result {
             Ok((_, Value::Array(items))) => items,
             // v1 shape, or the `[[]]` quirk of an empty list.
@@ -325,17 +484,16 @@ fn read_per_user<T: Transport>(
             }
         };
         let items: Vec<Value> = items.into_iter().filter(Value::is_object).collect();
-        if let Some(slot) = per_user.get_mut(k) {
-            if kind == Kind(&MFA_DEVICES) {
-                slot.devices = Some(items);
-            } else {
-                slot.apps = Some(items);
-            }
+        let slot = per_user.entry(id).or_default();
+        if kind == Kind(&MFA_DEVICES) {
+            slot.devices = Some(items);
+        } else {
+            slot.apps = Some(items);
         }
     }
     for (kind, error) in refused {
         ctx.state.give_up(kind, &error);
-        for slot in &mut per_user {
+        for slot in per_user.values_mut() {
             if kind == Kind(&MFA_DEVICES) {
                 slot.devices = None;
             } else {
@@ -343,7 +501,7 @@ fn read_per_user<T: Transport>(
             }
         }
     }
-    Ok((per_user, ahead))
+    Ok(per_user)
 }
 
 /// What mapping a user joins with.
@@ -366,18 +524,31 @@ pub fn emit_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result
     emit_users_and(ctx, users, None).map(|_| ())
 }
 
-/// [`emit_users`], reading `ahead` (a path) in the same window as the
-/// per-user calls; its result is returned.
-fn emit_users_and<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value], ahead: Option<String>) -> Result<Ahead> {
+/// The users to map: with `role_ids`, normalized, each once per sync.
+fn fresh_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result<Vec<Value>> {
     let users: Vec<Value> = with_role_ids(ctx, users)?.iter().map(user_fields::normalize).collect();
-    let users: Vec<&Value> = users.iter().filter(|user| fresh_user(ctx, user)).collect();
-    let ids: Vec<Option<u64>> = users.iter().map(|user| id_of(user)).collect();
-    let (mut per_user, ahead) = read_per_user(ctx, &ids, ahead)?;
+    Ok(users.into_iter().filter(|user| fresh_user(ctx, user)).collect())
+}
+
+/// [`emit_users`], reading the users page `ahead` in the same window as the
+/// per-user calls, and the users of the pages read ahead that joined it.
+fn emit_users_and<T: Transport>(
+    ctx: &mut Ctx<'_, T>,
+    users: &[Value],
+    ahead: Option<(&List<'_>, PageCursor)>,
+) -> Result<ReadAhead> {
+    let mut users = fresh_users(ctx, users)?;
+    let ids: Vec<u64> = users.iter().filter_map(id_of).collect();
+    let (mut per_user, read) = read_per_user(ctx, &ids, ahead)?;
+    for (_, page) in &read.pages {
+        users.extend(fresh_users(ctx, &page.items)?);
+    }
     if ctx.state.plan.access_by_app && ctx.pending(Kind(&USER_APPS)) {
         let access = joins::app_access(ctx)?;
-        for (slot, id) in per_user.iter_mut().zip(&ids) {
-            let apps = id.and_then(|id| access.get(&id)).map(Vec::as_slice).unwrap_or_default();
-            slot.apps = Some(apps.iter().map(|app| access_plan::app_without_provisioning(*app)).collect());
+        for id in users.iter().filter_map(id_of) {
+            let apps = access.get(&id).map(Vec::as_slice).unwrap_or_default();
+            per_user.entry(id).or_default().apps =
+                Some(apps.iter().map(|app| access_plan::app_without_provisioning(*app)).collect());
         }
     }
     // Make sure the joins are in memory, then borrow them.
@@ -406,14 +577,15 @@ fn emit_users_and<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value], ahead: Op
         groups: ctx.state.selected(Kind(&GROUPS)),
         roles_selected: ctx.state.selected(Kind(&ROLES)),
     };
-    for (object, extra) in users.into_iter().zip(per_user) {
+    for object in &users {
         let Some(user_id) = id_of(object) else {
             logging::warn("skipped a user without a numeric id");
             continue;
         };
+        let extra = per_user.remove(&user_id).unwrap_or_default();
         emit_user(ctx.out, &joins, user_id, object, &extra);
     }
-    Ok(ahead)
+    Ok(read)
 }
 
 /// The users, each with `role_ids`: when OneLogin listed a user without
