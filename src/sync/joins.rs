@@ -181,9 +181,12 @@ pub fn events_list<'a>(window: &'a [(&'a str, &'a str)]) -> List<'a> {
     List::v1("/api/1/events", page_size::EVENTS).with_filters(window)
 }
 
-/// The filters of the app-login read: the window and `event_type_id=8`.
+/// The filter of the app-login read besides the window: `event_type_id=8`.
+pub const APP_LOGIN_FILTER: (&str, &str) = ("event_type_id", APP_LOGIN_TYPE);
+
+/// The filters of the app-login read: the window and [`APP_LOGIN_FILTER`].
 pub fn app_login_filters<'a>(since: &'a str, until: &'a str) -> [(&'a str, &'a str); 3] {
-    [("since", since), ("until", until), ("event_type_id", APP_LOGIN_TYPE)]
+    [("since", since), ("until", until), APP_LOGIN_FILTER]
 }
 
 /// [`super::cache::EVENT_APP_LOGIN`] as a query value.
