@@ -17,9 +17,8 @@
 use serde_json::Value;
 
 use super::cache::{Collecting, EventJoin, SyncCache};
-use super::joins;
 use super::step::{Ctx, Lane, Position, StepOutcome};
-use crate::client::pagination::{self, fingerprint, List, PageCursor};
+use crate::client::pagination::{self, fingerprint, page_size, List, PageCursor};
 use crate::client::transport::Transport;
 use crate::error::{Error, Result};
 use crate::vocabulary::id_value;
@@ -41,6 +40,61 @@ pub struct EventRead {
     pub collected: fn(&mut SyncCache) -> &mut Option<EventJoin>,
 }
 
+/// Every event, collected into `events` (the events phase's read).
+pub const EVENTS: EventRead =
+    EventRead { filters: &[], collecting: |cache| &mut cache.events_collecting, collected: |cache| &mut cache.events };
+
+/// The app logins only (`event_type_id=8`), collected into `app_logins`
+/// (the app logins phase's read).
+pub const APP_LOGINS: EventRead = EventRead {
+    filters: &[APP_LOGIN_FILTER],
+    collecting: |cache| &mut cache.app_logins_collecting,
+    collected: |cache| &mut cache.app_logins,
+};
+
+/// The filter of the app-login read besides the window.
+const APP_LOGIN_FILTER: (&str, &str) = ("event_type_id", APP_LOGIN_TYPE);
+
+/// [`super::cache::EVENT_APP_LOGIN`] as a query value.
+const APP_LOGIN_TYPE: &str = "8";
+
+/// The `since`/`until` bounds of the events window as ISO 8601 texts, or
+/// `None` when the start time is unknown (no `Date` header seen).
+fn event_window<T: Transport>(ctx: &Ctx<'_, T>) -> Option<(String, String)> {
+    let (since, until) = event_bounds(ctx)?;
+    Some((crate::time::iso(since), crate::time::iso(until)))
+}
+
+/// [`event_window`] in unix seconds: since the checkpoint, or over the
+/// configured lookback; until the sync's start.
+fn event_bounds<T: Transport>(ctx: &Ctx<'_, T>) -> Option<(i64, i64)> {
+    let t0 = ctx.state.plan.t0?;
+    let lookback = i64::from(ctx.client.config().event_lookback_days).saturating_mul(86_400);
+    Some((ctx.state.plan.since.unwrap_or(t0.saturating_sub(lookback)), t0))
+}
+
+/// The events list of the window (and any other filters).
+fn events_list<'a>(window: &'a [(&'a str, &'a str)]) -> List<'a> {
+    List::v1("/api/1/events", page_size::EVENTS).with_filters(window)
+}
+
+/// The whole window of `read`, read in this one step into its join (as
+/// its phase reads it: in time slices side by side on a full sync), and
+/// nothing emitted: what an instance that resumed a sync from a cursor reads
+/// again (`joins.rs`). Without a start time the join is empty.
+pub fn read_whole<T: Transport>(ctx: &mut Ctx<'_, T>, read: &EventRead) -> Result<()> {
+    if event_bounds(ctx).is_none() {
+        *(read.collected)(ctx.cache) = Some(EventJoin::default());
+        return Ok(());
+    }
+    *(read.collecting)(ctx.cache) = None;
+    let mut at = Position::start();
+    while let Some(next) = step(ctx, &at, read, |_, _| {})?.next {
+        at = next;
+    }
+    Ok(())
+}
+
 /// One step of reading the events window: its first page (or the page of
 /// the one chain at `at`); or, once a full sync cut the window into lanes,
 /// one page of every lane at once. `each` is called with every event taken
@@ -49,8 +103,7 @@ pub fn step<T: Transport, F>(ctx: &mut Ctx<'_, T>, at: &Position, read: &EventRe
 where
     F: FnMut(&mut Ctx<'_, T>, &Value),
 {
-    let (Some((since, until)), Some((since_at, until_at))) = (joins::event_window(ctx), joins::event_bounds(ctx))
-    else {
+    let (Some((since, until)), Some((since_at, until_at))) = (event_window(ctx), event_bounds(ctx)) else {
         return Err(Error::unexpected(200, "the token response", "a Date header, to set the event window"));
     };
     let mut join = Collecting::resume((read.collecting)(ctx.cache), &key(at), &key(&Position::start()));
@@ -58,7 +111,7 @@ where
         return lanes_step(ctx, at, read, join, each);
     }
     let window = filters(&since, &until, read.filters);
-    let page = ctx.client.page(&joins::events_list(&window), &at.page)?;
+    let page = ctx.client.page(&events_list(&window), &at.page)?;
     let last_id = take_in(ctx, &page.items, 0, join.as_mut(), &mut each);
     let taken = page.items.len();
     let lanes = match (&page.next, *at == Position::start() && ctx.state.plan.since.is_none()) {
@@ -95,7 +148,7 @@ where
         at.lanes.iter().map(|lane| (crate::time::iso(lane.since), crate::time::iso(lane.until))).collect();
     let windows: Vec<Vec<(&str, &str)>> =
         bounds.iter().map(|(since, until)| filters(since, until, read.filters)).collect();
-    let lists: Vec<List<'_>> = windows.iter().map(|window| joins::events_list(window)).collect();
+    let lists: Vec<List<'_>> = windows.iter().map(|window| events_list(window)).collect();
     let paths: Vec<String> = lists.iter().zip(&at.lanes).map(|(list, lane)| list.path_and_query(&lane.at)).collect();
     let results = ctx.client.get_json_many(&paths);
     let mut lanes = Vec::new();
@@ -207,6 +260,15 @@ fn keep<T: Transport>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_app_login_filter_names_the_app_login_type() {
+        assert_eq!(APP_LOGIN_TYPE, super::super::cache::EVENT_APP_LOGIN.to_string());
+        let filters = filters("a", "b", APP_LOGINS.filters);
+        let query = events_list(&filters).path_and_query(&PageCursor::first());
+        assert!(query.ends_with("&since=a&until=b&event_type_id=8"), "{query}");
+        assert!(EVENTS.filters.is_empty(), "the events phase reads every type");
+    }
 
     #[test]
     fn slices_follow_the_first_pages_density_and_cover_the_rest_of_the_window() {

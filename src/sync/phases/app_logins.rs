@@ -12,9 +12,8 @@
 
 use crate::client::transport::Transport;
 use crate::error::Result;
-use crate::sync::joins;
 use crate::sync::kinds::Kind;
-use crate::sync::lanes::{self, EventRead};
+use crate::sync::lanes;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
 
 use super::events::EVENTS;
@@ -30,17 +29,9 @@ pub static PHASE: PhaseSpec = PhaseSpec {
     relationships: &[],
 };
 
-/// How the phase reads its window: the app logins only, collected into
-/// `app_logins`.
-const READ: EventRead = EventRead {
-    filters: &[joins::APP_LOGIN_FILTER],
-    collecting: |cache| &mut cache.app_logins_collecting,
-    collected: |cache| &mut cache.app_logins,
-};
-
 /// One step of app logins: the window's first page; then, on a full sync
 /// whose window has many pages, one page of each time slice (lane) at once,
 /// as the events phase reads (see `lanes.rs`).
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
-    lanes::step(ctx, at, &READ, |_, _| {})
+    lanes::step(ctx, at, &lanes::APP_LOGINS, |_, _| {})
 }

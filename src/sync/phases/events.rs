@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::identity::connector::types::AccessLevel;
 use crate::logging;
 use crate::sync::kinds::{Kind, KindSpec};
-use crate::sync::lanes::{self, EventRead};
+use crate::sync::lanes;
 use crate::sync::mapping;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
 use crate::vocabulary::{RelationshipType, APPLICATION, EVENT, HAS, USER};
@@ -57,20 +57,12 @@ pub static PHASE: PhaseSpec = PhaseSpec {
     ],
 };
 
-/// How the events phase reads its window: every event, collected into
-/// `events`.
-const READ: EventRead = EventRead {
-    filters: &[],
-    collecting: |cache| &mut cache.events_collecting,
-    collected: |cache| &mut cache.events,
-};
-
 /// One step of events: the window's first page; then, on a full sync whose
 /// window has many pages, one page of each time slice (lane) at once (see
 /// `lanes.rs`). Every event is emitted once, and collected for the users
 /// phase.
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
-    lanes::step(ctx, at, &READ, emit)
+    lanes::step(ctx, at, &lanes::EVENTS, emit)
 }
 
 /// Emit an event (once), with its links.
