@@ -341,8 +341,9 @@ async fn sync_matches_the_simulators_ground_truth_for_every_kind() {
 /// A sync of `kinds` costs exactly the documented minimum, counted by the
 /// harness per endpoint and by the simulator, under both answers to whether the
 /// last page carries an `After-Cursor`. A long events window is read in time
-/// slices side by side; the minimum counts each slice's pages, for the window
-/// the connector chose by its clock (the simulator records it).
+/// slices side by side (every event with `events`, the app logins alone with
+/// `app_logins`); the minimum counts each slice's pages, for the window the
+/// connector chose by its clock (the simulator records it).
 async fn assert_minimum_requests(kinds: &[&str]) {
     for last_page in LAST_PAGE_ANSWERS {
         println!("last page: {last_page:?}");
@@ -371,7 +372,7 @@ async fn assert_minimum_requests(kinds: &[&str]) {
             *minimum.entry(term.endpoint.to_string()).or_default() += term.calls;
         }
         println!("requests for a {}-user tenant, kinds {kinds:?}: {spent:#?}", tenant.users.len());
-        if selected.contains("events") {
+        if selected.contains("events") || selected.contains("app_logins") {
             assert!(windows.len() > 2, "the events window is read in slices: {windows:?}");
         }
         assert_eq!(spent, minimum, "harness counter, per endpoint");
@@ -467,12 +468,13 @@ async fn progress_counts_phases_and_objects_overall_and_the_effective_concurrenc
     default.await.unwrap().expect("sync");
 }
 
-/// How [`pages_from`] asks for pages: `max_items` and `concurrency` (0 = the
-/// default).
+/// How [`pages_from`] asks for pages: `max_items`, `concurrency` (0 = the
+/// default) and the kinds (empty = the default ones).
 #[derive(Clone, Copy)]
 struct Paging {
     max_items: u32,
     concurrency: u32,
+    kinds: &'static [&'static str],
 }
 
 /// Every page of a sync from `cursor` on, as records, in a fresh instance.
@@ -481,8 +483,12 @@ async fn pages_from(fixture: &Fixture, cursor: Option<String>, options: Paging) 
     let mut pages = Vec::new();
     let mut cursor = cursor;
     loop {
-        let request =
-            SyncOptions { max_items: options.max_items, concurrency: options.concurrency, ..Default::default() };
+        let request = SyncOptions {
+            max_items: options.max_items,
+            concurrency: options.concurrency,
+            kinds: options.kinds.iter().map(|k| k.to_string()).collect(),
+            ..Default::default()
+        };
         let page = instance.sync_page(request.request(cursor)).await.unwrap().expect("page");
         let next = page.next_cursor.clone();
         if let Some(c) = &next {
@@ -518,7 +524,7 @@ async fn resuming_in_a_fresh_instance_at_every_page_boundary_loses_and_repeats_n
     // window full for 16 rounds): every step boundary of every kind is a
     // resume point.
     // Concurrency 1 keeps the per-user batches small: more step boundaries.
-    let paging = Paging { max_items: 1, concurrency: 1 };
+    let paging = Paging { max_items: 1, concurrency: 1, kinds: &[] };
     let fixture = Fixture::new(40, 3).await;
     let baseline = pages_from(&fixture, None, paging).await;
     assert!(baseline.len() >= 12, "enough pages to make the test meaningful: {}", baseline.len());
@@ -537,7 +543,7 @@ async fn resuming_a_larger_tenant_at_seeded_random_pages_loses_and_repeats_nothi
     // concurrency (the pages read ahead join its window), so fewer users
     // would give too few pages to pick resume points from.
     let fixture = Fixture::new(1000, 11).await;
-    let paging = Paging { max_items: 100, concurrency: 0 };
+    let paging = Paging { max_items: 100, concurrency: 0, kinds: &[] };
     let baseline = pages_from(&fixture, None, paging).await;
     assert!(baseline.len() > 10, "pages: {}", baseline.len());
     // The users steps that read pages ahead give the records one by one
@@ -547,7 +553,7 @@ async fn resuming_a_larger_tenant_at_seeded_random_pages_loses_and_repeats_nothi
         records.sort();
         records
     };
-    let serial = pages_from(&fixture, None, Paging { max_items: 100, concurrency: 1 }).await;
+    let serial = pages_from(&fixture, None, Paging { max_items: 100, concurrency: 1, kinds: &[] }).await;
     assert!(serial.len() > baseline.len(), "{} pages one by one, {} read ahead", serial.len(), baseline.len());
     assert_eq!(union(&serial), union(&baseline), "the same records at concurrency 1 and 8");
     // A small xorshift from the seed picks the resume points.
@@ -560,6 +566,117 @@ async fn resuming_a_larger_tenant_at_seeded_random_pages_loses_and_repeats_nothi
         println!("seed {seed}: resuming after page {}", k + 1);
         assert_resume_after(&fixture, &baseline, k, paging).await;
     }
+}
+
+/// A tenant whose app logins fill a 90-day window with enough pages to be
+/// read in time slices (about one a day per active user).
+async fn busy_logins_fixture(users: usize, seed: u64) -> Fixture {
+    let config = SimulatorConfig {
+        users,
+        seed,
+        rate_limit_per_hour: None,
+        app_logins_per_user_per_day: 1.0,
+        ..Default::default()
+    };
+    Fixture::with_config(config).await
+}
+
+/// Whether a cursor stands within the time slices of an events window.
+fn within_slices(cursor: &str) -> bool {
+    use base64::Engine as _;
+    let body = cursor.split_once('.').map_or(cursor, |(body, _)| body);
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body).expect("a cursor's body");
+    let wire: Value = serde_json::from_slice(&json).expect("a cursor's JSON");
+    wire.get("lanes").and_then(Value::as_array).is_some_and(|lanes| !lanes.is_empty())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resuming_within_the_time_slices_loses_and_repeats_nothing() {
+    let fixture = busy_logins_fixture(120, 13).await;
+    // max-items 0: a page a step, so the slices' steps end pages too.
+    for kinds in [&["app_logins"][..], &["events"][..]] {
+        let paging = Paging { max_items: 0, concurrency: 8, kinds };
+        let baseline = pages_from(&fixture, None, paging).await;
+        let within: Vec<usize> =
+            (0..baseline.len() - 1).filter(|k| baseline[*k].1.as_deref().is_some_and(within_slices)).collect();
+        println!("{kinds:?}: {} pages, {} of them end within the slices", baseline.len(), within.len());
+        assert!(within.len() > 3, "the window is read in slices over several steps: {within:?}");
+        // The first step of the slices, one in the middle, the last.
+        for k in [within[0], within[within.len() / 2], within[within.len() - 1]] {
+            assert_resume_after(&fixture, &baseline, k, paging).await;
+        }
+        if kinds == ["app_logins"] {
+            // Past the slices, a fresh instance reads the app logins again for
+            // the users' grants: the same window, in the same slices.
+            let after = within[within.len() - 1] + 1;
+            assert!(after + 1 < baseline.len(), "the users phase follows");
+            let until_ms = fixture.sim.event_windows()[0].1;
+            fixture.sim.reset_counts();
+            let before = fixture.harness.request_log().counts();
+            assert_resume_after(&fixture, &baseline, after, paging).await;
+            let spent = counts_since(&before, &fixture.harness.request_log().counts());
+            let windows = fixture.sim.event_windows();
+            assert!(windows.len() > 2 && windows[0].1 == until_ms, "read again in slices: {windows:?}");
+            let calls = bench::app_login_pages(&fixture.sim.tenant(), until_ms, 8);
+            assert_eq!(spent.get("GET /api/1/events"), Some(&calls), "{spent:?}");
+        }
+    }
+}
+
+/// The last login on each user-to-application grant.
+fn grant_logins(output: &SyncOutput) -> BTreeMap<(String, String), Value> {
+    rels(output, "ASSIGNED", "onelogin_user:", "onelogin_application:")
+        .into_iter()
+        .map(|r| ((r.from_key.clone(), r.to_key.clone()), props(&r.properties)["last_login"].clone()))
+        .collect()
+}
+
+/// The last login per (user key, application key) among the tenant's app
+/// logins in the window `(since_ms, until_ms)`.
+fn logins_in(tenant: &Tenant, (since_ms, until_ms): (i64, i64)) -> BTreeMap<(String, String), String> {
+    let mut last: BTreeMap<(String, String), String> = BTreeMap::new();
+    for event in tenant.all_events_between(since_ms, until_ms) {
+        let (Some(user), Some(app), 8) = (event.user_id, event.app_id, event.event_type_id) else { continue };
+        let at = host_test::simulator::tenant::iso_millis(event.created_at_ms);
+        let entry = last.entry((format!("onelogin_user:{user}"), format!("onelogin_application:{app}"))).or_default();
+        if at > *entry {
+            *entry = at;
+        }
+    }
+    last
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn app_logins_read_in_slices_give_the_same_last_logins_as_one_chain() {
+    let fixture = busy_logins_fixture(150, 21).await;
+    let tenant = fixture.sim.tenant();
+    let sync = |concurrency| SyncOptions {
+        max_items: PAGE,
+        kinds: vec!["app_logins".into()],
+        concurrency,
+        ..Default::default()
+    };
+    let serial = fixture.sync_with(&sync(1)).await.expect("sync at concurrency 1");
+    let serial_windows = fixture.sim.event_windows();
+    assert_eq!(serial_windows.len(), 1, "one chain of pages over one window: {serial_windows:?}");
+    fixture.sim.reset_counts();
+    let sliced = fixture.sync_with(&sync(8)).await.expect("sync at concurrency 8");
+    let sliced_windows = fixture.sim.event_windows();
+    assert!(sliced_windows.len() > 2, "the window and its slices: {sliced_windows:?}");
+    assert!(read_to_the_end(&serial.report) && read_to_the_end(&sliced.report), "{:?}", sliced.report);
+
+    // Each sync's grants carry the last login of its own window, by the tenant.
+    let whole = sliced_windows.iter().copied().min_by_key(|&(since, until)| (since, -until)).expect("a window");
+    for (output, window) in [(&serial, serial_windows[0]), (&sliced, whole)] {
+        let truth = logins_in(&tenant, window);
+        for (pair, login) in grant_logins(output) {
+            assert_eq!(login.as_str(), truth.get(&pair).map(String::as_str), "{pair:?} in {window:?}");
+        }
+    }
+    let logins = grant_logins(&sliced);
+    let with_login = logins.values().filter(|login| login.is_string()).count();
+    assert!(with_login > logins.len() / 2, "{with_login} of {} grants have a login", logins.len());
+    assert_eq!(logins, grant_logins(&serial), "the same last logins, sliced or in one chain");
 }
 
 #[tokio::test(flavor = "multi_thread")]

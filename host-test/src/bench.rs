@@ -24,7 +24,7 @@ pub mod cpu;
 pub mod realistic;
 pub mod throttled;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -33,9 +33,10 @@ use anyhow::Context as _;
 
 use crate::harness::types::{ConnectorError, KindReport, KindStatus, SyncKind};
 use crate::harness::{sync_pages, Harness, HarnessConfig, Limits, SyncOptions};
+use crate::simulator::events::EVENT_LOGGED_INTO_APP;
 use crate::simulator::rules::role_arns;
 use crate::simulator::tenant::now_millis;
-use crate::simulator::{limits, Simulator, SimulatorConfig, Tenant};
+use crate::simulator::{limits, Event, Simulator, SimulatorConfig, Tenant};
 
 /// The concurrency of the second run when the caller does not choose one.
 pub const DEFAULT_CONCURRENCY: u32 = 8;
@@ -94,7 +95,7 @@ pub fn minimum_terms(tenant: &Tenant, kinds: &BTreeSet<String>, sync_start_ms: i
 }
 
 /// [`minimum_terms`] for a sync at `concurrency` (it decides how many time
-/// slices of the events window are read side by side).
+/// slices of the events or app-logins window are read side by side).
 pub fn minimum_terms_at(
     tenant: &Tenant,
     kinds: &BTreeSet<String>,
@@ -156,14 +157,10 @@ pub fn minimum_terms_at(
             term("privileges", "GET /api/1/privileges/{id}/roles", privileges);
         }
     }
-    let since_ms = sync_start_ms.saturating_sub(EVENTS_LOOKBACK_MS);
     if has("events") {
         term("events", "GET /api/1/events", event_pages(tenant, sync_start_ms, concurrency));
     } else if has("app_logins") {
-        // Only the app logins (`event_type_id=8`): the stored ones and the generated ones.
-        let stored = tenant.events_between(since_ms, i64::MAX).iter().filter(|e| e.event_type_id == 8).count();
-        let logins = stored + tenant.app_logins.between(since_ms, i64::MAX).count();
-        term("app_logins", "GET /api/1/events", pages(logins, EVENTS_PAGE));
+        term("app_logins", "GET /api/1/events", app_login_pages(tenant, sync_start_ms, concurrency));
     }
     if access_by_app {
         let calls = tenant.apps.iter().map(|a| pages(tenant.app_user_ids(a.id).len(), limits::APP_USERS)).sum();
@@ -185,20 +182,61 @@ pub fn minimum_terms_at(
 /// by), Σ over the slices of max(1, ⌈events in the slice / 50⌉). Every event
 /// of the window counts, the generated app logins included.
 pub fn event_pages(tenant: &Tenant, sync_start_ms: i64, concurrency: usize) -> u64 {
+    window_pages(sync_start_ms, concurrency, |since_ms, until_ms| stamps(tenant, since_ms, until_ms))
+}
+
+/// [`event_pages`] for a full sync with `app_logins` (and without
+/// `events`): the same rule over the app logins only (`event_type_id=8`,
+/// the stored ones and the generated ones), the events the connector asks for.
+pub fn app_login_pages(tenant: &Tenant, sync_start_ms: i64, concurrency: usize) -> u64 {
+    window_pages(sync_start_ms, concurrency, |since_ms, until_ms| {
+        stamps(tenant, since_ms, until_ms).filter(|&(_, _, kind)| kind == EVENT_LOGGED_INTO_APP)
+    })
+}
+
+/// An event as the cost formulas see it: its id, `created_at` (unix
+/// milliseconds) and type.
+type Stamp = (u64, i64, u32);
+
+/// The tenant's events (stored and generated) with `since_ms <= created_at <
+/// until_ms`, in no particular order.
+fn stamps(tenant: &Tenant, since_ms: i64, until_ms: i64) -> impl Iterator<Item = Stamp> + '_ {
+    let stamp = |e: &Event| (e.id, e.created_at_ms, e.event_type_id);
+    let stored = tenant.events_between(since_ms, until_ms).iter().map(stamp);
+    stored.chain(tenant.app_logins.between(since_ms, until_ms).map(move |e| stamp(&e)))
+}
+
+/// The calls of a full sync's read of the 90-day events window ending at
+/// `sync_start_ms` (whole seconds) at `concurrency`, whose events
+/// `events(since_ms, until_ms)` lists: see [`event_pages`]. The events are
+/// counted as they stream by (a large tenant's window is not held at once).
+fn window_pages<I: Iterator<Item = Stamp>>(
+    sync_start_ms: i64,
+    concurrency: usize,
+    events: impl Fn(i64, i64) -> I,
+) -> u64 {
     let until = sync_start_ms.div_euclid(1000);
     let since = until - EVENTS_LOOKBACK_MS / 1000;
-    let between = |since: i64, until: i64| tenant.all_events_between(since * 1000, until * 1000);
-    let window = between(since, until);
-    if window.len() <= EVENTS_PAGE {
+    let between = |since: i64, until: i64| events(since * 1000, until * 1000);
+    let in_window = between(since, until).count();
+    if in_window <= EVENTS_PAGE {
         return 1;
     }
-    // The first page: the window's first 50 events by id; its latest event's second.
-    let last_at = window.iter().take(EVENTS_PAGE).map(|e| e.created_at_ms.div_euclid(1000)).max();
+    // The first page: the window's first 50 events by id (the 50 smallest
+    // kept in a max-heap); its latest event's second.
+    let mut first = BinaryHeap::with_capacity(EVENTS_PAGE + 1);
+    for (id, at, _) in between(since, until) {
+        first.push((id, at));
+        if first.len() > EVENTS_PAGE {
+            first.pop();
+        }
+    }
+    let last_at = first.iter().map(|(_, at)| at.div_euclid(1000)).max();
     let slices = onelogin_connector::event_slices(since, until, last_at, concurrency);
     if slices.is_empty() {
-        return pages(window.len(), EVENTS_PAGE);
+        return pages(in_window, EVENTS_PAGE);
     }
-    1 + slices.iter().map(|&(since, until)| pages(between(since, until).len(), EVENTS_PAGE)).sum::<u64>()
+    1 + slices.iter().map(|&(since, until)| pages(between(since, until).count(), EVENTS_PAGE)).sum::<u64>()
 }
 
 /// The fewest OneLogin API calls a full sync of `kinds` can make on
@@ -220,7 +258,7 @@ pub fn event_pages(tenant: &Tenant, sync_start_ms: i64, concurrency: usize) -> u
 /// | `aws_iam_roles` | `GET /api/2/apps/{id}/users` for each app with enabled `set_role` rules | Σ max(1, ⌈app users / 1000⌉) |
 /// | `privileges` | `GET /api/1/privileges`, `/{id}/users`, `/{id}/roles` | 1 + 2 × privileges |
 /// | `events` | `GET /api/1/events?since=now−90d&until=now` | max(1, ⌈events in the window / 50⌉), or when the connector reads time slices side by side ([`event_pages`]): 1 + Σ over slices of max(1, ⌈events in the slice / 50⌉) |
-/// | `app_logins` (without `events`) | `GET /api/1/events?since=now−90d&event_type_id=8` | max(1, ⌈app logins since now − 90 days / 50⌉) |
+/// | `app_logins` (without `events`) | `GET /api/1/events?since=now−90d&until=now&event_type_id=8` | the `events` rule over the app logins only ([`app_login_pages`]): max(1, ⌈app logins in the window / 50⌉), or 1 + Σ over slices of max(1, ⌈app logins in the slice / 50⌉) |
 /// | `user_apps` | `GET /api/2/users/{id}/apps` | users; or, when no app has provisioning and apps × ⌈users / 1000⌉ ≤ users / 2, `GET /api/2/apps/{id}/users`: Σ max(1, ⌈app users / 1000⌉), and then no `aws_iam_roles` term |
 /// | `mfa_devices` | `GET /api/2/mfa/users/{id}/devices` | users |
 ///
@@ -1111,16 +1149,19 @@ mod tests {
         assert_eq!(minimum(&["events"]), event_calls, "7 pages: too few to slice");
         // The default concurrency: the first page, then the connector's time
         // slices of the rest (when it cuts any), each at least one call.
-        let sliced = |tenant: &Tenant| {
+        // `only`: the one event type read (app logins alone read type 8).
+        let sliced = |tenant: &Tenant, only: Option<u32>| {
             let until = now.div_euclid(1000);
             let since = until - 90 * 86_400;
-            let window = tenant.all_events_between(since * 1000, until * 1000);
+            let between = |a: i64, b: i64| {
+                let mut events = tenant.all_events_between(a * 1000, b * 1000);
+                events.retain(|e| only.is_none_or(|t| e.event_type_id == t));
+                events
+            };
+            let window = between(since, until);
             let last_at = window.iter().take(50).map(|e| e.created_at_ms.div_euclid(1000)).max();
             let slices = onelogin_connector::event_slices(since, until, last_at, 8);
-            let calls: u64 = slices
-                .iter()
-                .map(|(a, b)| tenant.all_events_between(a * 1000, b * 1000).len().div_ceil(50).max(1) as u64)
-                .sum();
+            let calls: u64 = slices.iter().map(|(a, b)| between(*a, *b).len().div_ceil(50).max(1) as u64).sum();
             (slices.len(), 1 + calls)
         };
 
@@ -1131,10 +1172,17 @@ mod tests {
         let generated = busy.app_logins.between(since, i64::MAX).count();
         assert!(generated > 10_000, "about 2 a day per active user: {generated}");
         let busy_minimum = |kinds: &[&str]| minimum_terms(&busy, &set(kinds), now).iter().map(|t| t.calls).sum::<u64>();
-        assert_eq!(busy_minimum(&["app_logins"]), (logins + generated).div_ceil(50) as u64);
+        // App logins alone: one chain at concurrency 1; at the default, the
+        // first page and the slices of the rest, by the same rule as events.
+        let login_chain = (logins + generated).div_ceil(50) as u64;
+        assert_eq!(serial(&busy, &["app_logins"]), login_chain);
+        let (slices, calls) = sliced(&busy, Some(8));
+        assert!(slices > 1, "a long window of app logins is read in slices");
+        assert_eq!(busy_minimum(&["app_logins"]), calls);
+        assert!((login_chain..=login_chain + slices as u64).contains(&calls), "a part-filled page per slice at most");
         let chain = (in_window + generated).div_ceil(50) as u64;
         assert_eq!(serial(&busy, &["events", "app_logins"]), chain);
-        let (slices, calls) = sliced(&busy);
+        let (slices, calls) = sliced(&busy, None);
         assert!(slices > 1, "a long window is read in slices");
         assert_eq!(busy_minimum(&["events", "app_logins"]), calls);
         assert!((chain..=chain + slices as u64).contains(&calls), "each slice may end on a part-filled page");

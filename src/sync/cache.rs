@@ -102,13 +102,14 @@ pub struct SyncCache {
     pub events: Option<EventJoin>,
     /// Events collected while the events phase runs.
     /// (Keyed by a fingerprint of the events phase's position: see
-    /// `phases/events.rs`.)
+    /// `lanes.rs`.)
     pub events_collecting: Option<Collecting<u64, EventJoin>>,
     /// What the app-login events (type 8 only) of the window say, when the
     /// `events` kind did not read every event.
     pub app_logins: Option<EventJoin>,
-    /// App logins collected while the app logins phase runs.
-    pub app_logins_collecting: Option<Collecting<PageCursor, EventJoin>>,
+    /// App logins collected while the app logins phase runs (keyed as
+    /// `events_collecting`).
+    pub app_logins_collecting: Option<Collecting<u64, EventJoin>>,
     /// The users page being worked through, by where it was read.
     pub users_page: Option<(PageCursor, Page)>,
     /// Fingerprints of the entity keys emitted by this instance.

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::aws::{self, AwsRule};
 use super::cache::EventJoin;
+use super::lanes;
 use super::state::Plan;
 use super::step::Ctx;
 use crate::client::pagination::{self, page_size, List, PageCursor};
@@ -162,44 +163,13 @@ pub fn remember_aws_apps(plan: &mut Plan, rules: &[AwsRule]) {
     plan.aws_apps = (apps.len() <= MAX_AWS_APPS).then(|| apps.into_iter().collect());
 }
 
-/// The `since`/`until` bounds of the events phase as ISO 8601 texts, or
-/// `None` when the start time is unknown (no `Date` header seen).
-pub fn event_window<T: Transport>(ctx: &Ctx<'_, T>) -> Option<(String, String)> {
-    let (since, until) = event_bounds(ctx)?;
-    Some((crate::time::iso(since), crate::time::iso(until)))
-}
-
-/// [`event_window`] in unix seconds.
-pub fn event_bounds<T: Transport>(ctx: &Ctx<'_, T>) -> Option<(i64, i64)> {
-    let t0 = ctx.state.plan.t0?;
-    let lookback = i64::from(ctx.client.config().event_lookback_days).saturating_mul(86_400);
-    Some((ctx.state.plan.since.unwrap_or(t0.saturating_sub(lookback)), t0))
-}
-
-/// The events list of the window (and any other filters).
-pub fn events_list<'a>(window: &'a [(&'a str, &'a str)]) -> List<'a> {
-    List::v1("/api/1/events", page_size::EVENTS).with_filters(window)
-}
-
-/// The filters of the app-login read: the window and `event_type_id=8`.
-pub fn app_login_filters<'a>(since: &'a str, until: &'a str) -> [(&'a str, &'a str); 3] {
-    [("since", since), ("until", until), ("event_type_id", APP_LOGIN_TYPE)]
-}
-
-/// [`super::cache::EVENT_APP_LOGIN`] as a query value.
-const APP_LOGIN_TYPE: &str = "8";
-
 /// The last login per (user, app): from the events join when this instance
 /// read every event, else from the app-login events (read again, type 8
-/// only, if this instance did not read them).
+/// only, if this instance did not read them: the whole window in this step,
+/// in time slices side by side on a full sync, as the phase reads it).
 pub fn last_logins<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c BTreeMap<(u64, u64), String>> {
     if ctx.cache.events.is_none() && ctx.cache.app_logins.is_none() {
-        let mut join = EventJoin::default();
-        if let Some((since, until)) = event_window(ctx) {
-            let filters = app_login_filters(&since, &until);
-            ctx.client.read_all(&events_list(&filters), |event| join.add(&event))?;
-        }
-        ctx.cache.app_logins = Some(join);
+        lanes::read_whole(ctx, &lanes::APP_LOGINS)?;
     }
     let join = match &ctx.cache.events {
         Some(events) => events,
@@ -208,30 +178,11 @@ pub fn last_logins<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c BTre
     Ok(&join.last_login)
 }
 
-/// The events join, reading every event page of the window again if this
-/// instance did not read them.
+/// The events join, reading every event page of the window again (in this
+/// step) if this instance did not read them.
 pub fn events<'c, T: Transport>(ctx: &'c mut Ctx<'_, T>) -> Result<&'c EventJoin> {
     if ctx.cache.events.is_none() {
-        let mut join = EventJoin::default();
-        if let Some((since, until)) = event_window(ctx) {
-            let window = [("since", since.as_str()), ("until", until.as_str())];
-            ctx.client.read_all(&events_list(&window), |event| join.add(&event))?;
-        }
-        ctx.cache.events = Some(join);
+        lanes::read_whole(ctx, &lanes::EVENTS)?;
     }
     Ok(ctx.cache.events.get_or_insert_with(EventJoin::default))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_app_login_filter_names_the_app_login_type() {
-        assert_eq!(APP_LOGIN_TYPE, super::super::cache::EVENT_APP_LOGIN.to_string());
-        let filters = app_login_filters("a", "b");
-        let list = events_list(&filters);
-        let query = list.path_and_query(&PageCursor::first());
-        assert!(query.ends_with("&since=a&until=b&event_type_id=8"), "{query}");
-    }
 }

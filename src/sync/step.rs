@@ -57,8 +57,8 @@ pub struct Position {
     /// The index of the next item to handle.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub i: usize,
-    /// Lists read in parallel lanes, each where it stands (the events
-    /// phase's time slices).
+    /// Lists read in parallel lanes, each where it stands (the time slices
+    /// of the events and app logins phases: see `lanes.rs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lanes: Vec<Lane>,
 }

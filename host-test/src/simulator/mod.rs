@@ -451,7 +451,8 @@ impl Simulator {
     }
 
     /// The distinct `(since, until)` bounds (unix ms; `i64::MIN`/`MAX` when
-    /// absent) that `GET /api/1/events` requests asked for, in order: the
+    /// absent) that `GET /api/1/events` requests asked for since start or
+    /// the last [`Simulator::reset_counts`], in order: the
     /// first is the widest window a sync read (its `until` is the sync's
     /// start by the client's clock).
     pub fn event_windows(&self) -> Vec<(i64, i64)> {
@@ -463,12 +464,13 @@ impl Simulator {
         lock(&self.shared).throttled
     }
 
-    /// Zeroes the request counters.
+    /// Zeroes the request counters (and forgets the event windows asked for).
     pub fn reset_counts(&self) {
         let mut st = lock(&self.shared);
         st.counts.clear();
         st.total = 0;
         st.throttled = 0;
+        st.event_windows.clear();
     }
 
     /// Queues a fault.

@@ -4,17 +4,16 @@
 //! the configured lookback, for the last login per (user, app) on the users'
 //! application grants. Its cost scales with app logins, not with every event.
 //! When the `events` kind is selected too, its phase reads every event
-//! anyway and this one reads nothing.
+//! anyway and this one reads nothing. A full sync reads a long window in
+//! time slices side by side, as the events phase does (`lanes.rs`).
 //!
 //! Opt-in: a real tenant logs several app logins per active user per day, so
 //! a 90-day lookback over 10,000 users is tens of thousands of v1 calls.
 
-use crate::client::pagination::PageCursor;
 use crate::client::transport::Transport;
-use crate::error::{Error, Result};
-use crate::sync::cache::Collecting;
-use crate::sync::joins;
+use crate::error::Result;
 use crate::sync::kinds::Kind;
+use crate::sync::lanes;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
 
 use super::events::EVENTS;
@@ -30,24 +29,9 @@ pub static PHASE: PhaseSpec = PhaseSpec {
     relationships: &[],
 };
 
-/// One page of app logins.
+/// One step of app logins: the window's first page; then, on a full sync
+/// whose window has many pages, one page of each time slice (lane) at once,
+/// as the events phase reads (see `lanes.rs`).
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
-    let Some((since, until)) = joins::event_window(ctx) else {
-        return Err(Error::unexpected(200, "the token response", "a Date header, to set the event window"));
-    };
-    let window = joins::app_login_filters(&since, &until);
-    let page = ctx.client.page(&joins::events_list(&window), &at.page)?;
-    let mut join = Collecting::resume(&mut ctx.cache.app_logins_collecting, &at.page, &PageCursor::first());
-    if let Some(join) = join.as_mut() {
-        for object in &page.items {
-            join.add(object);
-        }
-    }
-    if let Some(join) = join {
-        match &page.next {
-            Some(next) => ctx.cache.app_logins_collecting = Some(Collecting { position: next.clone(), so_far: join }),
-            None => ctx.cache.app_logins = Some(join),
-        }
-    }
-    Ok(StepOutcome::then(page.next.map(Position::at_page), page.items.len()))
+    lanes::step(ctx, at, &lanes::APP_LOGINS, |_, _| {})
 }

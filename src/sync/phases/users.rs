@@ -69,8 +69,9 @@ pub static APP_LOGINS: KindSpec = KindSpec {
     name: "app_logins",
     description: "Each user's last login per application (`last_login` on user-to-application grants), from the \
                   login-to-app events since the checkpoint (first sync: the configured lookback).",
-    cost: "1 call per 50 app logins in the window, none when `events` is selected (e.g. 10,000 users with 3 a day \
-           over 90 days: 54,000 calls, 11 hours of the 5,000/h v1 budget)",
+    cost: "1 call per 50 app logins in the window (a full sync reads slices of a long window side by side: then 1 \
+           call per 50 app logins of each slice, at least 1, at most 8 calls more), none when `events` is selected \
+           (e.g. 10,000 users with 3 a day over 90 days: 54,000 calls, 11 hours of the 5,000/h v1 budget)",
     calls_per_user: 0,
     default_selected: false,
     // With what `user_apps` requires: a selection adds one level of requirements.
