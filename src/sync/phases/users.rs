@@ -317,7 +317,7 @@ struct StepWindow<'a> {
     /// The users list (when the step reads a page ahead).
     list: Option<&'a List<'a>>,
     wanted: Vec<Kind>,
-    /// The most per-user calls in the step.
+    /// The most requests in the step.
     most: usize,
     /// What each request is for, in the order of the window's paths.
     slots: Vec<Slot>,
@@ -377,7 +377,7 @@ impl StepWindow<'_> {
     }
 
     /// Add the users of the page read ahead to the window, with the page
-    /// after it, if the step's per-user calls stay within `most` and what is
+    /// after it, if the step's requests stay within `most` and what is
     /// parsed so far plus the rest, at the average per-user size, within
     /// half the parse budget; otherwise leave the page to the next step.
     fn extend(&mut self, cache: &SyncCache, budget: &ParseBudget, (at, page): (PageCursor, Page)) -> Vec<String> {
@@ -393,7 +393,9 @@ impl StepWindow<'_> {
         let to_come = (step_calls + new_calls).saturating_sub(self.user_parsed);
         let average = self.user_cost / self.user_parsed.max(1);
         let projected = budget.spent.saturating_add(average.saturating_mul(to_come));
-        if step_calls + new_calls > self.most || projected > memory::RESPONSE_BUDGET / 2 {
+        // Every request counts towards `most`, page reads too: pages of users
+        // already read (a server repeating itself) cannot grow a step forever.
+        if self.slots.len() + new_calls + 1 > self.most || projected > memory::RESPONSE_BUDGET / 2 {
             self.read.ahead = Some((at, page));
             return Vec::new();
         }
