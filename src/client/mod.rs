@@ -31,6 +31,10 @@ pub const MAX_READ_RETRIES: u32 = 2;
 /// How many times one request waits out a 429 before giving up (v2 backoff
 /// doubles from 1 s: six waits span about a minute).
 const MAX_RATE_LIMIT_WAITS: u32 = 6;
+/// A v2 request throttled with a `Retry-After` up to this long goes out
+/// again in the same window once the wait is over (the rest of the window
+/// going on meanwhile); a longer wait is waited after the window.
+const MAX_WAIT_IN_WINDOW: Duration = Duration::from_secs(5);
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 /// The host's per-call wall-clock limit this client plans for (the harness's
 /// default). A call's budget (see [`crate::config::Timeouts`]) stays well
@@ -571,19 +575,19 @@ impl<T: Transport> Client<T> {
         while !unsent.is_empty() {
             let mut todo = std::mem::take(&mut unsent);
             let mut redo = Vec::new();
-            for pass in 0..=MAX_RATE_LIMIT_WAITS {
+            for _ in 0..=MAX_RATE_LIMIT_WAITS {
                 if todo.is_empty() {
                     break;
                 }
                 let subset: Vec<String> = todo.iter().filter_map(|i| paths.get(*i).cloned()).collect();
                 let v2 = subset.iter().any(|p| Api::of(p) == Api::V2);
                 let limit = if v2 { self.control.limit() } else { self.control.max() };
-                if pass > 0 {
-                    // A `Retry-After` of the last window is waited out first.
-                    if let Some(first) = subset.first() {
-                        if self.respect_budget(first, "GET (window)").is_err() {
-                            break;
-                        }
+                // A cool-down (a `Retry-After` of the last window, or of an
+                // earlier step's) is waited out first, so the window still
+                // goes out whole rather than one request after another.
+                if let Some(first) = subset.first() {
+                    if self.respect_budget(first, "GET (window)").is_err() {
+                        break;
                     }
                 }
                 let now = self.transport.now();
@@ -667,7 +671,7 @@ impl<T: Transport> Client<T> {
             let Some((index, path)) = todo.get(position).and_then(|i| Some((*i, paths.get(*i)?))) else {
                 return WindowAnswer::window(control.limit());
             };
-            let mut resend = false;
+            let (mut resend, mut resend_after) = (false, Duration::ZERO);
             let api = Api::of(path);
             let what = format!("GET {}", path_only(path));
             let result = match sent {
@@ -684,6 +688,9 @@ impl<T: Transport> Client<T> {
                             let epoch = epochs.get(position).copied().unwrap_or_default();
                             let told = response.header("retry-after").is_some()
                                 || response.header("x-ratelimit-reset").is_some();
+                            let wait = Duration::from_secs(u64::from(errors::retry_after(&response)));
+                            let in_window =
+                                wait <= MAX_WAIT_IN_WINDOW && transport.now().saturating_add(wait) < bounds.deadline;
                             let sends = resends.get_mut(position);
                             let absorbed = control.throttled(epoch).absorbed();
                             observed.absorbed = absorbed;
@@ -693,7 +700,14 @@ impl<T: Transport> Client<T> {
                                     *sends += 1;
                                     resend = true;
                                 }
-                                // Told to wait: again after this window, once waited.
+                                // Told to wait briefly: again in this window once
+                                // the wait is over, the rest going on meanwhile.
+                                (true, true, Some(sends)) if in_window && *sends < MAX_RATE_LIMIT_WAITS => {
+                                    *sends += 1;
+                                    resend = true;
+                                    resend_after = wait;
+                                }
+                                // Told to wait longer: again after this window, once waited.
                                 (true, true, _) => again.push(index),
                                 _ => {
                                     logging::debug(&format!("{what}: HTTP {status}; re-done alone"));
@@ -734,7 +748,7 @@ impl<T: Transport> Client<T> {
                     paths.push(path);
                 }
             }
-            WindowAnswer { window: window_limit(control, api == Api::V2), resend, more }
+            WindowAnswer { window: window_limit(control, api == Api::V2), resend, resend_after, more }
         });
         self.touch();
         for observed in outcomes {
@@ -913,6 +927,7 @@ pub mod testing {
                 let answer = each(WindowEvent::Done(index, self.send(&requests[index])));
                 window = answer.window.max(1);
                 if answer.resend {
+                    self.sleep(answer.resend_after);
                     queue.push_front(index);
                 }
                 queue.extend(requests.len()..requests.len() + answer.more.len());
@@ -1211,6 +1226,15 @@ mod tests {
         assert!(results.iter().all(Result::is_ok), "{results:?}");
         assert_eq!(*script.clock.borrow(), Duration::from_secs(2), "Retry-After honoured");
         assert_eq!(client.concurrency_limit(), 3);
+
+        // A wait over MAX_WAIT_IN_WINDOW is waited after the window: honoured too.
+        script.push(429, &[("retry-after", "30")], "");
+        script.push(200, &[], "[1]");
+        script.push(200, &[], "[0]");
+        let results = client.get_json_many(&paths);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        assert!(*script.clock.borrow() >= Duration::from_secs(32), "{:?}", script.clock.borrow());
+        assert_eq!(script.paths().len(), 7, "each sent once more, nothing else");
     }
 
     #[test]

@@ -218,6 +218,8 @@ pub struct WindowAnswer {
     pub window: usize,
     /// For an outcome: send this request again (ahead of those not sent yet).
     pub resend: bool,
+    /// With `resend`: not before this long from now (a `Retry-After`).
+    pub resend_after: Duration,
     /// For an outcome: requests it made known, to send in this window after
     /// those already queued (their indices follow the last one's).
     pub more: Vec<Request>,
@@ -226,7 +228,7 @@ pub struct WindowAnswer {
 impl WindowAnswer {
     /// Keep `window` in flight; nothing to send again.
     pub fn window(window: usize) -> Self {
-        WindowAnswer { window, resend: false, more: Vec::new() }
+        WindowAnswer { window, resend: false, resend_after: Duration::ZERO, more: Vec::new() }
     }
 }
 
@@ -242,7 +244,8 @@ pub trait Transport {
     /// soon as it is read, in the order they finish) goes to `each` with the
     /// request's index, which answers with the window to keep from then on
     /// (the caller may narrow or widen it as responses come in) and, for an
-    /// outcome, whether to send that request again and any requests to add
+    /// outcome, whether to send that request again (at once, or once a wait
+    /// is over while the rest go on) and any requests to add
     /// (what a response made known, e.g. the calls for the users of a page
     /// just read: the window never drains between them). The default sends
     /// them one by one.
@@ -259,6 +262,7 @@ pub trait Transport {
             each(WindowEvent::Sent(index));
             let answer = each(WindowEvent::Done(index, self.send(request)));
             if answer.resend {
+                self.sleep(answer.resend_after);
                 queue.push_front(index);
             }
             queue.extend(requests.len()..requests.len() + answer.more.len());

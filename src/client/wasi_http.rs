@@ -65,6 +65,8 @@ impl Transport for WasiHttp {
         // The next request never sent (requests may be added as outcomes come in).
         let mut fresh = 0;
         let mut again: VecDeque<usize> = VecDeque::new();
+        // Requests to send again once their wait is over: (when, index).
+        let mut later: Vec<(Duration, usize)> = Vec::new();
         let mut in_flight: Vec<(usize, InFlight, Bounds)> = Vec::with_capacity(window);
         let mut outcomes: Vec<(usize, Result<Response, TransportFailure>)> = Vec::new();
         loop {
@@ -75,8 +77,15 @@ impl Transport for WasiHttp {
                 .partition(|(_, outcome)| !matches!(outcome, Ok(r) if (200..300).contains(&r.status)));
             outcomes = parse;
             for (index, outcome) in answered {
-                hand(each, index, outcome, &mut window, &mut again, &mut requests);
+                hand(each, index, outcome, &mut window, (&mut again, &mut later, self.now()), &mut requests);
             }
+            let now = self.now();
+            later.retain(|&(due, index)| {
+                if due <= now {
+                    again.push_back(index);
+                }
+                due > now
+            });
             while in_flight.len() < window {
                 let index = match again.pop_front() {
                     Some(index) => index,
@@ -95,14 +104,17 @@ impl Transport for WasiHttp {
                 }
             }
             for (index, outcome) in std::mem::take(&mut outcomes) {
-                hand(each, index, outcome, &mut window, &mut again, &mut requests);
+                hand(each, index, outcome, &mut window, (&mut again, &mut later, self.now()), &mut requests);
             }
             let waiting = again.len() + (requests.len() - fresh);
+            let wake = later.iter().map(|&(due, _)| due).min();
             if in_flight.is_empty() && waiting == 0 {
-                return;
-            }
-            if in_flight.len() >= window || waiting == 0 {
-                self.wait_for_some(&mut in_flight, &mut outcomes);
+                match wake {
+                    Some(due) => self.sleep(due.saturating_sub(self.now())),
+                    None => return,
+                }
+            } else if in_flight.len() >= window || waiting == 0 {
+                self.wait_for_some(&mut in_flight, &mut outcomes, wake.unwrap_or(Duration::MAX));
             }
         }
     }
@@ -118,32 +130,36 @@ impl Transport for WasiHttp {
 }
 
 /// Hand one outcome of a window to its caller, noting the window it keeps,
-/// whether to send the request again and the requests it adds.
+/// whether to send the request again (`again` now, or `later` once its wait
+/// from `now` is over) and the requests it adds.
 fn hand(
     each: &mut dyn FnMut(WindowEvent) -> WindowAnswer,
     index: usize,
     outcome: Result<Response, TransportFailure>,
     window: &mut usize,
-    again: &mut VecDeque<usize>,
+    (again, later, now): (&mut VecDeque<usize>, &mut Vec<(Duration, usize)>, Duration),
     requests: &mut Vec<Request>,
 ) {
     let answer = each(WindowEvent::Done(index, outcome));
     *window = answer.window.max(1);
-    if answer.resend {
+    if answer.resend && answer.resend_after.is_zero() {
         again.push_back(index);
+    } else if answer.resend {
+        later.push((now.saturating_add(answer.resend_after), index));
     }
     requests.extend(answer.more);
 }
 
 impl WasiHttp {
     /// Block until at least one request in flight has its response headers
-    /// or passes its deadline, and move those to `outcomes`.
+    /// or passes its deadline, or `wake` comes, and move those to `outcomes`.
     fn wait_for_some(
         &self,
         in_flight: &mut Vec<(usize, InFlight, Bounds)>,
         outcomes: &mut Vec<(usize, Result<Response, TransportFailure>)>,
+        wake: Duration,
     ) {
-        let deadline = in_flight.iter().map(|(_, _, bounds)| bounds.deadline).min().unwrap_or(Duration::MAX);
+        let deadline = in_flight.iter().map(|(_, _, bounds)| bounds.deadline).min().unwrap_or(Duration::MAX).min(wake);
         let timer = deadline_timer(deadline);
         let pollables: Vec<Pollable> = in_flight.iter().map(|(_, future, _)| future.subscribe()).collect();
         let mut refs: Vec<&Pollable> = pollables.iter().collect();
