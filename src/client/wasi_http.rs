@@ -79,13 +79,7 @@ impl Transport for WasiHttp {
             for (index, outcome) in answered {
                 hand(each, index, outcome, &mut window, (&mut again, &mut later, self.now()), &mut requests);
             }
-            let now = self.now();
-            later.retain(|&(due, index)| {
-                if due <= now {
-                    again.push_back(index);
-                }
-                due > now
-            });
+            send_due(&mut later, &mut again, self.now());
             while in_flight.len() < window {
                 let index = match again.pop_front() {
                     Some(index) => index,
@@ -127,6 +121,16 @@ impl Transport for WasiHttp {
         let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
         monotonic_clock::subscribe_duration(nanos).block();
     }
+}
+
+/// Move the requests of `later` whose wait is over by `now` to `again`.
+fn send_due(later: &mut Vec<(Duration, usize)>, again: &mut VecDeque<usize>, now: Duration) {
+    later.retain(|&(due, index)| {
+        if due <= now {
+            again.push_back(index);
+        }
+        due > now
+    });
 }
 
 /// Hand one outcome of a window to its caller, noting the window it keeps,
