@@ -504,7 +504,9 @@ impl<T: Transport> Client<T> {
     /// response over what is left fails typed, not retryable); one re-done
     /// alone gets the share of a request among `concurrency`.
     pub fn get_json_many(&mut self, paths: &[String]) -> Vec<Result<(Response, Value)>> {
-        self.get_json_growing(paths.to_vec(), &mut |_, _, _| Vec::new())
+        // A fixed set: the memory plan is shared among no more than there are.
+        let share = self.control.max().min(paths.len());
+        self.read_window(paths.to_vec(), share, &mut |_, _, _| Vec::new())
     }
 
     /// [`Client::get_json_many`], where each result, as soon as it is read,
@@ -513,9 +515,24 @@ impl<T: Transport> Client<T> {
     /// the rest is still in flight. Results are in the order of `paths`,
     /// then of the paths added, in the order `grow` added them. Added paths
     /// get a window of their own when the one they were found in is over.
+    /// The memory plan is shared among the maximum in flight, however few
+    /// `paths` start it.
     pub fn get_json_growing(
         &mut self,
         paths: Vec<String>,
+        grow: &mut dyn FnMut(usize, &Read, &ParseBudget) -> Vec<String>,
+    ) -> Vec<Read> {
+        let share = self.control.max();
+        self.read_window(paths, share, grow)
+    }
+
+    /// The reads behind [`Client::get_json_many`] and
+    /// [`Client::get_json_growing`], each response holding a `share` of the
+    /// memory plan.
+    fn read_window(
+        &mut self,
+        paths: Vec<String>,
+        share: usize,
         grow: &mut dyn FnMut(usize, &Read, &ParseBudget) -> Vec<String>,
     ) -> Vec<Read> {
         let mut paths = paths;
@@ -523,6 +540,7 @@ impl<T: Transport> Client<T> {
         let budget = std::cell::RefCell::new(ParseBudget { left: memory::RESPONSE_BUDGET, ..ParseBudget::default() });
         self.get_json_window(
             &mut paths,
+            share,
             &mut |response, what| {
                 let mut budget = budget.borrow_mut();
                 let cost = memory::json_cost(&response.body);
@@ -550,7 +568,7 @@ impl<T: Transport> Client<T> {
             .collect()
     }
 
-    /// The window behind [`Client::get_json_growing`]: `admit` checks a 2xx
+    /// The window behind [`Client::read_window`]: `admit` checks a 2xx
     /// body against the memory plan before it is parsed; each result goes to
     /// `each` as soon as it is read, those re-done alone last, and the paths
     /// `each` returns are added to `paths` and sent.
@@ -564,11 +582,12 @@ impl<T: Transport> Client<T> {
     fn get_json_window(
         &mut self,
         paths: &mut Vec<String>,
+        share: usize,
         admit: &mut dyn FnMut(&Response, &str) -> Result<()>,
         each: &mut dyn FnMut(usize, Result<(Response, Value)>) -> Vec<String>,
     ) {
         // The memory plan is made for the maximum, whatever the limit.
-        let share = self.control.max().min(paths.len()).max(1);
+        let share = share.max(1);
         // Paths not sent yet: at first all; then those added by results
         // read outside a window (re-done alone), or not sent in it.
         let mut unsent: Vec<usize> = (0..paths.len()).collect();
