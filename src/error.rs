@@ -73,6 +73,16 @@ pub enum Error {
         /// Whether a retry may succeed.
         retryable: bool,
     },
+    /// A response that would fit alone, but not beside the responses its
+    /// window already holds (see `client::memory`): a smaller window reads
+    /// it. Callers that cannot shrink report it as an unexpected response.
+    #[error("unexpected response from OneLogin (HTTP {status}): {message}")]
+    WindowFull {
+        /// The real HTTP status.
+        status: u16,
+        /// The request and the sizes.
+        message: String,
+    },
     /// A sync cursor this connector cannot use.
     #[error("invalid sync cursor: {0}")]
     InvalidCursor(String),
@@ -120,7 +130,9 @@ impl From<Error> for ConnectorError {
             Error::InvalidInput { field, .. } => ErrorKind::InvalidInput(field.clone()),
             Error::RateLimited { retry_after } => ErrorKind::RateLimited(*retry_after),
             Error::Upstream { status, .. } => ErrorKind::Upstream(*status),
-            Error::UnexpectedResponse { status, .. } => ErrorKind::UnexpectedResponse(*status),
+            Error::UnexpectedResponse { status, .. } | Error::WindowFull { status, .. } => {
+                ErrorKind::UnexpectedResponse(*status)
+            }
             Error::Transport { kind, .. } => ErrorKind::Transport(*kind),
             Error::InvalidCursor(_) => ErrorKind::InvalidCursor,
         };

@@ -572,6 +572,42 @@ async fn row9_eight_concurrent_10_mb_per_user_bodies_fit_the_memory_plan() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn per_user_lists_too_large_together_are_read_in_smaller_steps_and_none_is_lost() {
+    // Each user's MFA list is one device and 185,000 numbers: about 12 MiB
+    // once parsed, so one fits the 32 MiB memory plan, two fit together, and
+    // five (a step's window) do not.
+    let filler = "0,".repeat(185_000);
+    let mut run = Run::new(misbehave(move |request, _| {
+        let user = request.path().strip_prefix("/api/2/mfa/users/")?.strip_suffix("/devices")?;
+        let body = format!(r#"[{filler}{{"device_id":"{user}00","type_display_name":"Key {user}"}}]"#);
+        Some(Reply::Full {
+            status: 200,
+            headers: vec![("content-type".into(), b"application/json".to_vec())],
+            body: body.into_bytes(),
+        })
+    }))
+    .await;
+    run.sync(&["users", "mfa_devices"], SyncOptions { concurrency: 8, ..SyncOptions::default() }).await;
+    assert!(run.ended, "{:?}", run.error);
+    assert_eq!(run.kind_error("mfa_devices"), None);
+    assert_eq!(run.kind_status("mfa_devices"), Some(KindStatus::Complete));
+    run.check_all_users();
+    let keys = run.entity_keys();
+    for id in USER_IDS {
+        assert!(keys.contains(&format!("mfa_device:{id}00")), "user {id}'s device missing: {keys:?}");
+    }
+    let devices =
+        run.server.per_path().iter().filter(|(path, _)| path.starts_with("/api/2/mfa/")).map(|(_, n)| n).sum::<u64>();
+    let log = run.harness.component_log().lines().into_iter().map(|l| l.message).collect::<Vec<_>>().join("\n");
+    assert!(log.contains("did not fit in memory beside the others"), "no step was made smaller:\n{log}");
+    // Each deferred user is read again once per smaller step at most.
+    assert!((5..=12).contains(&devices), "{devices} device list reads: {:?}", run.server.per_path());
+    let peak = run.instance.as_ref().map_or(0, |i| i.peak_memory_bytes());
+    assert!(peak < 96 * 1024 * 1024, "peak {} MiB", peak >> 20);
+    run.check(4 + 12 + 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn tiny_objects_under_the_byte_cap_are_refused_before_parsing() {
     // 7 MB of `{"a":0}`: under the 8 MiB cap, but ~600 MB as a value tree.
     let body = Arc::new(format!("[{}{{\"a\":0}}]", "{\"a\":0},".repeat(7 * 1024 * 1024 / 8)).into_bytes());

@@ -370,21 +370,9 @@ impl<T: Transport> Client<T> {
     /// - Reads (GET) are retried up to [`MAX_READ_RETRIES`] times with
     ///   jittered exponential backoff on 5xx and transient transport failures.
     ///   Writes are never retried blindly: their outcome would be unknown.
-    pub fn request(&mut self, method: Method, path_and_query: &str, body: Option<&Value>) -> Result<Response> {
-        self.request_sharing(method, path_and_query, body, 1)
-    }
-
-    /// [`Client::request`] for one of `in_flight` requests whose responses
-    /// are held together: its body gets that share of the memory plan.
     // Long: one loop, so every retry, token renewal and rate-limit wait
     // shares the attempt counters and the call budget.
-    fn request_sharing(
-        &mut self,
-        method: Method,
-        path_and_query: &str,
-        body: Option<&Value>,
-        in_flight: usize,
-    ) -> Result<Response> {
+    pub fn request(&mut self, method: Method, path_and_query: &str, body: Option<&Value>) -> Result<Response> {
         let what = format!("{} {}", method.as_str(), path_only(path_and_query));
         if let Some(body) = body {
             register_secret_fields(body);
@@ -403,7 +391,7 @@ impl<T: Transport> Client<T> {
             self.respect_budget(path_and_query, &what)?;
             let bearer = self.bearer()?;
             let mut request = self.build(method, path_and_query, body, bearer);
-            request.bounds = self.attempt_bounds(&what, in_flight)?;
+            request.bounds = self.attempt_bounds(&what, 1)?;
             let retry_allowed = method == Method::Get && attempt < MAX_READ_RETRIES;
             let epoch = self.control.epoch();
             let sent = self.transport.send(&request);
@@ -432,7 +420,7 @@ impl<T: Transport> Client<T> {
             }
             match response.status {
                 200..=299 => {
-                    within_parse_budget(&response, &what, memory::parse_budget(in_flight))?;
+                    within_parse_budget(&response, &what, memory::parse_budget(1))?;
                     return Ok(response);
                 }
                 // Throttled: nothing happened, so even a write may be re-sent,
@@ -485,11 +473,7 @@ impl<T: Transport> Client<T> {
 
     /// GET and parse JSON, treating a v1 `status.error: true` as an error.
     pub fn get_json(&mut self, path_and_query: &str) -> Result<(Response, Value)> {
-        self.get_json_sharing(path_and_query, 1)
-    }
-
-    fn get_json_sharing(&mut self, path_and_query: &str, in_flight: usize) -> Result<(Response, Value)> {
-        let response = self.request_sharing(Method::Get, path_and_query, None, in_flight)?;
+        let response = self.request(Method::Get, path_and_query, None)?;
         checked_json(response, path_and_query)
     }
 
@@ -500,9 +484,11 @@ impl<T: Transport> Client<T> {
     /// order of `paths`.
     ///
     /// The parsed results are held together, so they share one parse budget
-    /// of [`memory::RESPONSE_BUDGET`], charged as each response arrives (a
-    /// response over what is left fails typed, not retryable); one re-done
-    /// alone gets the share of a request among `concurrency`.
+    /// of [`memory::RESPONSE_BUDGET`], charged as each response arrives: a
+    /// response over the whole budget fails as an unexpected response, one
+    /// over what is left as [`Error::WindowFull`] (a smaller window would
+    /// read it; neither is retryable). One re-done alone after the window
+    /// is charged to the same budget.
     pub fn get_json_many(&mut self, paths: &[String]) -> Vec<Result<(Response, Value)>> {
         // A fixed set: the memory plan is shared among no more than there are.
         let share = self.control.max().min(paths.len());
@@ -544,7 +530,17 @@ impl<T: Transport> Client<T> {
             &mut |response, what| {
                 let mut budget = budget.borrow_mut();
                 let cost = memory::json_cost(&response.body);
-                within_parse_budget(response, what, budget.left.min(memory::parse_budget(1)))?;
+                within_parse_budget(response, what, memory::parse_budget(1))?;
+                if cost > budget.left {
+                    return Err(Error::WindowFull {
+                        status: response.status,
+                        message: format!(
+                            "{what}: the response would need about {} MiB to parse, over the {} MiB its window has left",
+                            cost >> 20,
+                            budget.left >> 20
+                        ),
+                    });
+                }
                 budget.left = budget.left.saturating_sub(cost);
                 budget.spent = budget.spent.saturating_add(cost);
                 budget.parsed += 1;
@@ -620,7 +616,13 @@ impl<T: Transport> Client<T> {
             redo.sort_unstable();
             for index in redo {
                 if let Some(path) = paths.get(index).cloned() {
-                    for added in each(index, self.get_json_sharing(&path, share)) {
+                    // Alone in flight, but held with the window's results: the
+                    // window's parse budget takes it (`admit`).
+                    let read = self.request(Method::Get, &path, None).and_then(|response| {
+                        admit(&response, &format!("GET {}", path_only(&path)))?;
+                        checked_json(response, &path)
+                    });
+                    for added in each(index, read) {
                         unsent.push(paths.len());
                         paths.push(added);
                     }
@@ -1412,7 +1414,7 @@ mod tests {
         assert!(held * cost <= memory::RESPONSE_BUDGET, "{held} held");
         assert!((1..8).contains(&held), "{held} held");
         for result in &results[held..] {
-            assert!(matches!(result, Err(Error::UnexpectedResponse { status: 200, .. })), "{result:?}");
+            assert!(matches!(result, Err(Error::WindowFull { status: 200, .. })), "{result:?}");
         }
     }
 

@@ -112,6 +112,10 @@ pub struct SyncCache {
     pub app_logins_collecting: Option<Collecting<u64, EventJoin>>,
     /// The users page being worked through, by where it was read.
     pub users_page: Option<(PageCursor, Page)>,
+    /// The most users a users step reads per-user kinds for, once their
+    /// responses did not fit beside each other in memory (see
+    /// `phases/users.rs`); `None` until then.
+    pub users_per_step: Option<usize>,
     /// Fingerprints of the entity keys emitted by this instance.
     emitted: HashSet<u64>,
 }
@@ -135,5 +139,11 @@ impl SyncCache {
     /// remembering it).
     pub fn sighted(&self, key: &str) -> bool {
         self.emitted.contains(&fingerprint(key))
+    }
+
+    /// Take back [`SyncCache::first_sighting`] of `key`: the object was not
+    /// emitted after all, and a later step emits it.
+    pub fn forget(&mut self, key: &str) {
+        self.emitted.remove(&fingerprint(key));
     }
 }

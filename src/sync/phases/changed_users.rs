@@ -10,6 +10,7 @@ use crate::sync::joins;
 use crate::sync::kinds::Kind;
 use crate::sync::state::SyncState;
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
+use crate::vocabulary::id_of;
 
 use super::events::EVENTS;
 use super::users::{self, AWS_IAM_ROLES, MFA_DEVICES, USERS, USER_APPS};
@@ -33,7 +34,7 @@ fn enter(state: &SyncState) -> bool {
 pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutcome> {
     let Some(since) = ctx.state.plan.since else { return Ok(StepOutcome::done(0)) };
     let named: Vec<u64> = joins::events(ctx)?.users.iter().copied().collect();
-    let size = ctx.batch(1 + users::per_user_kinds(ctx).len());
+    let size = users::users_per_step(ctx, 1 + users::per_user_kinds(ctx).len());
     let batch: Vec<u64> = named.iter().skip(at.i).take(size).copied().collect();
     if batch.is_empty() {
         return Ok(StepOutcome::done(0));
@@ -54,7 +55,12 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
             Err(error) => return Err(error),
         }
     }
-    users::emit_users(ctx, &changed)?;
-    let next = at.i + batch.len();
-    Ok(StepOutcome::then((next < named.len()).then(|| Position::at_index(next)), changed.len()))
+    let left_from = users::emit_users(ctx, &changed)?;
+    // Users left for a later step (they did not fit in memory) are read again from the first of them.
+    let done = match left_from.and_then(|cut| changed.get(cut)).and_then(id_of) {
+        Some(first_left) => batch.iter().position(|id| *id == first_left).unwrap_or(batch.len()),
+        None => batch.len(),
+    };
+    let next = at.i + done;
+    Ok(StepOutcome::then((next < named.len()).then(|| Position::at_index(next)), left_from.unwrap_or(changed.len())))
 }

@@ -237,10 +237,15 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
         (Some(following), true) => Some(following.clone()),
         _ => None,
     };
+    let Emitted { read, left_from } = emit_users_and(ctx, &batch, ahead.map(|following| (&list, following)))?;
+    if let Some(done) = left_from {
+        // The rest of the batch did not fit in memory: a smaller step reads it.
+        ctx.cache.users_page = Some((at.page.clone(), page));
+        return Ok(StepOutcome::then(Some(Position { i: at.i + done, ..at.clone() }), done));
+    }
     if !last_batch {
         ctx.cache.users_page = Some((at.page.clone(), page));
     }
-    let read = emit_users_and(ctx, &batch, ahead.map(|following| (&list, following)))?;
     let mut users = batch.len();
     for (_, page) in &read.pages {
         users += page.items.len();
@@ -284,8 +289,15 @@ pub fn per_user_kinds<T: Transport>(ctx: &Ctx<'_, T>) -> Vec<Kind> {
 fn batch_size<T: Transport>(ctx: &Ctx<'_, T>, page_len: usize) -> usize {
     match per_user_kinds(ctx).len() {
         0 => page_len.max(1),
-        calls => ctx.batch(calls),
+        calls => users_per_step(ctx, calls),
     }
+}
+
+/// How many users a step reads `calls` requests each for: a batch that
+/// keeps the window full (see [`Ctx::batch`]), fewer once their responses
+/// did not fit beside each other in memory (see [`left_for_later`]).
+pub fn users_per_step<T: Transport>(ctx: &Ctx<'_, T>, calls: usize) -> usize {
+    ctx.batch(calls).min(ctx.cache.users_per_step.unwrap_or(usize::MAX)).max(1)
 }
 
 /// What the per-user calls returned for one user (`None`: not read).
@@ -416,16 +428,18 @@ impl StepWindow<'_> {
 /// with the users page `ahead` first in it; each page read ahead while the
 /// window runs adds its users' calls (and the page after it) to the window,
 /// within the step's bounds (see [`StepWindow::extend`]). A kind OneLogin
-/// refuses is settled (skipped or failed) and left out.
+/// refuses is settled (skipped or failed) and left out; the users whose
+/// responses did not fit in memory beside the others are returned apart.
 fn read_per_user<T: Transport>(
     ctx: &mut Ctx<'_, T>,
     ids: &[u64],
     ahead: Option<(&List<'_>, PageCursor)>,
-) -> Result<(BTreeMap<u64, PerUser>, ReadAhead)> {
+) -> Result<(PerUserRead, ReadAhead)> {
     let mut window = StepWindow {
         list: ahead.as_ref().map(|(list, _)| *list),
         wanted: per_user_kinds(ctx),
-        most: EXTENSION_ROUNDS.saturating_mul(ctx.batch(1)),
+        // Steps made smaller for memory do not grow.
+        most: if ctx.cache.users_per_step.is_some() { 0 } else { EXTENSION_ROUNDS.saturating_mul(ctx.batch(1)) },
         slots: Vec::new(),
         in_step: BTreeSet::new(),
         read: ReadAhead::default(),
@@ -452,20 +466,38 @@ fn read_per_user<T: Transport>(
     Ok((settle_per_user(ctx, &slots, results)?, read))
 }
 
+/// What a step's window read per user.
+#[derive(Default)]
+struct PerUserRead {
+    /// The results, by user.
+    by_user: BTreeMap<u64, PerUser>,
+    /// Users with a response that did not fit in memory beside the others
+    /// ([`Error::WindowFull`]): a smaller step reads them again.
+    deferred: BTreeSet<u64>,
+}
+
 /// The per-user results of a step's window, by user. A kind OneLogin
 /// refuses is settled (skipped or failed) and left out; a retryable failure
-/// fails the step.
+/// fails the step. A response that did not fit in memory beside the others
+/// defers its user, unless the window was for one user only: then it fails
+/// its kind as any other refusal.
 fn settle_per_user<T: Transport>(
     ctx: &mut Ctx<'_, T>,
     slots: &[Slot],
     results: Vec<Result<(Response, Value)>>,
-) -> Result<BTreeMap<u64, PerUser>> {
-    let mut per_user: BTreeMap<u64, PerUser> = BTreeMap::new();
+) -> Result<PerUserRead> {
+    let mut read = PerUserRead::default();
+    let per_user = &mut read.by_user;
     let mut refused: Vec<(Kind, Error)> = Vec::new();
+    let users: BTreeSet<u64> = slots.iter().filter_map(|slot| if let Slot::User(id, _) = slot { Some(*id) } else { None }).collect();
     for (slot, result) in slots.iter().zip(results) {
         let Slot::User(id, kind) = slot else { continue };
         let (id, kind) = (*id, *kind);
         let items = match result {
+            Err(Error::WindowFull { .. }) if users.len() > 1 => {
+                read.deferred.insert(id);
+                continue;
+            }
             Ok((_, Value::Array(items))) => items,
             // v1 shape, or the `[[]]` quirk of an empty list.
             Ok((_, body)) => body.get("data").and_then(Value::as_array).cloned().unwrap_or_default(),
@@ -504,7 +536,7 @@ fn settle_per_user<T: Transport>(
             }
         }
     }
-    Ok(per_user)
+    Ok(read)
 }
 
 /// What mapping a user joins with.
@@ -523,28 +555,41 @@ struct Joins<'a> {
 
 /// Map a batch of v2 users and everything read for them (the changed users
 /// phase).
-pub fn emit_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result<()> {
-    emit_users_and(ctx, users, None).map(|_| ())
+///
+/// Returns where the users left for a later step start (see
+/// [`left_for_later`]), or `None` when all were emitted.
+pub fn emit_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result<Option<usize>> {
+    emit_users_and(ctx, users, None).map(|emitted| emitted.left_from)
 }
 
-/// The users to map: with `role_ids`, normalized, each once per sync.
-fn fresh_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result<Vec<Value>> {
+/// The users to map, with their index in `users`: with `role_ids`,
+/// normalized, each once per sync.
+fn fresh_users<T: Transport>(ctx: &mut Ctx<'_, T>, users: &[Value]) -> Result<Vec<(usize, Value)>> {
     let users: Vec<Value> = with_role_ids(ctx, users)?.iter().map(user_fields::normalize).collect();
-    Ok(users.into_iter().filter(|user| fresh_user(ctx, user)).collect())
+    Ok(users.into_iter().enumerate().filter(|(_, user)| fresh_user(ctx, user)).collect())
+}
+
+/// What [`emit_users_and`] did.
+struct Emitted {
+    read: ReadAhead,
+    /// Where the users left for a later step start in the step's own list.
+    left_from: Option<usize>,
 }
 
 /// [`emit_users`], reading the users page `ahead` in the same window as the
 /// per-user calls, and the users of the pages read ahead that joined it.
 fn emit_users_and<T: Transport>(
     ctx: &mut Ctx<'_, T>,
-    users: &[Value],
+    listed: &[Value],
     ahead: Option<(&List<'_>, PageCursor)>,
-) -> Result<ReadAhead> {
-    let mut users = fresh_users(ctx, users)?;
-    let ids: Vec<u64> = users.iter().filter_map(id_of).collect();
-    let (mut per_user, read) = read_per_user(ctx, &ids, ahead)?;
+) -> Result<Emitted> {
+    let fresh = fresh_users(ctx, listed)?;
+    let ids: Vec<u64> = fresh.iter().filter_map(|(_, user)| id_of(user)).collect();
+    let (PerUserRead { by_user: mut per_user, deferred }, mut read) = read_per_user(ctx, &ids, ahead)?;
+    let left_from = left_for_later(ctx, listed, &deferred, &mut read);
+    let mut users = users_before(ctx, fresh, left_from);
     for (_, page) in &read.pages {
-        users.extend(fresh_users(ctx, &page.items)?);
+        users.extend(fresh_users(ctx, &page.items)?.into_iter().map(|(_, user)| user));
     }
     if ctx.state.plan.access_by_app && ctx.pending(Kind(&USER_APPS)) {
         let access = joins::app_access(ctx)?;
@@ -588,7 +633,58 @@ fn emit_users_and<T: Transport>(
         let extra = per_user.remove(&user_id).unwrap_or_default();
         emit_user(ctx.out, &joins, user_id, object, &extra);
     }
-    Ok(read)
+    Ok(Emitted { read, left_from })
+}
+
+/// The users of `fresh` listed before `left_from`; those from it on are not
+/// emitted after all (a later step emits them).
+fn users_before<T: Transport>(ctx: &mut Ctx<'_, T>, fresh: Vec<(usize, Value)>, left_from: Option<usize>) -> Vec<Value> {
+    let mut users = Vec::new();
+    for (i, user) in fresh {
+        match (left_from.is_some_and(|cut| i >= cut), id_of(&user)) {
+            (true, Some(id)) => ctx.cache.forget(&USER.key(id)),
+            (true, None) => {}
+            (false, _) => users.push(user),
+        }
+    }
+    users
+}
+
+/// When the per-user responses of the users `deferred` did not fit in
+/// memory beside the others: where the step's own users (`listed`) stop
+/// (at the first deferred one), the pages read ahead being read again; or,
+/// when the step's own users are all in, the first page read ahead with a
+/// deferred user becomes the page read ahead (its users left to the next
+/// step, the pages after it read again). From then on, steps read at most
+/// half as many users as this window held: a step that could not keep even
+/// its first user makes the next one smaller, down to one user, which
+/// cannot be deferred (see [`settle_per_user`]).
+fn left_for_later<T: Transport>(
+    ctx: &mut Ctx<'_, T>,
+    listed: &[Value],
+    deferred: &BTreeSet<u64>,
+    read: &mut ReadAhead,
+) -> Option<usize> {
+    if deferred.is_empty() {
+        return None;
+    }
+    let is_deferred = |user: &Value| id_of(user).is_some_and(|id| deferred.contains(&id));
+    let in_window = listed.len() + read.pages.iter().map(|(_, page)| page.items.len()).sum::<usize>();
+    let per_step = ctx.cache.users_per_step.unwrap_or(usize::MAX).min(in_window / 2).max(1);
+    ctx.cache.users_per_step = Some(per_step);
+    logging::warn(&format!(
+        "users: the per-user responses of {} users did not fit in memory beside the others; \
+         they are read again, at most {per_step} users per step from now on",
+        deferred.len()
+    ));
+    let cut = listed.iter().position(is_deferred);
+    if cut.is_some() {
+        read.pages.clear();
+        read.ahead = None;
+    } else if let Some(first) = read.pages.iter().position(|(_, page)| page.items.iter().any(is_deferred)) {
+        read.ahead = read.pages.drain(first..).next();
+    }
+    cut
 }
 
 /// The users, each with `role_ids`: when OneLogin listed a user without
