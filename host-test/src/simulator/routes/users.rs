@@ -769,7 +769,7 @@ async fn update_v2(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q
         Err(r) => return r,
     };
     // A user that has neither (FIDELITY.md F-DATA-14) may still be updated;
-    // an update may not take the last one away. Assumption: the real check.
+    // an update may not take the last one away. Assumption (FIDELITY.md F-DATA-14): the real check.
     if let Err(r) = check_identity(&user, tenant, had_identity) {
         return r;
     }
