@@ -33,6 +33,7 @@ pub mod pagination;
 pub mod privileges;
 pub mod rate_limit;
 pub mod routes;
+pub mod rule_catalog;
 pub mod rules;
 pub mod tenant;
 pub mod throttle;
