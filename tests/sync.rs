@@ -684,7 +684,9 @@ async fn golden_sync_output_for_a_small_tenant() {
     // OneLogin JSON in (the simulator's seed-5 tenant), entities out.
     // Regenerate with BLESS=1 after a deliberate mapping change.
     // Events are left out: the simulator dates them relative to the real clock.
-    let fixture = Fixture::new(12, 5).await;
+    // Personal apps are listed (off by default, FIDELITY.md F-APP-16) so their
+    // mapping is pinned too.
+    let fixture = Fixture::with_config(SimulatorConfig { personal_apps: true, ..common::test_config(12, 5) }).await;
     let kinds =
         ["groups", "roles", "apps", "app_rules", "privileges", "users", "user_apps", "mfa_devices", "aws_iam_roles"];
     let options = SyncOptions { kinds: kinds.iter().map(|k| k.to_string()).collect(), ..SyncOptions::default() };

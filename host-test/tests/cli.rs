@@ -324,7 +324,8 @@ async fn bench_prints_the_table_with_targets_and_describe_lists_sync_kinds() {
 /// The simulator's switches are flags of `sync --simulator` (and `simulator`,
 /// whose `--help` lists them), and each takes effect: a deleted credential
 /// owner fails the sync as an authentication error, varied fields serve
-/// users without an email; with `--config` they are a usage error.
+/// users without an email, personal apps are listed only when switched on;
+/// with `--config` they are a usage error.
 #[tokio::test(flavor = "multi_thread")]
 async fn simulator_switches_are_flags_that_take_effect() {
     let help = run(args(&["simulator", "--help"])).await;
@@ -360,12 +361,22 @@ async fn simulator_switches_are_flags_that_take_effect() {
         "varied",
         "--app-logins-per-day",
         "0",
+        "--personal-apps",
+        "on",
         "--out",
         out.to_str().unwrap(),
     ]))
     .await;
     assert!(varied.status.success(), "{}", text(&varied));
     let records = std::fs::read_to_string(&out).unwrap();
+    let personal = |records: &str| {
+        records
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|r| r["entity_type"] == "onelogin_personal_application")
+            .count()
+    };
+    assert!(personal(&records) > 0, "--personal-apps on lists personal apps");
     let users: Vec<Value> = records
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
@@ -384,6 +395,7 @@ async fn simulator_switches_are_flags_that_take_effect() {
         .filter(|r| r["entity_type"] == "onelogin_user" && r["properties"]["email"].is_string())
         .count();
     assert_eq!(emails, 40, "without the switch every user has an email");
+    assert_eq!(personal(&records), 0, "without the switch no personal apps are listed (F-APP-16)");
 
     let config = write_config(&dir, "https://acme.onelogin.com", "id", "secret");
     let misuse = run(args(&["sync", "--config", &config, "--field-variance", "varied"])).await;

@@ -69,8 +69,15 @@ async fn the_committed_data_model_reference_is_the_components() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_record_of_a_full_simulator_sync_conforms_to_the_data_model() {
     let info = describe().await;
-    let output =
-        full_sync(SimulatorConfig { users: 120, seed: 3, rate_limit_per_hour: None, ..Default::default() }).await;
+    // Personal apps listed (off by default, FIDELITY.md F-APP-16), so their records are checked too.
+    let output = full_sync(SimulatorConfig {
+        users: 120,
+        seed: 3,
+        rate_limit_per_hour: None,
+        personal_apps: true,
+        ..Default::default()
+    })
+    .await;
     let found = violations(&info, &output);
     assert!(found.is_empty(), "{} violations, the first: {:#?}", found.len(), &found[..found.len().min(20)]);
 
@@ -156,7 +163,15 @@ async fn every_record_of_a_full_simulator_sync_conforms_to_the_data_model() {
 #[tokio::test(flavor = "multi_thread")]
 async fn personal_apps_follow_the_simulators_lists_and_are_never_grants() {
     let users = 80;
-    let output = full_sync(SimulatorConfig { users, seed: 4, rate_limit_per_hour: None, ..Default::default() }).await;
+    // The simulator lists them only when asked (FIDELITY.md F-APP-16).
+    let output = full_sync(SimulatorConfig {
+        users,
+        seed: 4,
+        rate_limit_per_hour: None,
+        personal_apps: true,
+        ..Default::default()
+    })
+    .await;
     let sim_truth: BTreeSet<(String, String)> = output
         .entities
         .iter()
@@ -184,15 +199,8 @@ async fn personal_apps_follow_the_simulators_lists_and_are_never_grants() {
         "a personal app is never an account application grant"
     );
 
-    // The other answer the evidence allows: OneLogin leaves them out.
-    let without = full_sync(SimulatorConfig {
-        users,
-        seed: 4,
-        rate_limit_per_hour: None,
-        personal_apps: false,
-        ..Default::default()
-    })
-    .await;
+    // What the v1 docs say, and the simulator's default: OneLogin leaves them out.
+    let without = full_sync(SimulatorConfig { users, seed: 4, rate_limit_per_hour: None, ..Default::default() }).await;
     assert!(!without.entities.iter().any(|e| e.entity_type == "onelogin_personal_application"));
     let grants =
         |o: &SyncOutput| o.relationships.iter().filter(|r| r.to_key.starts_with("onelogin_application:")).count();

@@ -31,7 +31,8 @@ pub const PERSONAL_APP_ID_BASE: u64 = 90_000_000;
 /// account). Listed among the user's apps with `personal: true` when
 /// [`crate::simulator::SimulatorConfig::personal_apps`] is on.
 ///
-/// Assumption (FIDELITY.md F-APP-16): that OneLogin's user-apps lists carry them.
+/// Assumption (FIDELITY.md F-APP-16): that OneLogin's user-apps lists may carry them
+/// (the v1 docs say they leave them out, hence off by default).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PersonalApp {
     /// Its id (unique across the tenant, never an account app's id).

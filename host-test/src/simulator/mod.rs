@@ -33,6 +33,7 @@ pub mod pagination;
 pub mod privileges;
 pub mod rate_limit;
 pub mod routes;
+pub mod rule_catalog;
 pub mod rules;
 pub mod tenant;
 pub mod throttle;
@@ -132,8 +133,9 @@ pub struct SimulatorConfig {
     /// The token endpoint's lock-out after repeated bad credentials; `None` never
     /// locks out (FIDELITY.md F-TOK-14).
     pub token_throttle: Option<TokenThrottle>,
-    /// Whether users' app lists include their personal apps (`personal: true`;
-    /// FIDELITY.md F-APP-16: assumed, the v1 docs say they are left out).
+    /// Whether users' app lists include their personal apps (`personal: true`).
+    /// Off by default: the v1 docs say the list leaves them out (FIDELITY.md
+    /// F-APP-16); tests of the connector's personal-application mapping turn it on.
     pub personal_apps: bool,
     /// Which shapes users come in (FIDELITY.md F-DATA-5..8, F-DATA-13).
     pub field_variance: FieldVariance,
@@ -189,7 +191,7 @@ impl Default for SimulatorConfig {
             last_page_cursor: LastPageCursor::default(),
             v2_throttle: V2Throttle::default(),
             token_throttle: Some(TokenThrottle::default()),
-            personal_apps: true,
+            personal_apps: false,
             field_variance: FieldVariance::default(),
             app_logins_per_user_per_day: DEFAULT_APP_LOGINS_PER_DAY,
             lock_policy_minutes: DEFAULT_LOCK_POLICY_MINUTES,

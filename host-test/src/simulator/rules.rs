@@ -6,15 +6,18 @@
 //! in `ActionObj` but is documented for actions, so it is emitted only when set.
 //!
 //! Generation: every app of the "Amazon Web Services (AWS) Multi Account" connector
-//! gets `set_role` rules whose values are `"<role arn>,<saml provider arn>"` strings.
-//! Assumption (FIDELITY.md F-RULE-6): the pair form; the recorded real rule has plain role
-//! ARNs, one per value.
+//! gets `set_role` rules. Most of their values are one plain role ARN each, as in the
+//! one recorded real AWS rule (FIDELITY.md F-RULE-6); a minority are
+//! `"<role arn>,<saml provider arn>"` pairs (one with two role ARNs before the
+//! provider). Assumption (F-RULE-6): the pair form, which AWS SAML's `Role` attribute
+//! and the connector's peers use, was never seen in OneLogin's answers.
 //! The first AWS app gets the full set below (covering every supported condition
-//! source/operator (`bw` and `ew` too, and the shape of the recorded real AWS rule), `match` all and any, a disabled rule, a rule without conditions,
-//! a rule with a `last_login` date condition (undetermined for users who never logged in), role ARNs with IAM paths and
-//! the whole IAM role-name character set `+=,.@_-`); other AWS apps get a random
-//! subset. A role name may contain a comma, so such an ARN is put in a value on its
-//! own: a value must be split on `,arn:`, never on `,`. Other apps get a few
+//! source/operator (`bw` and `ew` too, and the shape of the recorded real AWS rule),
+//! `match` all and any, a disabled rule, a rule without conditions, a rule with a
+//! `last_login` date condition (undetermined for users who never logged in), role ARNs
+//! with IAM paths and the whole IAM role-name character set `+=,.@_-`); other AWS apps
+//! get a random subset. A role name may contain a comma (a plain value may hold one),
+//! so a value must be split on `,arn:`, never on `,`. Other apps get a few
 //! `set_status` / `set_groups` / `set_usertype` rules.
 //!
 //! Evaluation ([`Tenant::aws_roles`]) uses three-valued logic; see [`eval_condition`]
@@ -137,7 +140,7 @@ fn string_op(attr: &str, operator: &str, value: &str) -> Truth {
 }
 
 /// Date sources a condition may compare with `>` / `<` and a number of days.
-const DATE_SOURCES: [&str; 5] = ["last_login", "created_at", "updated_at", "activated_at", "password_changed_at"];
+pub const DATE_SOURCES: [&str; 5] = ["last_login", "created_at", "updated_at", "activated_at", "password_changed_at"];
 
 /// `date > N`: the date lies more than N days before `now_ms`; `< N`: fewer.
 /// Unknown without a date (never happened), for another operator or a value that
@@ -371,7 +374,8 @@ impl Tenant {
         self.sort_rules();
     }
 
-    /// The ten AWS rules of app `app_id` (ids and positions set by the caller).
+    /// The ten AWS rules of app `app_id` (ids and positions set by the caller): nine
+    /// plain one-ARN values, three pair-form ones (see the module docs).
     fn aws_rule_set(&self, app_id: u64, rng: &mut ChaCha8Rng) -> Vec<AppRule> {
         let account = rng.random_range(100_000_000_000..1_000_000_000_000u64);
         let other_account = rng.random_range(100_000_000_000..1_000_000_000_000u64);
@@ -417,21 +421,22 @@ impl Tenant {
             actions: vec![RuleAction { action: "set_role".to_string(), value: values, expression: None }],
         };
         let mut disabled =
-            rule("Legacy admins (retired)", "all", vec![cond("status", "=", "1")], vec![with_provider("LegacyAdmin")]);
+            rule("Legacy admins (retired)", "all", vec![cond("status", "=", "1")], vec![role("LegacyAdmin")]);
         disabled.enabled = false;
         vec![
             rule(
                 "Engineering to Developer",
                 "any",
                 vec![cond("member_of", "~", "engineering"), cond("group_id", "=", &group)],
-                vec![with_provider("Developer")],
+                vec![role("Developer")],
             ),
             rule(
                 "Platform deployers",
                 "all",
                 vec![cond("has_role", "ri", &granting_role.to_string()), cond("email", "!~", "bob")],
+                // A plain ARN beside a pair of another account's role and provider.
                 vec![
-                    with_provider("engineering/platform/Deployer"),
+                    role("engineering/platform/Deployer"),
                     format!(
                         "arn:aws:iam::{other_account}:role/ReadOnly,arn:aws:iam::{other_account}:saml-provider/OneLogin"
                     ),
@@ -445,16 +450,16 @@ impl Tenant {
                     cond("status", "=", "1"),
                     cond("email", "~", "@EXAMPLE.com"),
                 ],
-                vec![with_provider("Ops+Admin=x.y@z_w-1")],
+                vec![role("Ops+Admin=x.y@z_w-1")],
             ),
             rule(
                 "Break glass",
                 "any",
                 vec![cond("custom_attribute_cost_center", "~", "cc-15"), cond("email", "=", &email.to_uppercase())],
-                // A role name with a comma: alone in its value, no provider part.
+                // A role name with a comma, alone in its value.
                 vec![role("Break,Glass=1.2@x_y-z")],
             ),
-            rule("Everyone read-only", "all", Vec::new(), vec![with_provider("EveryoneReadOnly")]),
+            rule("Everyone read-only", "all", Vec::new(), vec![role("EveryoneReadOnly")]),
             // The shape of the one AWS rule in recorded real traffic (graph-onelogin's
             // HAR of `GET /api/2/apps/{id}/rules`): `ew` on email and `ri` on
             // has_role, the ARNs as separate values of a JSON array.
@@ -475,7 +480,7 @@ impl Tenant {
                 "Stale engineers",
                 "all",
                 vec![cond("last_login", ">", "90"), cond("member_of", "~", "engineering")],
-                vec![with_provider("StaleEngineer")],
+                vec![role("StaleEngineer")],
             ),
             rule(
                 "Auditors",

@@ -32,6 +32,7 @@ from onelogin.models import (
     Error,
     GenerateTokenRequest,
     GetUserApps200ResponseInner,
+    ListMappingActionValues200ResponseInner,
     LockAccountUserRequest,
     SetUserStateRequest,
     User,
@@ -507,6 +508,69 @@ def main(argv):
 
     ck.run("v2 list_app_rules (GET /api/2/apps/{id}/rules)", app_rules(None))
     ck.run("v2 list_app_rules enabled=false", app_rules(False))
+
+    # The rule catalogues: the connector does not read them, the simulator serves them
+    # (FIDELITY.md F-RULE-14), so a 404 here is a failure.
+    def rule_conditions():
+        data, _, _, raw = call(rules, "list_conditions", app_ids[0])
+        expect_list(data, "conditions")
+        values = [c.value for c in data]
+        expect("member_of" in values and "has_role" in values, f"member_of and has_role listed: {values}")
+        expect(any(v.startswith("custom_attribute_") for v in values), "custom attributes listed")
+        note_unknown("list_conditions", raw, type(data[0]))
+        return f"{len(data)} conditions"
+
+    ck.run("v2 list_conditions (GET /api/2/apps/{id}/rules/conditions)", rule_conditions)
+
+    def rule_operators():
+        data, _, _, _ = call(rules, "list_condition_operators", app_ids[0], "member_of")
+        expect_list(data, "member_of operators")
+        got = [o.value for o in data]
+        expect(got == ["=", "!=", "~", "!~", "bw", "ew"], f"member_of operators {got}")
+        return "member_of: " + " ".join(got)
+
+    ck.run("v2 list_condition_operators (GET …/rules/conditions/{v}/operators)", rule_operators)
+
+    def id_items(name, raw, what):
+        """`[{name, value: <int id>}]` (the docs' samples), validated with the SDK's
+        `{name, value: int}` model."""
+        expect(isinstance(raw, list) and raw, f"{what}: a non-empty list, got {raw!r}")
+        items = [ListMappingActionValues200ResponseInner.from_dict(i) for i in raw]
+        expect(all(i.name and isinstance(i.value, int) for i in items), f"{what}: name and integer id")
+        return items
+
+    def rule_condition_values():
+        try:
+            data, _, _, raw = call(rules, "list_condition_values", app_ids[0], "has_role")
+            items = id_items("list_condition_values", raw, "has_role values")
+        except SdkParseError as err:
+            sdk_deviation("list_condition_values", err, "one RuleCondition {name, value: str}",
+                          "a list of roles {name, value: <int id>}")
+            items = id_items("list_condition_values", err.raw, "has_role values")
+        return f"has_role: {len(items)} roles"
+
+    ck.run("v2 list_condition_values (GET …/rules/conditions/{v}/values)", rule_condition_values)
+
+    def rule_actions():
+        data, _, _, _ = call(rules, "list_actions", app_ids[0])
+        expect_list(data, "actions")
+        values = [a.value for a in data]
+        expect("set_status" in values and "add_role" in values, f"set_status and add_role listed: {values}")
+        return f"{len(data)} actions"
+
+    ck.run("v2 list_actions (GET /api/2/apps/{id}/rules/actions)", rule_actions)
+
+    def rule_action_values():
+        try:
+            data, _, _, raw = call(rules, "list_action_valies", app_ids[0], "add_role")
+            items = id_items("list_action_valies", raw, "add_role values")
+        except SdkParseError as err:
+            sdk_deviation("list_action_valies", err, "RuleAction items {name, value: str}",
+                          "roles {name, value: <int id>}")
+            items = id_items("list_action_valies", err.raw, "add_role values")
+        return f"add_role: {len(items)} roles"
+
+    ck.run("v2 list_action_valies (GET …/rules/actions/{v}/values)", rule_action_values)
 
     # ---------------- v2 MFA ----------------
     def mfa_devices():

@@ -240,7 +240,8 @@ pub struct SimulatorSwitches {
     /// App logins (event type 8) per active user per day, 0 for none (F-EVT-10) [default: 3].
     #[arg(long, value_name = "N", value_parser = parse_rate)]
     pub app_logins_per_day: Option<f64>,
-    /// Whether users' app lists carry their personal apps (F-APP-16) [default: on].
+    /// Whether users' app lists carry their personal apps, which the v1 docs say they leave out
+    /// (F-APP-16) [default: off].
     #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
     pub personal_apps: Option<bool>,
     /// The user policy's lock period, in minutes, for a `lock_user` with 0; 0 locks until an

@@ -10,6 +10,7 @@
 //! | [`roles`] | `GET /api/2/roles`, `GET`/`PUT /api/2/roles/{id}`, `GET`/`POST`/`DELETE /api/2/roles/{id}/users` and `/admins`, `GET`/`PUT /api/2/roles/{id}/apps` |
 //! | [`apps`] | `GET /api/2/apps`, `GET /api/2/apps/{id}`, `GET /api/2/apps/{id}/users` |
 //! | [`rules`] | `GET /api/2/apps/{id}/rules`, `GET /api/2/apps/{id}/rules/{rule_id}` |
+//! | [`rule_catalog`] | `GET /api/2/apps/{id}/rules/conditions`, `/rules/conditions/{condition}/operators` and `/values`, `/rules/actions`, `/rules/actions/{action}/values` |
 //! | [`connectors`] | `GET /api/2/connectors` |
 //! | [`privileges`] | `GET /api/1/privileges`, `GET /api/1/privileges/{id}`, `GET /api/1/privileges/{id}/users`, `/roles` |
 //! | [`events`] | `GET /api/1/events`, `GET /api/1/events/types`, `GET /api/1/events/{id}` |
@@ -21,6 +22,7 @@ pub mod groups;
 pub mod mfa;
 pub mod privileges;
 pub mod roles;
+pub mod rule_catalog;
 pub mod rules;
 pub mod users;
 pub mod users_v1;
@@ -46,6 +48,7 @@ pub fn routes() -> Router<Shared> {
         .merge(roles::routes())
         .merge(apps::routes())
         .merge(rules::routes())
+        .merge(rule_catalog::routes())
         .merge(connectors::routes())
         .merge(privileges::routes())
         .merge(events::routes())
