@@ -571,23 +571,23 @@ async fn row9_eight_concurrent_10_mb_per_user_bodies_fit_the_memory_plan() {
     run.check(4 + 5 * 3);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn per_user_lists_too_large_together_are_read_in_smaller_steps_and_none_is_lost() {
-    // Each user's MFA list is one device and 185,000 numbers: about 12 MiB
-    // once parsed, so one fits the 32 MiB memory plan, two fit together, and
-    // five (a step's window) do not.
+/// A user's MFA list of one device and 185,000 numbers: about 12 MiB once
+/// parsed, so one fits the 32 MiB memory plan, two fit together, and five (a
+/// step's window) do not.
+fn heavy_devices(request: &SeenRequest) -> Option<Reply> {
+    let user = request.path().strip_prefix("/api/2/mfa/users/")?.strip_suffix("/devices")?;
     let filler = "0,".repeat(185_000);
-    let mut run = Run::new(misbehave(move |request, _| {
-        let user = request.path().strip_prefix("/api/2/mfa/users/")?.strip_suffix("/devices")?;
-        let body = format!(r#"[{filler}{{"device_id":"{user}00","type_display_name":"Key {user}"}}]"#);
-        Some(Reply::Full {
-            status: 200,
-            headers: vec![("content-type".into(), b"application/json".to_vec())],
-            body: body.into_bytes(),
-        })
-    }))
-    .await;
-    run.sync(&["users", "mfa_devices"], SyncOptions { concurrency: 8, ..SyncOptions::default() }).await;
+    let body = format!(r#"[{filler}{{"device_id":"{user}00","type_display_name":"Key {user}"}}]"#);
+    Some(Reply::Full {
+        status: 200,
+        headers: vec![("content-type".into(), b"application/json".to_vec())],
+        body: body.into_bytes(),
+    })
+}
+
+/// Every user and device came out once, the steps were made smaller, and
+/// each user's list was read at most `reads` times in all.
+fn heavy_devices_all_read(run: &Run, reads: u64) {
     assert!(run.ended, "{:?}", run.error);
     assert_eq!(run.kind_error("mfa_devices"), None);
     assert_eq!(run.kind_status("mfa_devices"), Some(KindStatus::Complete));
@@ -596,15 +596,54 @@ async fn per_user_lists_too_large_together_are_read_in_smaller_steps_and_none_is
     for id in USER_IDS {
         assert!(keys.contains(&format!("mfa_device:{id}00")), "user {id}'s device missing: {keys:?}");
     }
-    let devices =
-        run.server.per_path().iter().filter(|(path, _)| path.starts_with("/api/2/mfa/")).map(|(_, n)| n).sum::<u64>();
     let log = run.harness.component_log().lines().into_iter().map(|l| l.message).collect::<Vec<_>>().join("\n");
     assert!(log.contains("did not fit in memory beside the others"), "no step was made smaller:\n{log}");
-    // Each deferred user is read again once per smaller step at most.
-    assert!((5..=12).contains(&devices), "{devices} device list reads: {:?}", run.server.per_path());
+    let per_path = run.server.per_path();
+    let devices = per_path.iter().filter(|(path, _)| path.starts_with("/api/2/mfa/")).map(|(_, n)| n).sum::<u64>();
+    assert!((5..=reads).contains(&devices), "{devices} device list reads: {per_path:?}");
     let peak = run.instance.as_ref().map_or(0, |i| i.peak_memory_bytes());
     assert!(peak < 96 * 1024 * 1024, "peak {} MiB", peak >> 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn per_user_lists_too_large_together_are_read_in_smaller_steps_and_none_is_lost() {
+    let mut run = Run::new(misbehave(|request, _| heavy_devices(request))).await;
+    run.sync(&["users", "mfa_devices"], SyncOptions { concurrency: 8, ..SyncOptions::default() }).await;
+    // Each deferred user is read again once per smaller step at most.
+    heavy_devices_all_read(&run, 12);
     run.check(4 + 12 + 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incremental_sync_reads_changed_users_too_large_together_in_smaller_steps() {
+    // The first sync reads users alone; the second starts a day later, lists
+    // no user as updated, and its events name every user.
+    let later = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let second = later.clone();
+    let mut run = Run::new(misbehave(move |request, _| {
+        let addr = "127.0.0.1:1".parse().expect("addr");
+        if !second.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        let events = USER_IDS.iter().map(
+            |id| json!({"id": 900 + id, "user_id": id, "event_type_id": 13, "created_at": "2026-11-24T06:00:00Z"}),
+        );
+        let reply = match request.path() {
+            "/api/2/users" if request.query("updated_since").is_some() => Reply::json(200, &json!([])),
+            "/api/1/events" => Reply::json(200, &tenant::v1(events.collect(), None)),
+            _ => heavy_devices(request).unwrap_or_else(|| tenant::answer(request, addr)),
+        };
+        Some(date_reply(reply, Some("Tue, 24 Nov 2026 12:00:00 GMT")))
+    }))
+    .await;
+    run.sync(&["users"], SyncOptions::default()).await;
+    let checkpoint = run.pages.last().and_then(|p| p.checkpoint.clone()).expect("a checkpoint");
+    run.pages.clear();
+    later.store(true, std::sync::atomic::Ordering::SeqCst);
+    let incremental = SyncOptions { concurrency: 8, checkpoint: Some(checkpoint), ..SyncOptions::default() };
+    run.sync(&["users", "mfa_devices", "events"], incremental).await;
+    heavy_devices_all_read(&run, 12);
+    run.check(60);
 }
 
 #[tokio::test(flavor = "multi_thread")]

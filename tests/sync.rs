@@ -8,7 +8,7 @@ use common::{page, pages, Fixture, LAST_PAGE_ANSWERS};
 use host_test::bench;
 use host_test::harness::diff::{self, Tombstone, TombstoneStatus};
 use host_test::harness::types::{
-    AccessLevel, AccountPatch, Action, Entity, ErrorKind, KindReport, KindStatus, Relationship,
+    AccessLevel, AccountPatch, Action, CustomAction, Entity, ErrorKind, KindReport, KindStatus, Relationship,
 };
 use host_test::harness::SyncOutput;
 use host_test::harness::{sync_all, SyncOptions};
@@ -832,6 +832,44 @@ async fn an_incremental_sync_returns_only_what_changed_and_a_new_checkpoint() {
     assert_eq!(spent.get("GET /api/2/mfa/users/{id}/devices"), Some(&1));
     assert!(incremental.checkpoint.is_some(), "an incremental sync returns the next checkpoint");
     assert!(incremental.report.iter().all(|r| !matches!(r.status, KindStatus::Failed(_))), "{:?}", incremental.report);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incremental_sync_with_events_refreshes_users_that_changed_without_an_update() {
+    // Removing an MFA device logs an event naming the user but leaves its
+    // `updated_at` alone (FIDELITY.md F-UW-24 assumes every user write bumps
+    // it; a device removal is not a user write): only the events show it.
+    let fixture = Fixture::new(40, 12).await;
+    let kinds: Vec<String> = ["users", "mfa_devices", "events"].iter().map(|k| k.to_string()).collect();
+    let options = SyncOptions { kinds: kinds.clone(), max_items: PAGE, ..SyncOptions::default() };
+    let full = fixture.sync_with(&options).await.expect("full sync");
+    let checkpoint = full.checkpoint.clone().expect("a checkpoint");
+    let tenant = fixture.sim.tenant();
+    let owner = tenant.users.iter().find(|u| u.mfa_devices.iter().any(|d| d.active)).expect("a user with a device");
+    let device = owner.mfa_devices.iter().find(|d| d.active).unwrap().device_id.clone();
+    let (mut instance, _) = fixture.manage().await;
+    let params = json!({"principal": format!("onelogin_user:{}", owner.id), "device_id": device}).to_string();
+    let remove = Action::Custom(CustomAction { name: "remove_mfa_device".into(), params });
+    assert!(instance.provision(remove).await.unwrap().expect("removed").changed);
+    assert_eq!(fixture.sim.tenant().user(owner.id).unwrap().updated_at, owner.updated_at, "no user update");
+    // The event window ends at the `Date` of the sync's start, in whole
+    // seconds: let it pass the second the removal happened in.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    let incremental = SyncOptions { kinds, checkpoint: Some(checkpoint), max_items: PAGE, ..SyncOptions::default() };
+    let output = fixture.sync_with(&incremental).await.expect("incremental sync");
+    let owner_key = format!("onelogin_user:{}", owner.id);
+    assert!(output.entities.iter().any(|e| e.key == owner_key), "the user the event names is refreshed");
+    let devices: BTreeSet<&str> = output
+        .relationships
+        .iter()
+        .filter(|r| r.from_key == owner_key && r.to_key.starts_with("mfa_device:"))
+        .map(|r| r.to_key.as_str())
+        .collect();
+    assert!(!devices.contains(format!("mfa_device:{device}").as_str()), "{devices:?}");
+    let left = owner.mfa_devices.iter().filter(|d| d.device_id != device).count();
+    assert_eq!(devices.len(), left, "the devices the user still has: {devices:?}");
+    assert!(output.report.iter().all(|r| !matches!(r.status, KindStatus::Failed(_))), "{:?}", output.report);
 }
 
 #[tokio::test(flavor = "multi_thread")]

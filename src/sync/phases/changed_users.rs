@@ -8,7 +8,7 @@ use crate::client::transport::Transport;
 use crate::error::{Error, Result};
 use crate::sync::joins;
 use crate::sync::kinds::Kind;
-use crate::sync::state::SyncState;
+use crate::sync::state::{Status, SyncState};
 use crate::sync::step::{Ctx, PhaseSpec, Position, StepOutcome};
 use crate::vocabulary::id_of;
 
@@ -25,9 +25,11 @@ pub static PHASE: PhaseSpec = PhaseSpec {
     relationships: &[],
 };
 
-/// Only incremental syncs that read events have users to refresh.
+/// Only incremental syncs that read events have users to refresh (the
+/// events phase runs first: its kind is complete by then).
 fn enter(state: &SyncState) -> bool {
-    state.pending(Kind(&USERS)) && state.plan.since.is_some() && state.pending(Kind(&EVENTS))
+    let events_read = matches!(state.status(Kind(&EVENTS)), Some(Status::Pending | Status::Complete));
+    state.pending(Kind(&USERS)) && state.plan.since.is_some() && events_read
 }
 
 /// Users `i..` of those the events name.
