@@ -22,6 +22,7 @@ pub mod mfa;
 pub mod privileges;
 pub mod roles;
 pub mod rules;
+pub mod user_filter;
 pub mod users;
 pub mod users_v1;
 
