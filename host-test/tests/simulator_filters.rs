@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use host_test::simulator::{Simulator, SimulatorConfig, Tenant, User};
+use host_test::simulator::{AppRule, Event, Role, Simulator, SimulatorConfig, Tenant, User};
 use serde_json::Value;
 
 mod http_client;
@@ -242,8 +242,7 @@ async fn role_filters_app_name_include_unassigned_and_assigned() {
     let t = sim.tenant();
     // app_name: the roles holding an app of that name.
     let app = t.apps.iter().find(|a| t.roles.iter().any(|r| r.apps.contains(&a.id))).unwrap();
-    let named =
-        |r: &host_test::simulator::Role, pat: &str| r.apps.iter().filter_map(|&a| t.app(a)).any(|a| wild(pat, &a.name));
+    let named = |r: &Role, pat: &str| r.apps.iter().filter_map(|&a| t.app(a)).any(|a| wild(pat, &a.name));
     for pat in [app.name.clone(), prefix(&app.name), "no such app".to_string()] {
         let expected: Vec<u64> = t.roles.iter().filter(|r| named(r, &pat)).map(|r| r.id).collect();
         let (ids, pages) = v2_ids(&sim, &token, &format!("/api/2/roles?app_name={}", enc(&pat)), 2).await;
@@ -285,8 +284,11 @@ async fn role_filters_app_name_include_unassigned_and_assigned() {
     }
 }
 
+/// Which rules a filter should keep.
+type Keep<'a> = Box<dyn Fn(&AppRule) -> bool + 'a>;
+
 /// The ids of the app's rules that `enabled` and `keep` select, by position.
-fn rules_where(t: &Tenant, app: u64, enabled: bool, keep: impl Fn(&host_test::simulator::AppRule) -> bool) -> Vec<u64> {
+fn rules_where(t: &Tenant, app: u64, enabled: bool, keep: impl Fn(&AppRule) -> bool) -> Vec<u64> {
     t.app_rules(app).iter().filter(|r| r.enabled == enabled && keep(r)).map(|r| r.id).collect()
 }
 
@@ -296,18 +298,14 @@ async fn app_rule_filters_follow_the_documented_name_value_pairs() {
     let token = token_for(&sim, &sim.manage_credentials()).await;
     let t = sim.tenant();
     let app = t.apps.iter().map(|a| a.id).max_by_key(|&a| t.app_rules(a).len()).unwrap();
-    let has_cond = |r: &host_test::simulator::AppRule, n: &str, v: &str| {
-        r.conditions.iter().any(|c| wild(n, &c.source) && wild(v, &c.value))
-    };
-    let has_act = |r: &host_test::simulator::AppRule, n: &str, v: &str| {
+    let has_cond = |r: &AppRule, n: &str, v: &str| r.conditions.iter().any(|c| wild(n, &c.source) && wild(v, &c.value));
+    let has_act = |r: &AppRule, n: &str, v: &str| {
         r.actions.iter().any(|a| wild(n, &a.action) && a.value.iter().any(|x| wild(v, x)))
     };
     let role = t.app_rules(app).iter().flat_map(|r| &r.conditions).find(|c| c.source == "has_role").unwrap();
-    let custom =
-        |r: &host_test::simulator::AppRule| r.conditions.iter().any(|c| c.source.starts_with("custom_attribute_"));
-    let builtin =
-        |r: &host_test::simulator::AppRule| r.conditions.iter().any(|c| !c.source.starts_with("custom_attribute_"));
-    let cases: Vec<(String, Box<dyn Fn(&host_test::simulator::AppRule) -> bool>)> = vec![
+    let custom = |r: &AppRule| r.conditions.iter().any(|c| c.source.starts_with("custom_attribute_"));
+    let builtin = |r: &AppRule| r.conditions.iter().any(|c| !c.source.starts_with("custom_attribute_"));
+    let cases: Vec<(String, Keep)> = vec![
         ("has_condition=has_role:*".into(), Box::new(|r| has_cond(r, "has_role", "*"))),
         (format!("has_condition=has_role:{}", role.value), Box::new(|r| has_cond(r, "has_role", &role.value))),
         (format!("has_condition=*:{}", role.value), Box::new(|r| has_cond(r, "*", &role.value))),
@@ -344,7 +342,7 @@ async fn app_rule_filters_follow_the_documented_name_value_pairs() {
 }
 
 /// Every event of the tenant (stored and generated app logins), by id.
-fn all_events(t: &Tenant) -> Vec<host_test::simulator::Event> {
+fn all_events(t: &Tenant) -> Vec<Event> {
     let mut all: Vec<_> = t.events.iter().cloned().chain(t.app_logins.between(i64::MIN, i64::MAX)).collect();
     all.sort_by_key(|e| e.id);
     all
