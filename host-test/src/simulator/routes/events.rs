@@ -161,8 +161,8 @@ impl EventFilter {
         };
         let (since, until) = (time("since")?.unwrap_or(i64::MIN), time("until")?.unwrap_or(i64::MAX));
         let created_at = time("created_at")?;
-        let on_absent_field =
-            num("client_id")?.is_some() || num("directory_id")?.is_some() || p.get("resolution").is_some();
+        let (client_id, directory_id) = (num("client_id")?, num("directory_id")?);
+        let on_absent_field = client_id.is_some() || directory_id.is_some() || p.get("resolution").is_some();
         Ok(EventFilter {
             since,
             until,
