@@ -572,6 +572,34 @@ def main(argv):
 
     ck.run("v2 list_action_valies (GET …/rules/actions/{v}/values)", rule_action_values)
 
+    def documented_filters():
+        """The list filters through the SDK's own parameter names (FIDELITY.md row 23)."""
+        users, _, _, _ = call(users2, "list_users2", samaccountname="*", limit=100)
+        expect(all(u.samaccountname for u in users), "samaccountname=* kept a user without one")
+        logged, _, _, _ = call(users2, "list_users2", last_login_since="2000-01-01T00:00:00Z", limit=100)
+        expect(all(u.last_login for u in logged), "last_login_since kept a user who never logged in")
+        rid = str(role_ids[0])
+        members, _, _, raw = call(roles, "get_role_users", rid, include_unassigned=True, limit=100)
+        flags = {item.get("assigned") for item in raw}
+        expect(False in flags, f"include_unassigned=true listed no unassigned user (flags {flags})")
+        held, _, _, _ = call(roles, "get_role_apps", rid)
+        others, _, _, _ = call(roles, "get_role_apps", rid, assigned=False)
+        expect(not {a.id for a in held} & {a.id for a in others}, "assigned=false listed an app the role holds")
+        with_role = 0
+        for aid in app_ids[:15]:
+            data, _, _, _ = call(rules, "list_app_rules", aid, has_condition="has_role:*")
+            expect(all(any(c.source == "has_role" for c in r.conditions) for r in data), "has_condition kept a rule")
+            with_role += len(data)
+        evts, _, _, _ = call(events, "get_events", client_id=1)
+        expect(not evts.data, "client_id=1 answered events")
+        return (
+            f"samaccountname=*: {len(users)}; last_login_since: {len(logged)}; role {rid} with unassigned: "
+            f"{len(members)}, apps held/not: {len(held)}/{len(others)}; has_role rules: {with_role}"
+        )
+
+    ck.run("v2/v1 documented list filters (samaccountname, last_login_since, include_unassigned, assigned, "
+           "has_condition, client_id)", documented_filters)
+
     # ---------------- v2 MFA ----------------
     def mfa_devices():
         total = 0

@@ -7,12 +7,18 @@
 //! (`2026-11-23T12:00:00Z`, `…:00.000Z`, a bare date); `event_type_id` (CSV);
 //! `user_id`; `limit`; `after_cursor` / `before_cursor` (opaque key-set cursors on the
 //! event id, from `pagination.after_cursor` / `before_cursor`); `sort` = `+id`
-//! (default; an unencoded `+` arrives as a space and is accepted) or `-id`. Other
-//! documented filters (`client_id`, `directory_id`, `id`, `resolution`, `created_at`)
-//! are ignored. `pagination.after_cursor` / `next_link` are null on the last page;
+//! (default; an unencoded `+` arrives as a space and is accepted) or `-id`. The other
+//! documented search parameters (docs get-events; py-sdk `get_events`): `id`,
+//! `created_at` (an ISO8601 instant: events created then), `client_id`,
+//! `directory_id` (integers) and `resolution` (text) keep the events whose field
+//! equals the value; `fields` (CSV) projects each item (`id` always kept, as on v1
+//! users). The simulator's events carry no `client_id`, `directory_id` or
+//! `resolution` (null), so a filter on them answers no events.
+//! `pagination.after_cursor` / `next_link` are null on the last page;
 //! `before_cursor` / `previous_link` are set on every page reached through a cursor.
-//! (Assumption, FIDELITY.md F-EVT-2, F-EVT-3, F-EVT-4: bound inclusiveness, ignored
-//! filters, `before_cursor` semantics.)
+//! (Assumption, FIDELITY.md F-EVT-2, F-EVT-3, F-EVT-4: bound inclusiveness, exact
+//! equality of the search parameters, a malformed value → 400 "x is invalid",
+//! `before_cursor` semantics.)
 //!
 //! Event items carry every py-sdk `Event` field (null where irrelevant). Assumption (FIDELITY.md F-EVT-6):
 //! the py-sdk model reads the app and group names from keys `app-name` and
@@ -26,7 +32,7 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::parse_id;
+use super::{parse_id, project};
 use crate::simulator::app_logins::LoginHistory;
 use crate::simulator::errors::{json_response, v1_bad_request, v1_not_found, v1_success_status};
 use crate::simulator::events::{event_time_of, Event, EVENT_LOGGED_INTO_APP, EVENT_TYPES};
@@ -115,46 +121,66 @@ pub fn event_json(e: &Event, account_id: u64) -> Value {
 
 /// The `GET /api/1/events` filters.
 struct EventFilter {
+    /// The window asked for (`since`, `until`).
     since: i64,
     until: i64,
+    /// The window searched: the one asked for, narrowed to the `created_at` instant.
+    from: i64,
+    to: i64,
     types: Option<Vec<u32>>,
     user_id: Option<u64>,
+    id: Option<u64>,
+    /// A `client_id`, `directory_id` or `resolution` filter: no event here carries one.
+    on_absent_field: bool,
     descending: bool,
 }
 
 impl EventFilter {
     fn from_params(p: &Params) -> Result<EventFilter, Response> {
-        let time = |name: &str, default: i64| -> Result<i64, Response> {
-            match p.get(name) {
-                Some(v) => parse_iso_millis(v).ok_or_else(|| v1_bad_request(&format!("{name} is invalid"))),
-                None => Ok(default),
-            }
+        let bad = |name: &str| v1_bad_request(&format!("{name} is invalid"));
+        let time = |name: &str| -> Result<Option<i64>, Response> {
+            p.get(name).map(|v| parse_iso_millis(v).ok_or_else(|| bad(name))).transpose()
+        };
+        let num = |name: &str| -> Result<Option<u64>, Response> {
+            p.get(name).map(|v| v.trim().parse::<u64>().map_err(|_| bad(name))).transpose()
         };
         let types = match p.get("event_type_id") {
             Some(csv) => {
                 let mut v = Vec::new();
                 for part in csv.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    v.push(part.parse::<u32>().map_err(|_| v1_bad_request("event_type_id is invalid"))?);
+                    v.push(part.parse::<u32>().map_err(|_| bad("event_type_id"))?);
                 }
                 Some(v)
             }
             None => None,
         };
-        let user_id = p
-            .get("user_id")
-            .map(|v| v.trim().parse::<u64>().map_err(|_| v1_bad_request("user_id is invalid")))
-            .transpose()?;
         let descending = match p.get("sort").map(str::trim) {
             None | Some("") | Some("+id") | Some("id") => false,
             Some("-id") => true,
-            Some(_) => return Err(v1_bad_request("sort is invalid")),
+            Some(_) => return Err(bad("sort")),
         };
-        Ok(EventFilter { since: time("since", i64::MIN)?, until: time("until", i64::MAX)?, types, user_id, descending })
+        let (since, until) = (time("since")?.unwrap_or(i64::MIN), time("until")?.unwrap_or(i64::MAX));
+        let created_at = time("created_at")?;
+        let (client_id, directory_id) = (num("client_id")?, num("directory_id")?);
+        let on_absent_field = client_id.is_some() || directory_id.is_some() || p.get("resolution").is_some();
+        Ok(EventFilter {
+            since,
+            until,
+            from: created_at.map_or(since, |t| t.max(since)),
+            to: created_at.map_or(until, |t| t.saturating_add(1).min(until)),
+            types,
+            user_id: num("user_id")?,
+            id: num("id")?,
+            on_absent_field,
+            descending,
+        })
     }
 
     fn matches(&self, e: &Event) -> bool {
-        self.types.as_ref().is_none_or(|t| t.contains(&e.event_type_id))
+        !self.on_absent_field
+            && self.types.as_ref().is_none_or(|t| t.contains(&e.event_type_id))
             && self.user_id.is_none_or(|u| e.user_id == Some(u))
+            && self.id.is_none_or(|i| e.id == i)
     }
 }
 
@@ -185,10 +211,16 @@ fn scan_logins(
     forward: bool,
     limit: usize,
 ) -> (Vec<Event>, bool) {
-    if f.types.as_ref().is_some_and(|t| !t.contains(&EVENT_LOGGED_INTO_APP)) {
+    if f.on_absent_field || f.types.as_ref().is_some_and(|t| !t.contains(&EVENT_LOGGED_INTO_APP)) {
         return (Vec::new(), false);
     }
-    let mut days = logins.days_between(f.since, f.until);
+    let mut days = logins.days_between(f.from, f.to);
+    if let Some(id) = f.id {
+        // Only the day the id's time falls in (as `GET /api/1/events/{id}` looks).
+        let day = logins.day_of(event_time_of(id));
+        let start = day.max(days.start);
+        days = start..(day + 1).min(days.end).max(start);
+    }
     if let Some(id) = past {
         let day = logins.day_of(event_time_of(id));
         days = if forward { day.max(days.start)..days.end } else { days.start..(day + 1).min(days.end) };
@@ -202,7 +234,7 @@ fn scan_logins(
             events.reverse();
         }
         for e in events {
-            let in_window = e.created_at_ms >= f.since && e.created_at_ms < f.until;
+            let in_window = e.created_at_ms >= f.from && e.created_at_ms < f.to;
             if in_window && beyond(&e) && f.matches(&e) {
                 if out.len() == limit {
                     return (out, true);
@@ -231,7 +263,7 @@ async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     st.event_windows.insert((filter.since, filter.until));
     let st = st;
     let account_id = st.tenant.account_id;
-    let events = st.tenant.events_between(filter.since, filter.until);
+    let events = st.tenant.events_between(filter.from, filter.to);
     let below = |x: u64| events.partition_point(|e| e.id < x) as isize; // first index with id >= x
     let above = |x: u64| events.partition_point(|e| e.id <= x) as isize; // first index with id > x
     let desc = filter.descending;
@@ -263,7 +295,8 @@ async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     };
     let after = after.map(|id| encode_v1_cursor(account_id, id));
     let before = before.map(|id| encode_v1_cursor(account_id, id));
-    let data: Vec<Value> = page.iter().map(|e| event_json(e, account_id)).collect();
+    let fields = params.get("fields");
+    let data: Vec<Value> = page.iter().map(|e| project(event_json(e, account_id), fields)).collect();
     v1_page_response(data, before, after, &params, &format!("{}/api/1/events", st.base_url))
 }
 

@@ -24,6 +24,7 @@ pub mod privileges;
 pub mod roles;
 pub mod rule_catalog;
 pub mod rules;
+pub mod user_filter;
 pub mod users;
 pub mod users_v1;
 

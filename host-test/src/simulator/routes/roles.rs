@@ -13,6 +13,8 @@
 //! /api/2/roles/{id}/users` removes them like any other member (only v1 `remove_roles`
 //! is documented to refuse), and the next mapping run re-adds them.
 
+use std::collections::HashSet;
+
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -23,9 +25,9 @@ use serde_json::{json, Value};
 
 use super::users::validation_failed;
 use super::{glob_match, parse_id, project};
-use crate::simulator::errors::{json_response, v2_bad_request, v2_error, v2_not_found};
+use crate::simulator::errors::{json_response, roles_service_error, v2_bad_request, v2_error, v2_not_found};
 use crate::simulator::pagination::{v2_list, Params, V2Page};
-use crate::simulator::tenant::Role;
+use crate::simulator::tenant::{App, Role, User};
 use crate::simulator::{limits, lock, Shared};
 
 /// The roles routes.
@@ -45,32 +47,55 @@ pub fn role_json(r: &Role) -> Value {
     json!({"id": r.id, "name": r.name, "apps": r.apps, "users": r.users, "admins": r.admins})
 }
 
-/// `GET /api/2/roles` (filters: `name` or `role_name` with `*` wildcards, `app_id`;
-/// `fields`). Each item carries the role's `apps` (ids) inline, plus `users` and
-/// `admins`.
+/// `GET /api/2/roles` (filters: `name` or `role_name` with `*` wildcards, `app_id`,
+/// `app_name` (roles holding an app of that name, wildcards); `fields`). Each item
+/// carries the role's `apps` (ids) inline, plus `users` and `admins`.
 async fn list(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
     let page = match V2Page::from_params(&params, limits::ROLES) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let app_id = match params.get("app_id").map(str::parse::<u64>).transpose() {
+    let app_id = match params.get("app_id").map(|a| a.trim().parse::<u64>()).transpose() {
         Ok(a) => a,
-        Err(_) => return v2_bad_request("Invalid app_id"),
+        Err(_) => return bad_filter("app_id"),
     };
     let st = lock(&sim);
     // `name` (docs) or `role_name` (py-sdk `list_roles`).
     let name = params.get("name").or_else(|| params.get("role_name"));
+    // py-sdk `list_roles`: "Returns roles that contain this app name."
+    let app_name = params.get("app_name");
+    let holds_app_named =
+        |r: &Role, n: &str| r.apps.iter().filter_map(|&a| st.tenant.app(a)).any(|a| glob_match(n, &a.name));
     let matched: Vec<&Role> = st
         .tenant
         .roles
         .iter()
         .filter(|r| name.is_none_or(|n| glob_match(n, &r.name)))
         .filter(|r| app_id.is_none_or(|a| r.apps.contains(&a)))
+        .filter(|r| app_name.is_none_or(|n| holds_app_named(r, n)))
         .collect();
     let fields = params.get("fields");
     let items = matched[page.range(matched.len())].iter().map(|r| project(role_json(r), fields)).collect();
     v2_list(items, matched.len(), page, st.listing(), "/api/2/roles", &params)
+}
+
+/// A malformed roles filter: 400 in the roles service's dialect.
+///
+/// Assumption (FIDELITY.md F-ROLE-2, F-ERR-5): the answer to a malformed filter is
+/// undocumented; the dialect is the one observed on `/api/2/roles`.
+fn bad_filter(name: &str) -> Response {
+    roles_service_error(StatusCode::BAD_REQUEST, &format!("Invalid {name}"))
+}
+
+/// A boolean query flag (`true`/`false`, `1`/`0`), `default` when absent.
+fn flag(params: &Params, name: &str, default: bool) -> Result<bool, Response> {
+    match params.get(name).map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(default),
+        Some("true") | Some("1") => Ok(true),
+        Some("false") | Some("0") => Ok(false),
+        Some(_) => Err(bad_filter(name)),
+    }
 }
 
 /// `GET /api/2/roles/{id}`.
@@ -82,12 +107,34 @@ async fn get_one(State(sim): State<Shared>, Path(id): Path<String>) -> Response 
     }
 }
 
+/// A role member (or admin) item; `assigned` false for a user listed through
+/// `include_unassigned`.
+fn member_json(u: &User, assigned: bool) -> Value {
+    json!({
+        "id": u.id,
+        "name": format!("{} {}", u.firstname, u.lastname),
+        "username": u.username,
+        "email": u.email,
+        "added_by": null,
+        "added_at": if assigned { json!(u.created_at) } else { Value::Null },
+        "assigned": assigned,
+    })
+}
+
+/// `GET /api/2/roles/{id}/users` and `/admins`: the members, then with
+/// `include_unassigned=true` every other user (`assigned: false`), in id order.
+///
+/// Assumption (FIDELITY.md F-ROLE-4, F-ROLE-5): `added_by` null, `added_at` (null for
+/// the unassigned), and the order members first.
 async fn list_members(sim: Shared, id: String, q: Option<String>, admins: bool) -> Response {
-    // Assumption (FIDELITY.md F-ROLE-4, F-ROLE-5): `added_by` null, `added_at`, no `include_unassigned`.
     let params = Params::parse(q.as_deref());
     let max = if admins { limits::ROLE_ADMINS } else { limits::ROLE_USERS };
     let page = match V2Page::from_params(&params, max) {
         Ok(p) => p,
+        Err(r) => return r,
+    };
+    let include_unassigned = match flag(&params, "include_unassigned", false) {
+        Ok(b) => b,
         Err(r) => return r,
     };
     let st = lock(&sim);
@@ -96,24 +143,16 @@ async fn list_members(sim: Shared, id: String, q: Option<String>, admins: bool) 
     };
     let ids = if admins { &role.admins } else { &role.users };
     let name = params.get("name");
-    let matched: Vec<Value> = ids
-        .iter()
-        .filter_map(|&uid| st.tenant.user(uid))
-        .filter(|u| {
-            name.is_none_or(|n| [&u.firstname, &u.lastname, &u.username, &u.email].iter().any(|v| glob_match(n, v)))
-        })
-        .map(|u| {
-            json!({
-                "id": u.id,
-                "name": format!("{} {}", u.firstname, u.lastname),
-                "username": u.username,
-                "email": u.email,
-                "added_by": null,
-                "added_at": u.created_at,
-                "assigned": true,
-            })
-        })
-        .collect();
+    let named = |u: &User| {
+        name.is_none_or(|n| [&u.firstname, &u.lastname, &u.username, &u.email].iter().any(|v| glob_match(n, v)))
+    };
+    let mut matched: Vec<Value> =
+        ids.iter().filter_map(|&uid| st.tenant.user(uid)).filter(|u| named(u)).map(|u| member_json(u, true)).collect();
+    if include_unassigned {
+        let members: HashSet<u64> = ids.iter().copied().collect();
+        let others = st.tenant.users.iter().filter(|u| !members.contains(&u.id) && named(u));
+        matched.extend(others.map(|u| member_json(u, false)));
+    }
     let total = matched.len();
     let items = matched[page.range(total)].to_vec();
     let path = format!("/api/2/roles/{}/{}", role.id, if admins { "admins" } else { "users" });
@@ -196,23 +235,29 @@ async fn remove_admins(State(sim): State<Shared>, Path(id): Path<String>, body: 
     removed_response(write_members(&sim, &id, &body, true, false))
 }
 
-/// `GET /api/2/roles/{id}/apps` → `[{"id","name","icon_url"}]`.
+/// `GET /api/2/roles/{id}/apps` → `[{"id","name","icon_url"}]`: the role's apps, or
+/// with `assigned=false` every app the role does not hold (py-sdk `get_role_apps`:
+/// "Defaults to true. Returns all apps not yet assigned to the role.").
 async fn list_apps(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
     let page = match V2Page::from_params(&params, limits::ROLE_APPS) {
         Ok(p) => p,
         Err(r) => return r,
     };
+    let assigned = match flag(&params, "assigned", true) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let st = lock(&sim);
     let Some(role) = parse_id(&id).and_then(|n| st.tenant.role(n)) else {
         return v2_not_found();
     };
-    let apps: Vec<Value> = role
-        .apps
-        .iter()
-        .filter_map(|&a| st.tenant.app(a))
-        .map(|a| json!({"id": a.id, "name": a.name, "icon_url": super::apps::icon_url(a.connector_id)}))
-        .collect();
+    let item = |a: &App| json!({"id": a.id, "name": a.name, "icon_url": super::apps::icon_url(a.connector_id)});
+    let apps: Vec<Value> = if assigned {
+        role.apps.iter().filter_map(|&a| st.tenant.app(a)).map(item).collect()
+    } else {
+        st.tenant.apps.iter().filter(|a| !role.apps.contains(&a.id)).map(item).collect()
+    };
     let total = apps.len();
     let items = apps[page.range(total)].to_vec();
     let path = format!("/api/2/roles/{}/apps", role.id);

@@ -33,8 +33,6 @@
 //!
 //! Every write logs an event naming the user (see [`crate::simulator::events`]).
 
-use std::collections::HashSet;
-
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -43,15 +41,16 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
-use super::{glob_match, parse_id, project};
+use super::user_filter::{Dialect, UserFilter};
+use super::{parse_id, project};
 use crate::simulator::errors::{
     json_response, v1_not_found, v1_success_status, v2_bad_request, v2_error, v2_not_found,
 };
 use crate::simulator::events::{EVENT_CREATED, EVENT_UNLOCKED, EVENT_UPDATED};
 use crate::simulator::pagination::{v1_list, v2_list, Params, V2Page};
 use crate::simulator::tenant::{
-    custom_attribute_display_name, now_iso, parse_iso_millis, App, Tenant, User, APP_ID_BASE, CUSTOM_ATTRIBUTE_ID_BASE,
-    STATUSES, USER_ID_BASE,
+    custom_attribute_display_name, now_iso, App, Tenant, User, APP_ID_BASE, CUSTOM_ATTRIBUTE_ID_BASE, STATUSES,
+    USER_ID_BASE,
 };
 use crate::simulator::variance::{self, FieldVariance};
 use crate::simulator::{limits, lock, Shared};
@@ -102,82 +101,6 @@ pub fn v1_user(u: &User) -> Value {
     v
 }
 
-/// The `GET /api/2/users` filters that are supported.
-///
-/// Assumption (FIDELITY.md F-USER-4): the other documented filters are ignored.
-#[derive(Default)]
-struct UserFilter {
-    user_ids: Option<HashSet<u64>>,
-    group_id: Option<u64>,
-    role_id: Option<u64>,
-    updated_since: Option<i64>,
-    updated_until: Option<i64>,
-    created_since: Option<i64>,
-    created_until: Option<i64>,
-    text: Vec<(&'static str, String)>,
-}
-
-impl UserFilter {
-    fn from_params(p: &Params) -> Result<UserFilter, Response> {
-        let num = |name: &str| -> Result<Option<u64>, Response> {
-            p.get(name)
-                .map(|v| v.trim().parse::<u64>().map_err(|_| v2_bad_request(&format!("Invalid {name}"))))
-                .transpose()
-        };
-        let time = |name: &str| -> Result<Option<i64>, Response> {
-            p.get(name)
-                .map(|v| parse_iso_millis(v).ok_or_else(|| v2_bad_request(&format!("Invalid {name}"))))
-                .transpose()
-        };
-        let user_ids = match p.get("user_ids") {
-            Some(csv) => {
-                let mut set = HashSet::new();
-                for part in csv.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    set.insert(part.parse::<u64>().map_err(|_| v2_bad_request("Invalid user_ids"))?);
-                }
-                Some(set)
-            }
-            None => None,
-        };
-        let mut text = Vec::new();
-        for name in ["email", "username", "firstname", "lastname"] {
-            if let Some(v) = p.get(name) {
-                text.push((name, v.to_string()));
-            }
-        }
-        Ok(UserFilter {
-            user_ids,
-            group_id: num("group_id")?,
-            role_id: num("role_id")?,
-            updated_since: time("updated_since")?,
-            updated_until: time("updated_until")?,
-            created_since: time("created_since")?,
-            created_until: time("created_until")?,
-            text,
-        })
-    }
-
-    fn matches(&self, u: &User) -> bool {
-        let ts = |s: &str| parse_iso_millis(s).unwrap_or(0);
-        self.user_ids.as_ref().is_none_or(|s| s.contains(&u.id))
-            && self.group_id.is_none_or(|g| u.group_id == Some(g))
-            && self.role_id.is_none_or(|r| u.role_ids.contains(&r))
-            && self.updated_since.is_none_or(|t| ts(&u.updated_at) >= t)
-            && self.updated_until.is_none_or(|t| ts(&u.updated_at) <= t)
-            && self.created_since.is_none_or(|t| ts(&u.created_at) >= t)
-            && self.created_until.is_none_or(|t| ts(&u.created_at) <= t)
-            && self.text.iter().all(|(name, pat)| {
-                let v = match *name {
-                    "email" => &u.email,
-                    "username" => &u.username,
-                    "firstname" => &u.firstname,
-                    _ => &u.lastname,
-                };
-                glob_match(pat, v)
-            })
-    }
-}
-
 /// `GET /api/2/users`.
 ///
 /// Items carry `role_ids` and `custom_attributes` only as
@@ -188,11 +111,12 @@ async fn list_v2(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let filter = match UserFilter::from_params(&params) {
+    let filter = match UserFilter::from_params(&params, Dialect::V2) {
         Ok(f) => f,
         Err(r) => return r,
     };
     let st = lock(&sim);
+    let filter = filter.bind(&st.tenant);
     let matched: Vec<&User> = st.tenant.users.iter().filter(|u| filter.matches(u)).collect();
     let fields = params.get("fields");
     let asked = |name: &str| fields.is_some_and(|f| f.split(',').any(|f| f.trim() == name));
@@ -369,18 +293,20 @@ async fn apps_v1(State(sim): State<Shared>, Path(id): Path<String>, RawQuery(q):
     json_response(StatusCode::OK, &json!({"status": v1_success_status(), "data": data}))
 }
 
-/// `GET /api/1/users`.
-///
-/// Assumption (FIDELITY.md F-USER-7): `since`/`until` and filters are ignored.
+/// `GET /api/1/users` with the documented v1 filters ([`super::user_filter`]).
 async fn list_v1(State(sim): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let params = Params::parse(q.as_deref());
+    let filter = match UserFilter::from_params(&params, Dialect::V1) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     let st = lock(&sim);
-    let users = &st.tenant.users;
-    let ids: Vec<u64> = users.iter().map(|u| u.id).collect();
+    let matched: Vec<&User> = st.tenant.users.iter().filter(|u| filter.matches(u)).collect();
+    let ids: Vec<u64> = matched.iter().map(|u| u.id).collect();
     let fields = params.get("fields");
     v1_list(
         &ids,
-        |i| project(v1_user(&users[i]), fields),
+        |i| project(v1_user(matched[i]), fields),
         &params,
         limits::V1_USERS,
         st.tenant.account_id,
