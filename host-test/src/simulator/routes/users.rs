@@ -195,11 +195,12 @@ fn visible_user_apps<'a>(tenant: &'a Tenant, user: &User, params: &Params) -> Ve
         .collect()
 }
 
-/// The user's personal apps, when the simulator lists them.
+/// The user's personal apps, when the simulator lists them (`personal_apps`, off
+/// by default: the v1 docs say the list leaves them out).
 ///
-/// Assumption (FIDELITY.md F-APP-16): v1 and v2 user-apps lists carry personal apps
-/// with `personal: true` (the v1 docs say the list leaves them out; v2 documents no
-/// `personal` field; graph-onelogin reads the flag in case).
+/// Assumption (FIDELITY.md F-APP-16): when listed, v1 and v2 user-apps lists carry
+/// them with `personal: true` (v2 documents no `personal` field; graph-onelogin
+/// reads the flag in case).
 fn listed_personal_apps(listed: bool, user_id: u64) -> Vec<crate::simulator::access::PersonalApp> {
     if listed {
         crate::simulator::access::personal_apps(user_id)
