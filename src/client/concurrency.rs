@@ -21,7 +21,9 @@
 //!   again (a probe) waits [`PROBE_ROUNDS`] rounds, twice as many after each
 //!   probe throttled at the same ceiling (up to [`MAX_PROBE_ROUNDS`]), so a
 //!   steady threshold costs few 429s. A round at the ceiling without a
-//!   signal lifts it.
+//!   signal lifts it. A throttle that names a wait (`Retry-After`) costs a
+//!   refused probe that wait, so after one the next probe waits
+//!   [`MAX_PROBE_ROUNDS`] rounds.
 //! - The limit stays within 1 and the maximum. At 1 there is nothing left to
 //!   cut: the client cools down instead ([`Signal::AtFloor`]).
 //!
@@ -186,6 +188,15 @@ impl Concurrency {
         logging::info(&format!("OneLogin throttled at {from} requests in flight; concurrency now {to}"));
         Signal::Cut { from, to }
     }
+
+    /// The throttle just signalled told its request to wait (`Retry-After`):
+    /// a refused probe costs that wait, so the ceiling is probed again only
+    /// after [`MAX_PROBE_ROUNDS`].
+    pub fn told_to_wait(&mut self, signal: Signal) {
+        if matches!(signal, Signal::Cut { .. }) {
+            self.probe_rounds = MAX_PROBE_ROUNDS;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -259,6 +270,25 @@ mod tests {
             c.success();
         }
         assert_eq!(c.limit(), 16, "never above the maximum");
+    }
+
+    #[test]
+    fn a_throttle_that_says_wait_makes_the_next_probe_wait_the_most_rounds() {
+        let mut c = adaptive(16);
+        c.throttled(c.epoch()); // 16 -> 11
+        let signal = c.throttled(c.epoch()); // 11 -> 8, ceiling 11
+        c.told_to_wait(signal);
+        while c.limit() < 10 {
+            c.success();
+        }
+        assert_eq!(succeed_until_change(&mut c, 100_000), 10 * MAX_PROBE_ROUNDS, "a refused probe costs a wait");
+        // A signal of the same burst changes nothing.
+        let mut d = adaptive(16);
+        let sent = d.epoch();
+        d.throttled(sent);
+        let same = d.throttled(sent);
+        d.told_to_wait(same);
+        assert_eq!(d.probe_rounds, PROBE_ROUNDS);
     }
 
     #[test]

@@ -413,7 +413,10 @@ impl<T: Transport> Client<T> {
                 match response.status {
                     200..=299 => self.control.success(),
                     429 | 502 => {
-                        self.control.throttled(epoch);
+                        let signal = self.control.throttled(epoch);
+                        if response.header("retry-after").is_some() || response.header("x-ratelimit-reset").is_some() {
+                            self.control.told_to_wait(signal);
+                        }
                     }
                     _ => {}
                 }
@@ -713,7 +716,11 @@ impl<T: Transport> Client<T> {
                             let in_window =
                                 wait <= MAX_WAIT_IN_WINDOW && transport.now().saturating_add(wait) < bounds.deadline;
                             let sends = resends.get_mut(position);
-                            let absorbed = control.throttled(epoch).absorbed();
+                            let signal = control.throttled(epoch);
+                            if told {
+                                control.told_to_wait(signal);
+                            }
+                            let absorbed = signal.absorbed();
                             observed.absorbed = absorbed;
                             match (absorbed, told, sends) {
                                 // The cut answers it: send it again in this window.
