@@ -174,10 +174,16 @@ pub fn v1_status_error(body: &Value) -> Option<u16> {
 /// (seconds remaining, not an epoch) or `Retry-After`: between 1 and
 /// [`MAX_RETRY_AFTER`], [`DEFAULT_RETRY_AFTER`] when absent or not a number.
 pub fn retry_after(response: &Response) -> u32 {
-    ["x-ratelimit-reset", "retry-after"]
-        .iter()
-        .find_map(|name| reset_seconds(response.header(name)?))
-        .unwrap_or(DEFAULT_RETRY_AFTER)
+    WAIT_HEADERS.iter().find_map(|name| reset_seconds(response.header(name)?)).unwrap_or(DEFAULT_RETRY_AFTER)
+}
+
+/// The headers that name a wait, in the order [`retry_after`] reads them.
+const WAIT_HEADERS: [&str; 2] = ["x-ratelimit-reset", "retry-after"];
+
+/// Whether the response names a wait (`X-RateLimit-Reset` or `Retry-After`,
+/// whatever its value).
+pub fn names_a_wait(response: &Response) -> bool {
+    WAIT_HEADERS.iter().any(|name| response.header(name).is_some())
 }
 
 /// A reset header's seconds, clamped to 1..=[`MAX_RETRY_AFTER`]; `None` if

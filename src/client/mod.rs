@@ -99,7 +99,7 @@ impl Observed {
     /// Whether the rate state should record this response: all but an
     /// absorbed throttle that names no wait.
     fn recorded(&self) -> bool {
-        !self.absorbed || self.head.header("retry-after").is_some() || self.head.header("x-ratelimit-reset").is_some()
+        !self.absorbed || errors::names_a_wait(&self.head)
     }
 }
 
@@ -414,7 +414,7 @@ impl<T: Transport> Client<T> {
                     200..=299 => self.control.success(),
                     429 | 502 => {
                         let signal = self.control.throttled(epoch);
-                        if response.header("retry-after").is_some() || response.header("x-ratelimit-reset").is_some() {
+                        if errors::names_a_wait(&response) {
                             self.control.told_to_wait(signal);
                         }
                     }
@@ -710,8 +710,7 @@ impl<T: Transport> Client<T> {
                         }
                         status @ (429 | 502) if api == Api::V2 => {
                             let epoch = epochs.get(position).copied().unwrap_or_default();
-                            let told = response.header("retry-after").is_some()
-                                || response.header("x-ratelimit-reset").is_some();
+                            let told = errors::names_a_wait(&response);
                             let wait = Duration::from_secs(u64::from(errors::retry_after(&response)));
                             let in_window =
                                 wait <= MAX_WAIT_IN_WINDOW && transport.now().saturating_add(wait) < bounds.deadline;
