@@ -531,25 +531,22 @@ def main(argv):
 
     ck.run("v2 list_condition_operators (GET …/rules/conditions/{v}/operators)", rule_operators)
 
-    def id_items(name, raw, what):
-        """`[{name, value: <int id>}]` (the docs' samples), validated with the SDK's
-        `{name, value: int}` model."""
-        expect(isinstance(raw, list) and raw, f"{what}: a non-empty list, got {raw!r}")
-        items = [ListMappingActionValues200ResponseInner.from_dict(i) for i in raw]
-        expect(all(i.name and isinstance(i.value, int) for i in items), f"{what}: name and integer id")
-        return items
-
-    def rule_condition_values():
+    def role_values(method, name, sdk_says):
+        """The roles a catalogue lists for `name` (condition or action): `[{name, value: <int
+        id>}]` as the docs' samples show, validated with the SDK's `{name, value: int}` model;
+        the SDK's own declaration (`sdk_says`) is logged as a deviation when it fails to parse."""
         try:
-            data, _, _, raw = call(rules, "list_condition_values", app_ids[0], "has_role")
-            items = id_items("list_condition_values", raw, "has_role values")
+            _, _, _, raw = call(rules, method, app_ids[0], name)
         except SdkParseError as err:
-            sdk_deviation("list_condition_values", err, "one RuleCondition {name, value: str}",
-                          "a list of roles {name, value: <int id>}")
-            items = id_items("list_condition_values", err.raw, "has_role values")
-        return f"has_role: {len(items)} roles"
+            sdk_deviation(method, err, sdk_says, "a list of roles {name, value: <int id>}")
+            raw = err.raw
+        expect(isinstance(raw, list) and raw, f"{name} values: a non-empty list, got {raw!r}")
+        items = [ListMappingActionValues200ResponseInner.from_dict(i) for i in raw]
+        expect(all(i.name and isinstance(i.value, int) for i in items), f"{name} values: name and integer id")
+        return f"{name}: {len(items)} roles"
 
-    ck.run("v2 list_condition_values (GET …/rules/conditions/{v}/values)", rule_condition_values)
+    ck.run("v2 list_condition_values (GET …/rules/conditions/{v}/values)",
+           lambda: role_values("list_condition_values", "has_role", "one RuleCondition {name, value: str}"))
 
     def rule_actions():
         data, _, _, _ = call(rules, "list_actions", app_ids[0])
@@ -560,17 +557,8 @@ def main(argv):
 
     ck.run("v2 list_actions (GET /api/2/apps/{id}/rules/actions)", rule_actions)
 
-    def rule_action_values():
-        try:
-            data, _, _, raw = call(rules, "list_action_valies", app_ids[0], "add_role")
-            items = id_items("list_action_valies", raw, "add_role values")
-        except SdkParseError as err:
-            sdk_deviation("list_action_valies", err, "RuleAction items {name, value: str}",
-                          "roles {name, value: <int id>}")
-            items = id_items("list_action_valies", err.raw, "add_role values")
-        return f"add_role: {len(items)} roles"
-
-    ck.run("v2 list_action_valies (GET …/rules/actions/{v}/values)", rule_action_values)
+    ck.run("v2 list_action_valies (GET …/rules/actions/{v}/values)",
+           lambda: role_values("list_action_valies", "add_role", "RuleAction items {name, value: str}"))
 
     def documented_filters():
         """The list filters through the SDK's own parameter names (FIDELITY.md row 23)."""
