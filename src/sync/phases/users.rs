@@ -238,13 +238,12 @@ pub fn run<T: Transport>(ctx: &mut Ctx<'_, T>, at: &Position) -> Result<StepOutc
         _ => None,
     };
     let Emitted { read, left_from } = emit_users_and(ctx, &batch, ahead.map(|following| (&list, following)))?;
+    if !last_batch || left_from.is_some() {
+        ctx.cache.users_page = Some((at.page.clone(), page));
+    }
     if let Some(done) = left_from {
         // The rest of the batch did not fit in memory: a smaller step reads it.
-        ctx.cache.users_page = Some((at.page.clone(), page));
         return Ok(StepOutcome::then(Some(Position { i: at.i + done, ..at.clone() }), done));
-    }
-    if !last_batch {
-        ctx.cache.users_page = Some((at.page.clone(), page));
     }
     let mut users = batch.len();
     for (_, page) in &read.pages {
@@ -459,11 +458,11 @@ fn read_per_user<T: Transport>(
     let Ctx { client, cache, .. } = ctx;
     let results =
         client.get_json_growing(paths, &mut |index, result, budget| window.on_result(cache, index, result, budget));
-    let StepWindow { slots, mut read, pending, .. } = window;
+    let StepWindow { slots, in_step, mut read, pending, .. } = window;
     if let Some(undecided) = pending {
         read.ahead = Some(undecided);
     }
-    Ok((settle_per_user(ctx, &slots, results)?, read))
+    Ok((settle_per_user(ctx, &slots, results, in_step.len() > 1)?, read))
 }
 
 /// What a step's window read per user.
@@ -479,22 +478,22 @@ struct PerUserRead {
 /// The per-user results of a step's window, by user. A kind OneLogin
 /// refuses is settled (skipped or failed) and left out; a retryable failure
 /// fails the step. A response that did not fit in memory beside the others
-/// defers its user, unless the window was for one user only: then it fails
-/// its kind as any other refusal.
+/// defers its user when the window held several users (`can_defer`);
+/// otherwise it fails its kind as any other refusal.
 fn settle_per_user<T: Transport>(
     ctx: &mut Ctx<'_, T>,
     slots: &[Slot],
     results: Vec<Result<(Response, Value)>>,
+    can_defer: bool,
 ) -> Result<PerUserRead> {
     let mut read = PerUserRead::default();
     let per_user = &mut read.by_user;
     let mut refused: Vec<(Kind, Error)> = Vec::new();
-    let users: BTreeSet<u64> = slots.iter().filter_map(|slot| if let Slot::User(id, _) = slot { Some(*id) } else { None }).collect();
     for (slot, result) in slots.iter().zip(results) {
         let Slot::User(id, kind) = slot else { continue };
         let (id, kind) = (*id, *kind);
         let items = match result {
-            Err(Error::WindowFull { .. }) if users.len() > 1 => {
+            Err(Error::WindowFull { .. }) if can_defer => {
                 read.deferred.insert(id);
                 continue;
             }
